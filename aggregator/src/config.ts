@@ -1,0 +1,87 @@
+// Configuration: one strict schema with defaults and units, validated once at the boundary
+// (flags > environment > defaults) and frozen. The running code only sees a valid Config.
+import { AggError } from "./errors.ts";
+
+type IntField = { kind: "int"; default: number; min: number; max: number; unit: string; help: string };
+type StrField = { kind: "string"; default: string; pattern?: RegExp; oneOf?: readonly string[]; unit?: string; help: string };
+type Field = IntField | StrField;
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+export const SCHEMA = {
+  port: { kind: "int", default: 9464, min: 0, max: 65535, unit: "TCP port (0 = ephemeral)", help: "listen port" },
+  host: { kind: "string", default: "0.0.0.0", pattern: /^[0-9A-Za-z.:[\]-]{1,253}$/, help: "bind address" },
+  log_level: { kind: "string", default: "info", oneOf: LOG_LEVELS, help: "pino log level" },
+  body_limit_bytes: { kind: "int", default: 8 * 1024 * 1024, min: 1024, max: 256 * 1024 * 1024, unit: "bytes", help: "largest accepted batch body (413 above)" },
+  max_inflight_bytes: { kind: "int", default: 64 * 1024 * 1024, min: 1024, max: 4 * 1024 * 1024 * 1024, unit: "bytes", help: "ingest bodies being received/merged at once; 429 above" },
+  shed_event_loop_delay_ms: { kind: "int", default: 1000, min: 0, max: 60000, unit: "milliseconds (0 = off)", help: "shed ingest (429) while the event loop delay (p99, last second) exceeds this" },
+  max_series: { kind: "int", default: 50000, min: 1, max: 2_000_000, unit: "label sets", help: "stored series cap; new label sets beyond it fold into the overflow series" },
+  series_idle_timeout_s: { kind: "int", default: 900, min: 10, max: 7 * 86400, unit: "seconds", help: "a series not updated for this long is removed (restarts from 0 if it returns)" },
+  window_slot_s: { kind: "int", default: 10, min: 1, max: 60, unit: "seconds", help: "granularity of the sliding windows behind the APIs (1m/5m/15m)" },
+  max_clock_skew_s: { kind: "int", default: 120, min: 0, max: 86400, unit: "seconds", help: "a batch window end within this of receive time places its deltas; else receive time is used" },
+  dedupe_window: { kind: "int", default: 256, min: 1, max: 65536, unit: "sequence numbers per VM", help: "recent seqs remembered per VM for de-duplication" },
+  max_vms: { kind: "int", default: 20000, min: 1, max: 1_000_000, unit: "VMs", help: "VMs tracked for de-duplication and filter counters (least recently seen evicted)" },
+  max_batch_series: { kind: "int", default: 70000, min: 1, max: 1_000_000, unit: "series per batch", help: "largest series array accepted in one batch" },
+  max_batch_strings: { kind: "int", default: 700000, min: 10, max: 10_000_000, unit: "strings per batch", help: "largest string table accepted in one batch" },
+  max_bounds: { kind: "int", default: 128, min: 1, max: 1024, unit: "bucket bounds", help: "largest bounds_us array accepted" },
+  max_label_length: { kind: "int", default: 1024, min: 16, max: 65536, unit: "UTF-16 code units", help: "longest label value (or proxy identity string) accepted" },
+  min_samples: { kind: "int", default: 20, min: 1, max: 1_000_000, unit: "requests", help: "fewest requests in the window for a verdict (else insufficient_data)" },
+  shutdown_timeout_ms: { kind: "int", default: 10000, min: 0, max: 600000, unit: "milliseconds", help: "grace period for in-flight requests on SIGTERM/SIGINT" },
+} as const satisfies Record<string, Field>;
+
+type Schema = typeof SCHEMA;
+export type ConfigKey = keyof Schema;
+export type Config = Readonly<{ [K in ConfigKey]: Schema[K]["kind"] extends "int" ? number : string }>;
+
+/** `max_series` → `--max-series` / `MESHLAT_MAX_SERIES`. */
+export const flagName = (k: string): string => "--" + k.replace(/_/g, "-");
+export const envName = (k: string): string => "MESHLAT_" + k.toUpperCase();
+
+function coerce(key: string, field: Field, raw: unknown, origin: string): number | string {
+  if (field.kind === "int") {
+    const n = typeof raw === "number" ? raw : typeof raw === "string" && /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+    if (!Number.isSafeInteger(n)) throw new AggError("AGG_ERR_CONFIG", `${key} (${origin}): expected an integer (${field.unit}), got ${JSON.stringify(raw)}`, key);
+    if (n < field.min || n > field.max) throw new AggError("AGG_ERR_CONFIG", `${key} (${origin}): ${n} is out of range ${field.min}..${field.max} (${field.unit})`, key);
+    return n;
+  }
+  if (typeof raw !== "string") throw new AggError("AGG_ERR_CONFIG", `${key} (${origin}): expected a string`, key);
+  if (field.oneOf && !field.oneOf.includes(raw)) throw new AggError("AGG_ERR_CONFIG", `${key} (${origin}): ${JSON.stringify(raw)} is not one of ${field.oneOf.join(", ")}`, key);
+  if (field.pattern && !field.pattern.test(raw)) throw new AggError("AGG_ERR_CONFIG", `${key} (${origin}): ${JSON.stringify(raw)} is not a valid value`, key);
+  return raw;
+}
+
+/** Build a frozen config from defaults, then overrides (already-typed values, e.g. from tests). */
+export function makeConfig(overrides: Partial<Record<ConfigKey, number | string>> = {}): Config {
+  const out: Record<string, number | string> = {};
+  for (const [k, f] of Object.entries(SCHEMA) as [ConfigKey, Field][]) out[k] = f.default;
+  for (const [k, v] of Object.entries(overrides)) {
+    const f = (SCHEMA as Record<string, Field>)[k];
+    if (!f) throw new AggError("AGG_ERR_CONFIG", `unknown option ${k}`, k);
+    if (v !== undefined) out[k] = coerce(k, f, v, "option");
+  }
+  return Object.freeze(out) as Config;
+}
+
+/** Parse `--key value` / `--key=value` flags and MESHLAT_* environment variables (flags win). */
+export function loadConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Config {
+  const byFlag = new Map<string, ConfigKey>();
+  for (const k of Object.keys(SCHEMA) as ConfigKey[]) byFlag.set(flagName(k), k);
+  const values: Partial<Record<ConfigKey, number | string>> = {};
+  for (const k of Object.keys(SCHEMA) as ConfigKey[]) {
+    const e = env[envName(k)];
+    if (e !== undefined && e !== "") values[k] = coerce(k, SCHEMA[k], e, envName(k));
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf("=");
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    const key = byFlag.get(name);
+    if (!key) throw new AggError("AGG_ERR_CONFIG", `unknown flag ${name} (known: ${[...byFlag.keys()].join(" ")})`, name);
+    let raw: string | undefined;
+    if (eq > 0) raw = arg.slice(eq + 1);
+    else raw = argv[++i];
+    if (raw === undefined) throw new AggError("AGG_ERR_CONFIG", `${name} needs a value`, key);
+    values[key] = coerce(key, SCHEMA[key], raw, name);
+  }
+  return makeConfig(values);
+}

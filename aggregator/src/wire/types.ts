@@ -1,0 +1,49 @@
+// The validated shape of a wire-format v1 batch (docs/wire-format.md). Everything downstream of
+// validateBatch() may rely on these invariants without re-checking.
+
+/** v1 label names, in the order series use them. */
+export const LABEL_NAMES = [
+  "reporter", "source_workload", "source_namespace", "destination_service", "response_code",
+  "response_flags", "connection_security_policy", "user_tier", "region", "peer_region",
+] as const;
+export type LabelName = (typeof LABEL_NAMES)[number];
+export const L = Object.freeze(Object.fromEntries(LABEL_NAMES.map((n, i) => [n, i]))) as Readonly<Record<LabelName, number>>;
+
+/** Timing order inside a series. */
+export const TIMING_NAMES = ["request", "upstream", "proxy", "app", "network"] as const;
+export type TimingName = (typeof TIMING_NAMES)[number];
+
+export const COUNTER_KEYS = ["requests", "folded_requests", "dropped_batches", "failed_flushes"] as const;
+export type CounterKey = (typeof COUNTER_KEYS)[number];
+
+export interface Timing {
+  readonly n: number;
+  readonly sumUs: number;
+  /** Sparse, non-cumulative: [index, count, index, count, ...], indices strictly increasing; index bounds.length = +Inf. */
+  readonly buckets: readonly number[];
+}
+
+export interface WireSeries {
+  /** Label values (already resolved through the string table), in LABEL_NAMES order. */
+  readonly labels: readonly string[];
+  readonly count: number;
+  readonly timings: readonly (Timing | null)[];
+}
+
+export interface Batch {
+  readonly v: 1;
+  readonly proxy: { readonly id: string; readonly workload: string; readonly namespace: string; readonly region: string };
+  readonly vm: string;
+  readonly seq: number;
+  readonly window: readonly [number, number];
+  readonly boundsUs: readonly number[];
+  readonly series: readonly WireSeries[];
+  readonly counters: Readonly<Record<CounterKey, number>>;
+}
+
+export interface WireLimits {
+  readonly maxSeries: number;
+  readonly maxStrings: number;
+  readonly maxBounds: number;
+  readonly maxLabelLength: number;
+}

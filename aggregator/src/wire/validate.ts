@@ -1,0 +1,153 @@
+// Decoded value → Batch, checking every rule of docs/wire-format.md before anything is merged,
+// so that a malformed or hostile batch can never corrupt the store. Pure; throws AggError with
+// the JSON-pointer-like `path` of the first offending field.
+import { AggError } from "../errors.ts";
+import { COUNTER_KEYS, LABEL_NAMES, TIMING_NAMES } from "./types.ts";
+import type { Batch, CounterKey, Timing, WireLimits, WireSeries } from "./types.ts";
+
+const VM_RE = /^[0-9a-f]{16}$/;
+const NL = LABEL_NAMES.length;
+const NT = TIMING_NAMES.length;
+
+function fail(path: string, message: string): never {
+  throw new AggError("AGG_ERR_SCHEMA", `${path}: ${message}`, path);
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+/** A non-negative safe integer (uint), accepting BigInt in range and integral floats. */
+function uint(v: unknown, path: string): number {
+  if (typeof v === "number") {
+    if (Number.isSafeInteger(v) && v >= 0) return v;
+    fail(path, Number.isFinite(v) ? `expected a non-negative integer, got ${v}` : `expected a finite number, got ${v}`);
+  }
+  if (typeof v === "bigint") {
+    if (v >= 0n && v <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(v);
+    fail(path, `integer out of range: ${v}`);
+  }
+  fail(path, `expected an unsigned integer, got ${typeName(v)}`);
+}
+
+function str(v: unknown, path: string, maxLen: number): string {
+  if (typeof v !== "string") fail(path, `expected a string, got ${typeName(v)}`);
+  if (v.length > maxLen) fail(path, `string longer than ${maxLen}`);
+  return v;
+}
+
+function arr(v: unknown, path: string, maxLen: number, exactLen?: number): unknown[] {
+  if (!Array.isArray(v)) fail(path, `expected an array, got ${typeName(v)}`);
+  if (exactLen !== undefined && v.length !== exactLen) fail(path, `expected ${exactLen} elements, got ${v.length}`);
+  if (v.length > maxLen) fail(path, `array of ${v.length} elements exceeds the limit ${maxLen}`);
+  return v;
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return "nil";
+  if (Array.isArray(v)) return "array";
+  if (v instanceof Uint8Array) return "binary";
+  return typeof v === "object" ? "map" : typeof v;
+}
+
+function required(o: Record<string, unknown>, key: string, path: string): unknown {
+  if (!Object.prototype.hasOwnProperty.call(o, key)) fail(`${path}${key}`, "missing required key");
+  return o[key];
+}
+
+function timing(v: unknown, path: string, nBuckets: number): Timing | null {
+  if (v === null || v === undefined) return null;
+  const t = arr(v, path, 3, 3);
+  const n = uint(t[0], `${path}/0`);
+  const sumUs = uint(t[1], `${path}/1`);
+  const b = arr(t[2], `${path}/2`, 2 * nBuckets);
+  if (b.length % 2 !== 0) fail(`${path}/2`, "sparse buckets must be [index, count] pairs");
+  const buckets = new Array<number>(b.length);
+  let prev = -1;
+  let total = 0;
+  for (let i = 0; i < b.length; i += 2) {
+    const idx = uint(b[i], `${path}/2/${i}`);
+    if (idx >= nBuckets) fail(`${path}/2/${i}`, `bucket index ${idx} out of range 0..${nBuckets - 1}`);
+    if (idx <= prev) fail(`${path}/2/${i}`, "bucket indices must be strictly increasing");
+    prev = idx;
+    const c = uint(b[i + 1], `${path}/2/${i + 1}`);
+    total += c;
+    buckets[i] = idx;
+    buckets[i + 1] = c;
+  }
+  if (total !== n) fail(`${path}/2`, `bucket counts add up to ${total}, not n=${n}`);
+  if (!Number.isSafeInteger(total)) fail(`${path}/2`, "bucket counts overflow");
+  return { n, sumUs, buckets };
+}
+
+export function validateBatch(value: unknown, limits: WireLimits): Batch {
+  if (!isObj(value)) fail("/", `expected a map, got ${typeName(value)}`);
+  const v = required(value, "v", "/");
+  if (typeof v !== "number" && typeof v !== "bigint") fail("/v", `expected an unsigned integer, got ${typeName(v)}`);
+  if (v !== 1 && v !== 1n) throw new AggError("AGG_ERR_VERSION", `unsupported format version ${String(v)} (this aggregator reads v1)`, "/v");
+
+  const maxL = limits.maxLabelLength;
+  const p = required(value, "proxy", "/");
+  if (!isObj(p)) fail("/proxy", `expected a map, got ${typeName(p)}`);
+  const proxy = {
+    id: str(required(p, "id", "/proxy/"), "/proxy/id", maxL),
+    workload: str(required(p, "workload", "/proxy/"), "/proxy/workload", maxL),
+    namespace: str(required(p, "namespace", "/proxy/"), "/proxy/namespace", maxL),
+    region: str(required(p, "region", "/proxy/"), "/proxy/region", maxL),
+  };
+  const vm = str(required(value, "vm", "/"), "/vm", 16);
+  if (!VM_RE.test(vm)) fail("/vm", "expected 16 lower-case hex digits");
+  const seq = uint(required(value, "seq", "/"), "/seq");
+  if (seq < 1) fail("/seq", "sequence numbers start at 1");
+
+  const w = arr(required(value, "window", "/"), "/window", 2, 2);
+  const window: [number, number] = [uint(w[0], "/window/0"), uint(w[1], "/window/1")];
+  if (window[0] > window[1]) fail("/window", "start is after end");
+
+  const bw = arr(required(value, "bounds_us", "/"), "/bounds_us", limits.maxBounds);
+  if (bw.length === 0) fail("/bounds_us", "at least one bound is required");
+  const boundsUs = new Array<number>(bw.length);
+  for (let i = 0; i < bw.length; i++) {
+    boundsUs[i] = uint(bw[i], `/bounds_us/${i}`);
+    if (i > 0 && boundsUs[i]! <= boundsUs[i - 1]!) fail(`/bounds_us/${i}`, "bounds must be strictly increasing");
+  }
+  const nBuckets = boundsUs.length + 1;
+
+  const lw = arr(required(value, "labels", "/"), "/labels", NL, NL);
+  for (let i = 0; i < NL; i++) if (lw[i] !== LABEL_NAMES[i]) fail(`/labels/${i}`, `expected "${LABEL_NAMES[i]}" (v1 label order)`);
+
+  const sw = arr(required(value, "strings", "/"), "/strings", limits.maxStrings);
+  for (let i = 0; i < sw.length; i++) {
+    const s = str(sw[i], `/strings/${i}`, maxL);
+    // NUL separates label values in store keys; no real label value carries it.
+    if (s.includes("\u0000")) fail(`/strings/${i}`, "NUL is not allowed in label values");
+  }
+  const strings = sw as string[];
+
+  const rw = arr(required(value, "series", "/"), "/series", limits.maxSeries);
+  const series = new Array<WireSeries>(rw.length);
+  for (let s = 0; s < rw.length; s++) {
+    const path = `/series/${s}`;
+    const r = arr(rw[s], path, 3, 3);
+    const li = arr(r[0], `${path}/0`, NL, NL);
+    const labels = new Array<string>(NL);
+    for (let i = 0; i < NL; i++) {
+      const idx = uint(li[i], `${path}/0/${i}`);
+      if (idx >= strings.length) fail(`${path}/0/${i}`, `string index ${idx} out of range (table has ${strings.length})`);
+      labels[i] = strings[idx]!;
+    }
+    const count = uint(r[1], `${path}/1`);
+    const tw = arr(r[2], `${path}/2`, NT, NT);
+    const timings = new Array<Timing | null>(NT);
+    for (let t = 0; t < NT; t++) timings[t] = timing(tw[t], `${path}/2/${t}`, nBuckets);
+    series[s] = { labels, count, timings };
+  }
+
+  const cw = required(value, "counters", "/");
+  if (!isObj(cw)) fail("/counters", `expected a map, got ${typeName(cw)}`);
+  const counters = {} as Record<CounterKey, number>;
+  // Unknown counter keys are ignored (forward compatibility within v1); a missing one reads 0.
+  for (const k of COUNTER_KEYS) counters[k] = Object.prototype.hasOwnProperty.call(cw, k) ? uint(cw[k], `/counters/${k}`) : 0;
+
+  return { v: 1, proxy, vm, seq, window, boundsUs, series, counters };
+}

@@ -1,0 +1,151 @@
+// Builds wire-format v1 batches (docs/wire-format.md) from readable series objects, encoded
+// with msgpackr the way the filter encodes them: string table, sparse non-cumulative buckets,
+// integer µs sums, cumulative counters, smallest integer encodings (uint64 for Unix ms).
+// Shared by the aggregator tests, the benchmarks and the end-to-end tests.
+import { Packr } from "msgpackr";
+import { randomBytes } from "node:crypto";
+import { LABEL_NAMES, TIMING_NAMES } from "../src/wire/types.ts";
+import type { CounterKey, LabelName, TimingName } from "../src/wire/types.ts";
+
+export { LABEL_NAMES, TIMING_NAMES };
+export type Labels = Record<LabelName, string>;
+
+/** Bounds a filter is likely to use (µs): 0.5 ms … 10 s. Tests may pass their own. */
+export const DEFAULT_BOUNDS_US: readonly number[] = [
+  500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
+];
+
+export const DEFAULT_LABELS: Readonly<Labels> = Object.freeze({
+  reporter: "source",
+  source_workload: "frontend",
+  source_namespace: "shop",
+  destination_service: "checkout.shop.svc.cluster.local",
+  response_code: "200",
+  response_flags: "-",
+  connection_security_policy: "unknown",
+  user_tier: "free",
+  region: "eu-west-1",
+  peer_region: "eu-west-1",
+});
+
+/** Raw timing as on the wire: n, sum in µs, sparse [index, count, ...]. */
+export interface RawTiming { n: number; sumUs: number; buckets: number[] }
+/** Observed values in milliseconds, or a raw timing. */
+export type TimingInput = readonly number[] | RawTiming;
+
+export interface SeriesInput {
+  labels?: Partial<Labels>;
+  /** Requests in this series; defaults to the request timing's n. */
+  count?: number;
+  timings?: Partial<Record<TimingName, TimingInput>>;
+}
+
+export interface BatchInput {
+  v?: number;
+  proxy?: Partial<{ id: string; workload: string; namespace: string; region: string }>;
+  vm?: string;
+  seq?: number;
+  /** [start_ms, end_ms] wall-clock Unix ms; default [now-1000, now]. */
+  window?: [number, number];
+  boundsUs?: readonly number[];
+  series?: SeriesInput[];
+  counters?: Partial<Record<CounterKey, number>>;
+}
+
+export function randomVmId(): string {
+  return randomBytes(8).toString("hex");
+}
+
+/** Observed values (ms) → raw timing against `boundsUs`, exactly as the filter folds them. */
+export function timingOf(valuesMs: readonly number[], boundsUs: readonly number[] = DEFAULT_BOUNDS_US): RawTiming {
+  const counts = new Array<number>(boundsUs.length + 1).fill(0);
+  let sumUs = 0;
+  for (const ms of valuesMs) {
+    const us = Math.round(ms * 1000);
+    sumUs += us;
+    let i = 0;
+    while (i < boundsUs.length && us > boundsUs[i]!) i++;
+    counts[i]!++;
+  }
+  const buckets: number[] = [];
+  counts.forEach((c, i) => { if (c > 0) buckets.push(i, c); });
+  return { n: valuesMs.length, sumUs, buckets };
+}
+
+/**
+ * `count` requests that each took `requestMs` in total, `upstreamMs` upstream and (when given)
+ * `appMs` by Server-Timing; proxy and network are derived as the filter derives them.
+ */
+export function requests(count: number, t: { requestMs: number; upstreamMs?: number; appMs?: number }, labels?: Partial<Labels>): SeriesInput {
+  const rep = (v: number) => new Array<number>(count).fill(v);
+  const timings: Partial<Record<TimingName, TimingInput>> = { request: rep(t.requestMs) };
+  if (t.upstreamMs !== undefined) {
+    timings.upstream = rep(t.upstreamMs);
+    timings.proxy = rep(t.requestMs - t.upstreamMs);
+    if (t.appMs !== undefined) {
+      timings.app = rep(t.appMs);
+      timings.network = rep(Math.max(0, t.upstreamMs - t.appMs));
+    }
+  }
+  return { labels, count, timings };
+}
+
+/** The batch as a plain object (the MessagePack map before encoding); mutate it for negative tests. */
+export function batchValue(input: BatchInput = {}): Record<string, unknown> {
+  const bounds = input.boundsUs ?? DEFAULT_BOUNDS_US;
+  const strings: string[] = [];
+  const index = new Map<string, number>();
+  const intern = (s: string) => {
+    let i = index.get(s);
+    if (i === undefined) { i = strings.length; strings.push(s); index.set(s, i); }
+    return i;
+  };
+  const series = (input.series ?? []).map((s) => {
+    const labels = { ...DEFAULT_LABELS, ...s.labels };
+    const timings = TIMING_NAMES.map((name) => {
+      const t = s.timings?.[name];
+      if (t === undefined) return null;
+      const raw = Array.isArray(t) ? timingOf(t as number[], bounds) : (t as RawTiming);
+      return [raw.n, raw.sumUs, raw.buckets];
+    });
+    const req = s.timings?.request;
+    const count = s.count ?? (req === undefined ? 0 : Array.isArray(req) ? req.length : (req as RawTiming).n);
+    return [LABEL_NAMES.map((n) => intern(labels[n])), count, timings];
+  });
+  const now = Date.now();
+  const proxy = { id: "sidecar~10.0.0.1~frontend-1.shop~shop.svc.cluster.local", workload: "frontend", namespace: "shop", region: "eu-west-1", ...input.proxy };
+  return {
+    v: input.v ?? 1,
+    proxy,
+    vm: input.vm ?? randomVmId(),
+    seq: input.seq ?? 1,
+    window: input.window ?? [now - 1000, now],
+    bounds_us: [...bounds],
+    labels: [...LABEL_NAMES],
+    strings,
+    series,
+    counters: { requests: 0, folded_requests: 0, dropped_batches: 0, failed_flushes: 0, ...input.counters },
+  };
+}
+
+const packr = new Packr({ useRecords: false, variableMapSize: true });
+
+// msgpackr writes integers above 2^32 as float64; the filter writes uint64, so do the same.
+function widen(v: unknown): unknown {
+  if (typeof v === "number") return Number.isInteger(v) && v > 0xffffffff ? BigInt(v) : v;
+  if (Array.isArray(v)) return v.map(widen);
+  if (v !== null && typeof v === "object" && !(v instanceof Uint8Array)) {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) o[k] = widen(x);
+    return o;
+  }
+  return v;
+}
+
+export function encodeBatch(value: unknown): Uint8Array {
+  return packr.pack(widen(value));
+}
+
+export function buildBatch(input: BatchInput = {}): Uint8Array {
+  return encodeBatch(batchValue(input));
+}
