@@ -1,0 +1,52 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { check, limitFor, RATIO_TOLERANCE, SIZE_TOLERANCE } from "./lib/guard.ts";
+import { metric } from "./lib/results.ts";
+import type { Metric, Results } from "./lib/results.ts";
+
+function run(metrics: Record<string, Metric>, mode: "full" | "quick" = "full"): Results {
+  return {
+    version: 1,
+    run: { startedAt: "", durationS: 0, mode, node: "", cpus: 2, cpuModel: "", loadavg1m: 0, gitCommit: "" },
+    metrics,
+    details: {},
+  };
+}
+
+const calls = (v: number) => metric("count", v, "calls/req", "host calls", { target: { op: "<=", value: 8 } });
+const size = (v: number) => metric("size", v, "bytes", "wasm size", { target: { op: "<=", value: 65536 } });
+const ratio = (v: number) => metric("ratio", v, "x", "meshlat / noop", { target: { op: "<=", value: 1.3 } });
+const speedup = (v: number) => metric("ratio", v, "x", "json / msgpack", { better: "higher" });
+const info = (v: number) => metric("info", v, "ns", "absolute");
+
+test("guard: table of baseline/current pairs", () => {
+  const cases: { name: string; base: Record<string, Metric>; cur: Record<string, Metric>; mode?: "full" | "quick"; ok: boolean; status?: string }[] = [
+    { name: "equal counts pass", base: { c: calls(7) }, cur: { c: calls(7) }, ok: true, status: "ok" },
+    { name: "one more host call fails", base: { c: calls(6) }, cur: { c: calls(6.0001) }, ok: false, status: "regressed" },
+    { name: "fewer host calls is an improvement", base: { c: calls(7) }, cur: { c: calls(6) }, ok: true, status: "improved" },
+    { name: "count over its target fails even without regression", base: { c: calls(9) }, cur: { c: calls(9) }, ok: false },
+    { name: "size within 2% passes", base: { s: size(30000) }, cur: { s: size(30000 * (1 + SIZE_TOLERANCE)) }, ok: true, status: "ok" },
+    { name: "size beyond 2% fails", base: { s: size(30000) }, cur: { s: size(30700) }, ok: false, status: "regressed" },
+    { name: "ratio within tolerance passes", base: { r: ratio(1.0) }, cur: { r: ratio(1 + RATIO_TOLERANCE - 0.01) }, ok: true, status: "ok" },
+    { name: "ratio beyond tolerance fails", base: { r: ratio(1.0) }, cur: { r: ratio(1.2) }, ok: false, status: "regressed" },
+    { name: "ratio over its timing target alone does not fail", base: { r: ratio(1.4) }, cur: { r: ratio(1.4) }, ok: true, status: "ok" },
+    { name: "higher-is-better ratio that drops fails", base: { x: speedup(3) }, cur: { x: speedup(2) }, ok: false, status: "regressed" },
+    { name: "absolute timings are not guarded", base: { t: info(100) }, cur: { t: info(1000) }, ok: true, status: "unguarded" },
+    { name: "metric missing from a full run fails", base: { c: calls(7) }, cur: {}, ok: false, status: "missing" },
+    { name: "metric missing from a quick run is expected", base: { r: ratio(1) }, cur: {}, mode: "quick", ok: true },
+    { name: "new metric is reported, not fatal", base: {}, cur: { c: calls(7) }, ok: true, status: "new" },
+  ];
+  for (const c of cases) {
+    const res = check(run(c.base), run(c.cur, c.mode));
+    assert.equal(res.ok, c.ok, c.name);
+    if (c.status) assert.equal(res.findings[0]?.status, c.status, c.name);
+  }
+});
+
+test("guard: limits per kind", () => {
+  assert.equal(limitFor(calls(7)), 7);
+  assert.equal(limitFor(size(100)), 102);
+  assert.equal(limitFor(ratio(2)), 2 * (1 + RATIO_TOLERANCE));
+  assert.equal(limitFor(info(5)), undefined);
+  assert.throws(() => metric("count", NaN, "", "x"), RangeError);
+});

@@ -1,0 +1,94 @@
+// `npm run bench -- --check`: compares a run with the committed baseline (bench/baseline.json).
+// Pure: results in, findings out; run.ts turns a failed check into exit code 1.
+import { meetsTarget } from "./results.ts";
+import type { Metric, Results } from "./results.ts";
+
+/** Artifact sizes may grow by 2% (a small feature) before the guard objects. */
+export const SIZE_TOLERANCE = 0.02;
+/**
+ * Interleaved ratios on a noisy 2-core machine move by a few percent between runs (measured:
+ * see bench/PERFORMANCE-SECTION.md); 15% is well outside that noise and well inside a real
+ * regression of the hot path.
+ */
+export const RATIO_TOLERANCE = 0.15;
+
+export type FindingStatus = "ok" | "improved" | "regressed" | "missing" | "new" | "target-failed" | "unguarded";
+
+export interface Finding {
+  id: string;
+  status: FindingStatus;
+  value?: number;
+  baseline?: number;
+  /** The worst value the guard accepts for this metric. */
+  limit?: number;
+  message: string;
+}
+
+export interface CheckResult {
+  ok: boolean;
+  findings: Finding[];
+}
+
+/** The worst acceptable value for `current`'s metric given its baseline. */
+export function limitFor(base: Metric): number | undefined {
+  const lower = base.better === "lower";
+  switch (base.kind) {
+    case "count":
+      return base.value;
+    case "size":
+      return lower ? base.value * (1 + SIZE_TOLERANCE) : base.value * (1 - SIZE_TOLERANCE);
+    case "ratio":
+      return lower ? base.value * (1 + RATIO_TOLERANCE) : base.value / (1 + RATIO_TOLERANCE);
+    case "info":
+      return undefined;
+  }
+}
+
+// Floating-point slack for derived counts such as 70000 calls / 10000 requests.
+const EPS = 1e-9;
+
+export function check(baseline: Results, current: Results): CheckResult {
+  const findings: Finding[] = [];
+  // A quick run measures only the deterministic counts; missing timings are expected there.
+  const quick = current.run.mode === "quick";
+  for (const [id, base] of Object.entries(baseline.metrics)) {
+    const cur = current.metrics[id];
+    if (!cur) {
+      if (!quick) findings.push({ id, status: "missing", baseline: base.value, message: `${id}: measured in the baseline, missing from this run` });
+      continue;
+    }
+    const limit = limitFor(base);
+    if (limit === undefined) {
+      findings.push({ id, status: "unguarded", value: cur.value, baseline: base.value, message: `${id}: informational` });
+      continue;
+    }
+    const worse = base.better === "lower" ? cur.value > limit + EPS : cur.value < limit - EPS;
+    const better = base.better === "lower" ? cur.value < base.value - EPS : cur.value > base.value + EPS;
+    findings.push({
+      id, value: cur.value, baseline: base.value, limit,
+      status: worse ? "regressed" : better ? "improved" : "ok",
+      message: worse
+        ? `${id}: ${fmt(cur.value)} ${cur.unit} is worse than the baseline ${fmt(base.value)} beyond the limit ${fmt(limit)} (${base.kind})`
+        : `${id}: ${fmt(cur.value)} ${cur.unit} (baseline ${fmt(base.value)}, limit ${fmt(limit)})`,
+    });
+  }
+  for (const [id, cur] of Object.entries(current.metrics)) {
+    if (!baseline.metrics[id]) findings.push({ id, status: "new", value: cur.value, message: `${id}: not in the baseline (refresh it with --update-baseline)` });
+    // Deterministic budgets (host calls, allocations, sizes, wire bytes) are hard limits; timing
+    // targets are shown PASS/FAIL in the table but only their regression fails a check, because
+    // one noisy run must not block a release.
+    if ((cur.kind === "count" || cur.kind === "size") && meetsTarget(cur) === false) {
+      findings.push({ id, status: "target-failed", value: cur.value, limit: cur.target!.value, message: `${id}: ${fmt(cur.value)} ${cur.unit} misses the target ${cur.target!.op} ${fmt(cur.target!.value)}` });
+    }
+  }
+  const ok = !findings.some((f) => f.status === "regressed" || f.status === "missing" || f.status === "target-failed");
+  return { ok, findings };
+}
+
+export function fmt(v: number): string {
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  if (a >= 100) return Math.round(v).toString();
+  if (a >= 1) return v.toFixed(2).replace(/\.?0+$/, "");
+  return v.toPrecision(3);
+}
