@@ -1,0 +1,136 @@
+// Test harness for a real Prometheus server (Debian's /usr/bin/prometheus; .ci/run installs
+// it): a temp dir for config and TSDB, loopback on a free port, a generated config that
+// scrapes the given targets every second, and a small client for the HTTP query API.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { killOnExit } from "../sidecar/child-process.ts";
+import { freePort } from "../sidecar/aggregator-process.ts";
+import { sleep } from "../sidecar/sample-app.ts";
+
+export interface ScrapeJob {
+  job: string;
+  /** host:port targets. */
+  targets: string[];
+  labels?: Record<string, string>;
+}
+
+export interface PromSample {
+  metric: Record<string, string>;
+  value: number;
+}
+
+export class PrometheusNotFoundError extends Error {
+  readonly code = "E2E_ERR_NO_PROMETHEUS";
+}
+
+/** Path of the prometheus binary, or a clear error: CI installs it through .ci/run. */
+export function findPrometheus(): string {
+  const r = spawnSync("sh", ["-c", "command -v prometheus"], { encoding: "utf8" });
+  const path = r.stdout.trim();
+  if (r.status !== 0 || path === "") {
+    throw new PrometheusNotFoundError(
+      "prometheus is not on PATH: the end-to-end tests need a real Prometheus " +
+        "(Debian: apt-get install prometheus; .ci/run installs it on CI)",
+    );
+  }
+  return path;
+}
+
+export function renderConfig(jobs: ScrapeJob[], intervalS = 1): string {
+  // YAML is a superset of JSON: a generated JSON config needs no YAML writer.
+  return JSON.stringify({
+    global: { scrape_interval: `${intervalS}s`, scrape_timeout: `${Math.max(intervalS - 0.2, 0.5)}s`, evaluation_interval: `${intervalS}s` },
+    scrape_configs: jobs.map((j) => ({
+      job_name: j.job,
+      static_configs: [{ targets: j.targets, labels: j.labels ?? {} }],
+    })),
+  }, null, 2);
+}
+
+export class Prometheus {
+  private constructor(
+    readonly url: string,
+    private readonly child: ChildProcess,
+    private readonly dir: string,
+    private readonly output: string[],
+  ) {}
+
+  static async start(jobs: ScrapeJob[], opts: { intervalS?: number; readyTimeoutMs?: number } = {}): Promise<Prometheus> {
+    const bin = findPrometheus();
+    const dir = mkdtempSync(join(tmpdir(), "meshlat-prom-"));
+    writeFileSync(join(dir, "prometheus.yml"), renderConfig(jobs, opts.intervalS ?? 1));
+    const port = await freePort();
+    const child = spawn(bin, [
+      `--config.file=${join(dir, "prometheus.yml")}`,
+      `--storage.tsdb.path=${join(dir, "data")}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      "--storage.tsdb.retention.time=1h",
+      "--log.level=warn",
+    ], { stdio: ["ignore", "pipe", "pipe"] });
+    const output: string[] = [];
+    child.stdout!.on("data", (d) => output.push(String(d)));
+    child.stderr!.on("data", (d) => output.push(String(d)));
+    killOnExit(child);
+    const prom = new Prometheus(`http://127.0.0.1:${port}`, child, dir, output);
+    const deadline = Date.now() + (opts.readyTimeoutMs ?? 20_000);
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`prometheus exited (${child.exitCode}): ${output.join("")}`);
+      const ok = await fetch(`${prom.url}/-/ready`).then((r) => r.ok, () => false);
+      if (ok) return prom;
+      if (Date.now() > deadline) {
+        await prom.stop();
+        throw new Error(`prometheus not ready after ${opts.readyTimeoutMs ?? 20_000} ms: ${output.join("")}`);
+      }
+      await sleep(100);
+    }
+  }
+
+  /** Instant query; `time` in Unix seconds (default: now). */
+  async query(expr: string, time?: number): Promise<PromSample[]> {
+    const u = new URL("/api/v1/query", this.url);
+    u.searchParams.set("query", expr);
+    if (time !== undefined) u.searchParams.set("time", String(time));
+    const res = await fetch(u);
+    const body = (await res.json()) as { status: string; error?: string; data?: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] } };
+    if (body.status !== "success") throw new Error(`query failed: ${expr}: ${body.error}`);
+    if (body.data!.resultType !== "vector") throw new Error(`expected a vector for ${expr}, got ${body.data!.resultType}`);
+    return body.data!.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
+  }
+
+  /** The single value of a query that must return at most one sample (NaN when empty). */
+  async scalar(expr: string, time?: number): Promise<number> {
+    const r = await this.query(expr, time);
+    if (r.length > 1) throw new Error(`expected one sample for ${expr}, got ${r.length}`);
+    return r.length === 0 ? NaN : r[0].value;
+  }
+
+  /** Polls `expr` until `accept(value)` holds; returns the last value, or throws at the deadline. */
+  async waitFor(expr: string, accept: (v: number) => boolean, timeoutMs = 15_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    let last = NaN;
+    while (Date.now() < deadline) {
+      last = await this.scalar(expr);
+      if (accept(last)) return last;
+      await sleep(250);
+    }
+    throw new Error(`timed out after ${timeoutMs} ms waiting on ${expr}; last value ${last}`);
+  }
+
+  async targetsUp(): Promise<Record<string, string>> {
+    const res = (await (await fetch(`${this.url}/api/v1/targets`)).json()) as { data: { activeTargets: { scrapeUrl: string; health: string }[] } };
+    return Object.fromEntries(res.data.activeTargets.map((t) => [t.scrapeUrl, t.health]));
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const exited = new Promise((r) => this.child.once("exit", r));
+      this.child.kill("SIGTERM");
+      const t = setTimeout(() => this.child.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(t);
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,86 @@
+// Runs the meshlat aggregator as a child process (`node --import tsx aggregator/src/main.ts`,
+// what `npm start` runs) on 127.0.0.1, so it can be killed (SIGKILL, like an OOM kill) and
+// restarted on the same port while the mesh keeps sending.
+import { spawn, type ChildProcess } from "node:child_process";
+import net from "node:net";
+import { fileURLToPath } from "node:url";
+import { killOnExit } from "./child-process.ts";
+import { sleep } from "./sample-app.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export class AggregatorProcess {
+  private child?: ChildProcess;
+  private output: string[] = [];
+
+  private constructor(
+    readonly port: number,
+    private readonly args: string[],
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts on `port` (default: a free one) and waits for /readyz. */
+  static async start(opts: { port?: number; args?: string[]; readyTimeoutMs?: number } = {}): Promise<AggregatorProcess> {
+    const a = new AggregatorProcess(opts.port ?? (await freePort()), opts.args ?? []);
+    await a.spawn(opts.readyTimeoutMs);
+    return a;
+  }
+
+  /** Recent output of the process (for failure messages). */
+  log(): string {
+    return this.output.join("").slice(-4000);
+  }
+
+  async spawn(readyTimeoutMs = 30_000): Promise<void> {
+    const child = spawn(process.execPath, [
+      "--import", "tsx", "aggregator/src/main.ts",
+      "--host", "127.0.0.1", "--port", String(this.port), "--log-level", "warn", ...this.args,
+    ], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    this.child = child;
+    child.stdout!.on("data", (d) => this.output.push(String(d)));
+    child.stderr!.on("data", (d) => this.output.push(String(d)));
+    killOnExit(child);
+    const deadline = Date.now() + readyTimeoutMs;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`aggregator exited with ${child.exitCode}: ${this.log()}`);
+      const ok = await fetch(`${this.url}/readyz`).then((r) => r.ok, () => false);
+      if (ok) return;
+      if (Date.now() > deadline) {
+        await this.kill();
+        throw new Error(`aggregator not ready within ${readyTimeoutMs} ms: ${this.log()}`);
+      }
+      await sleep(100);
+    }
+  }
+
+  /** Stops the process (SIGKILL: no graceful flush, like a crash) and waits for its exit. */
+  async kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill(signal);
+    const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+    await exited;
+    clearTimeout(t);
+  }
+
+  /** Kill and start again on the same port (a pod restart behind a stable Service). */
+  async restart(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    await this.kill(signal);
+    await this.spawn();
+  }
+}

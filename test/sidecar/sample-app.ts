@@ -1,0 +1,147 @@
+// One sample application of the demo mesh, instrumented the way a real service would be:
+// it reports its own processing time in `Server-Timing: app;dur=<ms>` and exposes its own
+// prom-client histogram `http_request_duration_seconds` on a separate /metrics port.
+// It knows nothing about meshlat. Calls to other services go to its pod's outbound sidecar
+// with the callee's service name in the Host header (what iptables capture does in Istio).
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { Histogram, Registry } from "prom-client";
+import { seededRandom, type Rand } from "./rand.ts";
+
+export interface SampleAppOptions {
+  name: string;
+  namespace: string;
+  /** Injected processing delay in ms, applied to every request. */
+  delayMs?: number;
+  /** Fraction of requests answered with 500 (0..1), decided by a seeded generator. */
+  errorRate?: number;
+  /** Services called (in order) for each request, e.g. "checkout.shop.svc.cluster.local:8080". */
+  calls?: string[];
+  seed?: number;
+}
+
+/** Headers an app forwards to the services it calls (like trace-context propagation). */
+const PROPAGATED = ["x-user-tier", "x-request-id"];
+
+export class SampleApp {
+  readonly name: string;
+  readonly namespace: string;
+  delayMs: number;
+  errorRate: number;
+  readonly calls: string[];
+  /** Set by the mesh once the pod's sidecar listens: where outbound calls go. */
+  outboundPort = 0;
+  private readonly rand: Rand;
+  private readonly registry = new Registry();
+  private readonly histogram: Histogram<"method" | "route" | "status_code">;
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  private server?: http.Server;
+  private metricsServer?: http.Server;
+
+  constructor(opts: SampleAppOptions) {
+    this.name = opts.name;
+    this.namespace = opts.namespace;
+    this.delayMs = opts.delayMs ?? 0;
+    this.errorRate = opts.errorRate ?? 0;
+    this.calls = opts.calls ?? [];
+    this.rand = seededRandom(opts.seed ?? 1);
+    this.histogram = new Histogram({
+      name: "http_request_duration_seconds",
+      help: "Time the application spent handling a request (its own view).",
+      labelNames: ["method", "route", "status_code"],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [this.registry],
+    });
+  }
+
+  get port(): number {
+    return (this.server?.address() as AddressInfo).port;
+  }
+
+  get metricsPort(): number {
+    return (this.metricsServer?.address() as AddressInfo).port;
+  }
+
+  async listen(): Promise<void> {
+    this.server = http.createServer((req, res) => void this.handle(req, res));
+    this.server.keepAliveTimeout = 30_000;
+    this.metricsServer = http.createServer(async (req, res) => {
+      if (req.url !== "/metrics") return void res.writeHead(404).end();
+      res.writeHead(200, { "content-type": this.registry.contentType });
+      res.end(await this.registry.metrics());
+    });
+    await listen(this.server);
+    await listen(this.metricsServer);
+  }
+
+  async close(): Promise<void> {
+    this.agent.destroy();
+    await Promise.all([closeServer(this.server), closeServer(this.metricsServer)]);
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const start = process.hrtime.bigint();
+    req.resume();
+    await new Promise<void>((r) => req.once("end", r));
+    if (this.delayMs > 0) await sleep(this.delayMs);
+    let status = 200;
+    const downstream: Record<string, number> = {};
+    for (const target of this.calls) {
+      const code = await this.call(target, req).catch(() => 0);
+      downstream[target] = code;
+      if (code !== 200) status = 502;
+    }
+    if (status === 200 && this.errorRate > 0 && this.rand() < this.errorRate) status = 500;
+    const body = JSON.stringify({ service: this.name, status, downstream });
+    const durMs = Number(process.hrtime.bigint() - start) / 1e6;
+    this.histogram.observe({ method: req.method ?? "GET", route: "/", status_code: String(status) }, durMs / 1000);
+    res.writeHead(status, {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(body),
+      "server-timing": `app;dur=${durMs.toFixed(3)}`,
+    });
+    res.end(body);
+  }
+
+  private call(target: string, inbound: http.IncomingMessage): Promise<number> {
+    const headers: http.OutgoingHttpHeaders = { host: target };
+    for (const h of PROPAGATED) {
+      const v = inbound.headers[h];
+      if (typeof v === "string") headers[h] = v;
+    }
+    return new Promise((resolve, reject) => {
+      const r = http.request(
+        { host: "127.0.0.1", port: this.outboundPort, path: "/", method: "GET", headers, agent: this.agent },
+        (res) => {
+          res.resume();
+          res.once("end", () => resolve(res.statusCode ?? 0));
+          res.once("error", reject);
+        },
+      );
+      r.once("error", reject);
+      r.end();
+    });
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export function listen(server: http.Server, port = 0): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+export async function closeServer(server: http.Server | undefined): Promise<void> {
+  if (!server || !server.listening) return;
+  await new Promise<void>((r) => {
+    server.close(() => r());
+    server.closeAllConnections();
+  });
+}
