@@ -1,0 +1,72 @@
+// The aggregator's own metrics and the filters' self-reported counters, held in a prom-client
+// Registry. Gauges and counters that mirror state are synced in `collect`, at scrape time.
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { BATCH_ERROR_REASONS } from "../errors.ts";
+import type { BatchErrorReason } from "../errors.ts";
+import type { AggregatorState } from "../store/state.ts";
+import { COUNTER_KEYS } from "../wire/types.ts";
+
+export type BatchResult = "accepted" | "duplicate" | "rejected" | "shed";
+const RESULTS: readonly BatchResult[] = ["accepted", "duplicate", "rejected", "shed"];
+const FILTER_VMS_RECENT_MS = 5 * 60_000;
+
+export interface SelfMetrics {
+  readonly registry: Registry;
+  batch(result: BatchResult, reason?: BatchErrorReason): void;
+  ingestSeconds(s: number): void;
+}
+
+/** Sets a counter to an absolute value (the state owns the monotonic total). */
+function setCounter(c: Counter<string>, labels: Record<string, string>, v: number): void {
+  c.inc(labels, v);
+}
+
+export function createSelfMetrics(state: AggregatorState): SelfMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  // meshlat_aggregator_batches_total{result}
+  const batches = new Counter({ name: "meshlat_aggregator_batches_total", help: "Batches received, by result (accepted, duplicate, rejected, shed).", labelNames: ["result"], registers });
+  // meshlat_aggregator_batch_errors_total{reason}
+  const errors = new Counter({ name: "meshlat_aggregator_batch_errors_total", help: "Batches refused, by reason.", labelNames: ["reason"], registers });
+  for (const r of RESULTS) batches.inc({ result: r }, 0);
+  for (const r of BATCH_ERROR_REASONS) errors.inc({ reason: r }, 0);
+  new Gauge({ name: "meshlat_aggregator_series", help: "Label sets currently stored (the overflow series included).", registers, collect() { this.set(state.store.series.size); } });
+  new Gauge({ name: "meshlat_aggregator_series_limit", help: "Configured cap on stored label sets (max_series).", registers, collect() { this.set(state.config.max_series); } });
+  new Counter({ name: "meshlat_aggregator_series_folded_total", help: "Series points (label sets in batches) folded into the overflow series because max_series was reached.", registers, collect() { this.reset(); setCounter(this, {}, state.store.folded); } });
+  new Counter({ name: "meshlat_aggregator_series_expired_total", help: "Series removed after series_idle_timeout_s without updates.", registers, collect() { this.reset(); setCounter(this, {}, state.store.expired); } });
+  new Counter({ name: "meshlat_aggregator_series_points_total", help: "Series points merged from accepted batches.", registers, collect() { this.reset(); setCounter(this, {}, state.store.points); } });
+  const ingest = new Histogram({ name: "meshlat_aggregator_ingest_duration_seconds", help: "Time to decode, validate and merge one batch.", buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers });
+
+  // meshlat_filter_<key>_total{workload,namespace}: sums over VMs of each VM's max cumulative value.
+  for (const key of COUNTER_KEYS) {
+    new Counter({
+      name: `meshlat_filter_${key}_total`,
+      help: `Filter self-metric '${key}', summed over the VMs of each workload (cumulative; never decreases).`,
+      labelNames: ["workload", "namespace"],
+      registers,
+      collect() {
+        this.reset();
+        for (const w of state.vms.byWorkload(0)) setCounter(this, { workload: w.workload, namespace: w.namespace }, w.counters[key]);
+      },
+    });
+  }
+  new Gauge({
+    name: "meshlat_filter_vms",
+    help: "Filter VMs that reported in the last 5 minutes.",
+    labelNames: ["workload", "namespace"],
+    registers,
+    collect() {
+      this.reset();
+      for (const w of state.vms.byWorkload(state.now() - FILTER_VMS_RECENT_MS)) this.set({ workload: w.workload, namespace: w.namespace }, w.recentVms);
+    },
+  });
+
+  return {
+    registry,
+    batch(result, reason) {
+      batches.inc({ result });
+      if (reason) errors.inc({ reason });
+    },
+    ingestSeconds(s) { ingest.observe(s); },
+  };
+}

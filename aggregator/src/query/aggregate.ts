@@ -1,0 +1,33 @@
+// Summing window entries into per-group aggregates (count + the five histograms).
+import { Hist } from "../store/histogram.ts";
+import type { WindowEntry } from "../store/windows.ts";
+import { TIMING_NAMES } from "../wire/types.ts";
+
+export class Agg {
+  count = 0;
+  readonly timings: (Hist | null)[] = TIMING_NAMES.map(() => null);
+  add(e: WindowEntry): void {
+    this.count += e.count;
+    for (let i = 0; i < e.timings.length; i++) {
+      const h = e.timings[i];
+      if (!h) continue;
+      let mine = this.timings[i];
+      if (!mine) mine = this.timings[i] = new Hist(h.bounds);
+      mine.addHist(h);
+    }
+  }
+  mean(t: number): number | null {
+    return this.timings[t]?.meanMs() ?? null;
+  }
+  n(t: number): number {
+    return this.timings[t]?.n ?? 0;
+  }
+}
+
+export function aggOf<K>(m: Map<K, Agg>, k: K): Agg {
+  let a = m.get(k);
+  if (!a) { a = new Agg(); m.set(k, a); }
+  return a;
+}
+
+export const isOverflow = (labels: readonly string[]): boolean => labels[0] === "overflow";

@@ -1,0 +1,65 @@
+// POST /v1/batches: msgpack body → decode → validate (fully) → dedupe → merge. Load shedding
+// happens in onRequest, before the body is read; body size is enforced by fastify's bodyLimit.
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { AggError } from "../errors.ts";
+import { decodeMsgpack } from "../wire/decode.ts";
+import { validateBatch } from "../wire/validate.ts";
+import type { WireLimits } from "../wire/types.ts";
+import type { AggregatorState } from "../store/state.ts";
+import type { SelfMetrics } from "../metrics/self-metrics.ts";
+
+export const INGEST_PATH = "/v1/batches";
+export const MSGPACK_TYPES = ["application/msgpack", "application/vnd.msgpack", "application/x-msgpack"];
+
+const inflight = new WeakMap<FastifyRequest, number>();
+
+export interface IngestOptions { readonly state: AggregatorState; readonly metrics: SelfMetrics; readonly lagging?: () => boolean }
+
+export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): Promise<void> {
+  const { state, metrics } = opts;
+  const cfg = state.config;
+  const limits: WireLimits = { maxSeries: cfg.max_batch_series, maxStrings: cfg.max_batch_strings, maxBounds: cfg.max_bounds, maxLabelLength: cfg.max_label_length };
+
+  // Event-loop lag: p99 over the last second, sampled by perf_hooks (no work on the hot path).
+  let lagging = opts.lagging ?? (() => false);
+  if (!opts.lagging && cfg.shed_event_loop_delay_ms > 0) {
+    const h = monitorEventLoopDelay({ resolution: 20 });
+    h.enable();
+    let lag = false;
+    const timer = setInterval(() => { lag = h.percentile(99) / 1e6 > cfg.shed_event_loop_delay_ms; h.reset(); }, 1000);
+    timer.unref();
+    lagging = () => lag;
+    app.addHook("onClose", async () => { clearInterval(timer); h.disable(); });
+  }
+  let bytesInFlight = 0;
+
+  app.addContentTypeParser(MSGPACK_TYPES, { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+
+  app.post(INGEST_PATH, {
+    onRequest: async (req) => {
+      const len = Number(req.headers["content-length"] ?? 0);
+      // A body that can never fit is 413 (drop), not 429 (retry forever).
+      if (len > cfg.body_limit_bytes) throw new AggError("AGG_ERR_TOO_LARGE", `body of ${len} bytes exceeds body_limit_bytes=${cfg.body_limit_bytes}`);
+      if (bytesInFlight + len > cfg.max_inflight_bytes) throw new AggError("AGG_ERR_SHED", `ingest bytes in flight would exceed max_inflight_bytes=${cfg.max_inflight_bytes}`);
+      if (lagging()) throw new AggError("AGG_ERR_SHED", `event loop delay above shed_event_loop_delay_ms=${cfg.shed_event_loop_delay_ms}`);
+      bytesInFlight += len;
+      inflight.set(req, len);
+    },
+    onResponse: async (req) => {
+      bytesInFlight -= inflight.get(req) ?? 0;
+      inflight.delete(req);
+    },
+    handler: async (req, reply) => {
+      const t0 = performance.now();
+      const body = req.body;
+      if (!(body instanceof Uint8Array) || body.length === 0) throw new AggError("AGG_ERR_DECODE", "empty body");
+      // Everything below is synchronous: validation completes before anything is merged.
+      const batch = validateBatch(decodeMsgpack(body), limits);
+      const result = state.ingest(batch);
+      metrics.batch(result);
+      metrics.ingestSeconds((performance.now() - t0) / 1000);
+      return reply.code(204).send();
+    },
+  });
+}

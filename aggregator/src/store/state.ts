@@ -1,0 +1,49 @@
+// Everything the aggregator holds, and the one entry point that changes it: ingest() of a fully
+// validated batch. Time comes from an injected clock (tests drive it; no timers here).
+import { SeriesStore } from "./series-store.ts";
+import { VmRegistry } from "./vms.ts";
+import { WindowRing } from "./windows.ts";
+import type { Batch } from "../wire/types.ts";
+import type { Config } from "../config.ts";
+
+export type Clock = () => number;
+export type IngestResult = "accepted" | "duplicate";
+
+/** Housekeeping (expiry) runs at most this often, piggy-backed on ingest and scrapes. */
+const SWEEP_EVERY_MS = 10_000;
+
+export class AggregatorState {
+  readonly store: SeriesStore;
+  readonly vms: VmRegistry;
+  readonly windows: WindowRing;
+  private lastSweep = -Infinity;
+
+  constructor(readonly config: Config, readonly now: Clock) {
+    const idleTimeoutMs = config.series_idle_timeout_s * 1000;
+    this.store = new SeriesStore({ maxSeries: config.max_series, idleTimeoutMs });
+    this.vms = new VmRegistry({ maxVms: config.max_vms, dedupeWindow: config.dedupe_window, idleTimeoutMs });
+    this.windows = new WindowRing(config.window_slot_s * 1000);
+  }
+
+  /** Where a batch's deltas go in the windows: its window end when plausible, else receive time. */
+  placeTime(b: Batch, now: number): number {
+    const end = b.window[1];
+    return Math.abs(end - now) <= this.config.max_clock_skew_s * 1000 ? Math.min(end, now) : now;
+  }
+
+  ingest(b: Batch): IngestResult {
+    const now = this.now();
+    this.sweep(now);
+    if (!this.vms.admit(b, now)) return "duplicate";
+    const t = this.placeTime(b, now);
+    this.store.merge(b, now, (s, w, from) => this.windows.add(t, s, w, from));
+    return "accepted";
+  }
+
+  sweep(now = this.now()): void {
+    if (now - this.lastSweep < SWEEP_EVERY_MS) return;
+    this.lastSweep = now;
+    this.store.expire(now);
+    this.vms.expire(now);
+  }
+}
