@@ -1,0 +1,139 @@
+// Where the time goes, end to end through Prometheus: injected network delay on one hop moves
+// that hop's `network` timing and not `app`; injected app delay moves `app` and the latency
+// API says `application`; and the mesh's view minus the app's own histogram equals meshlat's
+// proxy + network. Phases are compared through exact counter deltas (sum and count), read
+// once everything a phase produced has been flushed and scraped.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { LoadGenerator } from "../sidecar/load-generator.ts";
+import { startStack, svc, type Stack } from "./stack.ts";
+
+const PER_PHASE = 150;
+const NET_DELAY_MS = 40;
+const APP_DELAY_MS = 60;
+/** Tolerance for "did not move": scheduling noise of a loaded 2-core CI machine. */
+const STILL_MS = 8;
+
+type Timing = "request" | "upstream" | "proxy" | "app" | "network";
+type Snapshot = Record<Timing, { sum: number; count: number }> & { appOwn: { sum: number; count: number } };
+
+describe("timing split under injected delays", { timeout: 120_000 }, () => {
+  let stack: Stack;
+  let lg: LoadGenerator;
+  let sent = 0;
+  let hop: string;
+  const snaps: Snapshot[] = [];
+
+  /** Exact totals for the checkout → payment hop as checkout's sidecar reported it. */
+  async function snapshot(): Promise<Snapshot> {
+    const s = {} as Snapshot;
+    for (const t of ["request", "upstream", "proxy", "app", "network"] as Timing[]) {
+      const m = `meshlat_${t}_duration_milliseconds`;
+      s[t] = { sum: await stack.prom.scalar(`sum(${m}_sum{${hop}})`), count: await stack.prom.scalar(`sum(${m}_count{${hop}})`) };
+    }
+    s.appOwn = {
+      sum: 1000 * (await stack.prom.scalar(`sum(http_request_duration_seconds_sum{job="payment"})`)),
+      count: await stack.prom.scalar(`sum(http_request_duration_seconds_count{job="payment"})`),
+    };
+    return s;
+  }
+
+  async function phase(): Promise<void> {
+    await lg.runCount(PER_PHASE);
+    sent += PER_PHASE;
+    // Flushed and scraped: both the hop's source reporter and the app agree with the sender.
+    await stack.prom.waitFor(`sum(meshlat_requests_total{${hop}})`, (v) => v === sent, 20_000);
+    await stack.prom.waitFor(`sum(http_request_duration_seconds_count{job="payment"})`, (v) => v === sent, 10_000);
+    snaps.push(await snapshot());
+  }
+
+  /** Mean of a timing over phase i (between snapshots i-1 and i). */
+  function mean(i: number, t: Timing | "appOwn"): number {
+    const a = i === 0 ? { sum: 0, count: 0 } : snaps[i - 1][t];
+    const b = snaps[i][t];
+    return (b.sum - a.sum) / (b.count - a.count);
+  }
+
+  before(async () => {
+    stack = await startStack({
+      mesh: {
+        services: [
+          { name: "frontend", region: "us-east-1", delayMs: 1, calls: ["checkout"] },
+          { name: "checkout", region: "us-east-1", delayMs: 2, calls: ["payment"] },
+          { name: "payment", region: "eu-west-1", delayMs: 5 },
+        ],
+      },
+    });
+    hop = `reporter="source",source_workload="checkout",${svc(stack.mesh, "payment")}`;
+    lg = new LoadGenerator({ ...stack.mesh.entry(), concurrency: 4, seed: 3 });
+    await phase(); // 0: baseline
+    stack.mesh.setNetworkDelay("checkout", "payment", NET_DELAY_MS);
+    await phase(); // 1: network delay on checkout → payment
+    stack.mesh.setNetworkDelay("checkout", "payment", 0);
+    stack.mesh.setAppDelay("payment", 5 + APP_DELAY_MS);
+    await phase(); // 2: app delay in payment
+  });
+  after(async () => {
+    lg?.close();
+    await stack?.stop();
+  });
+
+  test("every request of every phase was observed with app and network timings", () => {
+    for (let i = 0; i < snaps.length; i++) {
+      for (const t of ["request", "upstream", "proxy", "app", "network"] as Timing[]) {
+        const n = snaps[i][t].count - (i === 0 ? 0 : snaps[i - 1][t].count);
+        assert.equal(n, PER_PHASE, `phase ${i} ${t} count`);
+      }
+    }
+  });
+
+  test("network delay on the hop moves network, not app", () => {
+    const dNet = mean(1, "network") - mean(0, "network");
+    const dApp = mean(1, "app") - mean(0, "app");
+    assert.ok(dNet > NET_DELAY_MS * 0.9 && dNet < NET_DELAY_MS + 25, `network moved by ${dNet.toFixed(2)} ms`);
+    assert.ok(Math.abs(dApp) < STILL_MS, `app moved by ${dApp.toFixed(2)} ms`);
+  });
+
+  test("app delay moves app, not network", () => {
+    const dApp = mean(2, "app") - mean(0, "app");
+    const dNet = mean(2, "network") - mean(0, "network");
+    assert.ok(dApp > APP_DELAY_MS * 0.9 && dApp < APP_DELAY_MS + 25, `app moved by ${dApp.toFixed(2)} ms`);
+    assert.ok(Math.abs(dNet) < STILL_MS, `network moved by ${dNet.toFixed(2)} ms`);
+  });
+
+  test("mesh-observed minus the app's own histogram equals meshlat's proxy + network (±1 ms + 5%)", () => {
+    for (let i = 0; i < snaps.length; i++) {
+      const observed = mean(i, "request") - mean(i, "appOwn");
+      const split = mean(i, "proxy") + mean(i, "network");
+      const tol = 1 + 0.05 * mean(i, "request");
+      assert.ok(Math.abs(observed - split) <= tol, `phase ${i}: request − app-own = ${observed.toFixed(3)} ms, proxy + network = ${split.toFixed(3)} ms`);
+    }
+  });
+
+  test("the latency API blames the application once payment is slow", async () => {
+    const url = `${stack.aggregator.url}/api/v1/latency?destination_service=${stack.mesh.fqdn("payment")}&window=1m`;
+    const res = await fetch(url);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as unknown;
+    const verdicts = findVerdicts(body);
+    assert.ok(verdicts.length > 0, `no verdict in ${JSON.stringify(body).slice(0, 500)}`);
+    assert.equal(verdicts[0], "application", JSON.stringify(body).slice(0, 800));
+  });
+});
+
+/** Every `verdict` string in a JSON value, outermost first (the service-level one). */
+function findVerdicts(v: unknown): string[] {
+  const out: string[] = [];
+  const queue: unknown[] = [v];
+  while (queue.length) {
+    const x = queue.shift();
+    if (Array.isArray(x)) queue.push(...x);
+    else if (x && typeof x === "object") {
+      for (const [k, val] of Object.entries(x)) {
+        if (k === "verdict" && typeof val === "string") out.push(val);
+        else queue.push(val);
+      }
+    }
+  }
+  return out;
+}
