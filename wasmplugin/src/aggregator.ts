@@ -1,0 +1,181 @@
+// The aggregator's workload: ServiceAccount, Deployment, Service, PodDisruptionBudget,
+// HorizontalPodAutoscaler and a DestinationRule. Routes, port and env follow DESIGN.md
+// "Aggregator"; the container image is built by wasmplugin/image/aggregator.Dockerfile.
+import type { Settings } from "./settings.ts";
+
+const APP = "meshlat-aggregator";
+export const selectorLabels = { "app.kubernetes.io/name": APP } as const;
+const labels = { ...selectorLabels, "app.kubernetes.io/part-of": "meshlat", app: APP };
+
+export function serviceAccount(s: Settings) {
+  return {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: { name: s.aggregatorName, namespace: s.namespace, labels },
+    automountServiceAccountToken: false,
+  };
+}
+
+export function deployment(s: Settings) {
+  const port = s.aggregatorPort;
+  const probe = (path: string, period: number, failures: number) => ({
+    httpGet: { path, port: "http" },
+    periodSeconds: period,
+    timeoutSeconds: 2,
+    failureThreshold: failures,
+  });
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: s.aggregatorName, namespace: s.namespace, labels },
+    spec: {
+      // Kept in the manifest so clusters without metrics-server still run 2; the HPA owns it after.
+      replicas: 2,
+      revisionHistoryLimit: 5,
+      selector: { matchLabels: selectorLabels },
+      strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: {
+          labels,
+          annotations: {
+            // The sidecar must exist (mTLS + AuthorizationPolicy). Probes are rewritten to
+            // pilot-agent's :15020/app-health/... which calls the app itself, so the kubelet
+            // passes STRICT mTLS and the AuthorizationPolicy need not allow them.
+            "sidecar.istio.io/inject": "true",
+            "sidecar.istio.io/rewriteAppHTTPProbers": "true",
+          },
+        },
+        spec: {
+          serviceAccountName: s.aggregatorName,
+          automountServiceAccountToken: false,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 65532,
+            runAsGroup: 65532,
+            fsGroup: 65532,
+            seccompProfile: { type: "RuntimeDefault" },
+          },
+          topologySpreadConstraints: [
+            {
+              maxSkew: 1,
+              topologyKey: "kubernetes.io/hostname",
+              whenUnsatisfiable: "ScheduleAnyway",
+              labelSelector: { matchLabels: selectorLabels },
+            },
+            {
+              maxSkew: 1,
+              topologyKey: "topology.kubernetes.io/zone",
+              whenUnsatisfiable: "ScheduleAnyway",
+              labelSelector: { matchLabels: selectorLabels },
+            },
+          ],
+          terminationGracePeriodSeconds: 30,
+          containers: [
+            {
+              name: "aggregator",
+              image: s.aggregatorImage,
+              imagePullPolicy: "IfNotPresent",
+              env: [
+                { name: "MESHLAT_PORT", value: String(port) },
+                { name: "MESHLAT_HOST", value: "0.0.0.0" },
+                // Leave heap headroom under the memory limit for buffers and the runtime.
+                { name: "NODE_OPTIONS", value: "--max-old-space-size=384" },
+              ],
+              ports: [{ name: "http", containerPort: port, protocol: "TCP" }],
+              startupProbe: probe("/healthz", 2, 30),
+              livenessProbe: probe("/healthz", 10, 3),
+              readinessProbe: probe("/readyz", 5, 2),
+              resources: {
+                requests: { cpu: "200m", memory: "256Mi" },
+                limits: { memory: "512Mi" },
+              },
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ["ALL"] },
+              },
+              volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+            },
+          ],
+          volumes: [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }],
+        },
+      },
+    },
+  };
+}
+
+export function service(s: Settings) {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: s.aggregatorName, namespace: s.namespace, labels },
+    spec: {
+      selector: selectorLabels,
+      ports: [
+        {
+          // `http-` prefix and appProtocol: Istio treats the port as HTTP (protocol selection),
+          // so AuthorizationPolicy can match paths and methods.
+          name: "http-meshlat",
+          appProtocol: "http",
+          port: s.aggregatorPort,
+          targetPort: "http",
+          protocol: "TCP",
+        },
+      ],
+    },
+  };
+}
+
+export function podDisruptionBudget(s: Settings) {
+  return {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    metadata: { name: s.aggregatorName, namespace: s.namespace, labels },
+    spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels } },
+  };
+}
+
+export function horizontalPodAutoscaler(s: Settings) {
+  return {
+    apiVersion: "autoscaling/v2",
+    kind: "HorizontalPodAutoscaler",
+    metadata: { name: s.aggregatorName, namespace: s.namespace, labels },
+    spec: {
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: s.aggregatorName },
+      minReplicas: 2,
+      maxReplicas: 8,
+      metrics: [
+        { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } },
+      ],
+      behavior: {
+        // Scale down slowly: every replica holds series; churn re-creates them elsewhere.
+        scaleDown: { stabilizationWindowSeconds: 600, policies: [{ type: "Pods", value: 1, periodSeconds: 120 }] },
+      },
+    },
+  };
+}
+
+/** Traffic policy for the filters' POSTs. No consistent hash on purpose: Envoy's
+ *  proxy_http_call hashes on `:authority` (envoy source/extensions/common/wasm/context.cc
+ *  httpCall: "set default hash policy to be based on :authority"), which is the same for every
+ *  sidecar, so a RING_HASH/MAGLEV policy would send ALL batches to ONE replica. Instead least
+ *  request spreads load, and outlier detection ejects a failing replica so retries go elsewhere. */
+export function destinationRule(s: Settings) {
+  return {
+    apiVersion: "networking.istio.io/v1",
+    kind: "DestinationRule",
+    metadata: { name: s.aggregatorName, namespace: s.namespace, labels },
+    spec: {
+      // Short name: resolved in the rule's own namespace, so a kustomize namespace change holds.
+      host: s.aggregatorName,
+      // Visible to every namespace's sidecars (the filters POST from all of them).
+      exportTo: ["*"],
+      trafficPolicy: {
+        loadBalancer: { simple: "LEAST_REQUEST" },
+        tls: { mode: "ISTIO_MUTUAL" },
+        connectionPool: { http: { http2MaxRequests: 4096, maxRequestsPerConnection: 0, idleTimeout: "300s" } },
+        outlierDetection: { consecutive5xxErrors: 5, interval: "10s", baseEjectionTime: "30s", maxEjectionPercent: 50 },
+      },
+    },
+  };
+}
