@@ -1,0 +1,161 @@
+// The host surface the filter uses: the SDK's import declarations, WASI calls made directly
+// (with static out-buffers, so reading the clock never allocates), and a scratch arena that
+// backs `malloc` so values the host returns during a callback never touch the GC heap.
+import {
+  proxy_get_property,
+  proxy_get_header_map_value,
+  proxy_get_header_map_pairs,
+  proxy_log,
+} from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
+import { malloc as sdkMalloc, free as sdkFree } from "@gcoredev/proxy-wasm-sdk-as/assembly/malloc";
+
+// Status codes (proxy-wasm ABI 0.2.1 spec, proxy_status_t).
+export const WASM_OK: u32 = 0;
+export const WASM_NOT_FOUND: u32 = 1;
+
+// Header map types (ABI 0.2.1).
+export const MAP_REQUEST_HEADERS: i32 = 0;
+export const MAP_RESPONSE_HEADERS: i32 = 2;
+export const MAP_HTTP_CALL_RESPONSE_HEADERS: i32 = 6;
+export const BUFFER_PLUGIN_CONFIGURATION: i32 = 7;
+
+// Log levels (ABI 0.2.1).
+export const LOG_DEBUG: i32 = 1;
+export const LOG_INFO: i32 = 2;
+export const LOG_WARN: i32 = 3;
+export const LOG_ERROR: i32 = 4;
+
+// @ts-ignore: decorator
+@external("wasi_snapshot_preview1", "clock_time_get")
+declare function wasi_clock_time_get(id: u32, precision: u64, out: usize): u16;
+// @ts-ignore: decorator
+@external("wasi_snapshot_preview1", "random_get")
+declare function wasi_random_get(buf: usize, len: usize): u16;
+
+const CLOCK_OUT = memory.data(8, 8);
+const RANDOM_OUT = memory.data(8, 8);
+
+/** Monotonic nanoseconds (WASI clock id 1; proxy_get_current_time_nanoseconds is a wall clock). */
+// @ts-ignore: decorator
+@inline
+export function monoNow(): u64 {
+  wasi_clock_time_get(1, 0, CLOCK_OUT);
+  return load<u64>(CLOCK_OUT);
+}
+
+/** 64 random bits from WASI random_get (BoringSSL RAND_bytes in Envoy). */
+export function random64(): u64 {
+  wasi_random_get(RANDOM_OUT, 8);
+  return load<u64>(RANDOM_OUT);
+}
+
+// ---- scratch arena behind malloc -------------------------------------------------------
+// Every value the host hands back is malloc'ed by the host through our export. Values are
+// consumed (or copied) inside the callback that asked for them, so a bump arena reset at the
+// start of each callback serves them without any GC allocation. Larger values fall back to the
+// SDK's pinned ArrayBuffers, released at the next reset.
+const ARENA_SIZE: usize = 64 * 1024;
+let arenaBase: usize = 0;
+let arenaTop: usize = 0;
+let pinned: Array<usize> | null = null;
+
+export function malloc(size: i32): usize {
+  if (arenaBase == 0) arenaBase = heap.alloc(ARENA_SIZE);
+  const need = (<usize>max(size, 0) + 7) & ~<usize>7;
+  if (arenaTop + need <= ARENA_SIZE) {
+    const p = arenaBase + arenaTop;
+    arenaTop += need;
+    return p;
+  }
+  const p = sdkMalloc(size);
+  let list = pinned;
+  if (list === null) { list = new Array<usize>(); pinned = list; }
+  list.push(p);
+  return p;
+}
+
+/** Called at the start of every exported callback: everything from the last one is consumed. */
+// @ts-ignore: decorator
+@inline
+export function resetScratch(): void {
+  arenaTop = 0;
+  const list = pinned;
+  if (list !== null && list.length > 0) {
+    for (let i = 0; i < list.length; i++) sdkFree(unchecked(list[i]));
+    list.length = 0;
+  }
+}
+
+// ---- reading values -----------------------------------------------------------------------
+const OUT_PTR = memory.data(8, 8);
+const OUT_LEN = memory.data(8, 8);
+/** Result of the last successful get*: pointer and length of the bytes (valid in this callback). */
+export let valPtr: usize = 0;
+export let valLen: usize = 0;
+
+/** A byte string built once (paths, header names); `ptr`/`len` stay valid for the VM's life. */
+export class Bytes {
+  buf: ArrayBuffer;
+  ptr: usize;
+  len: usize;
+  constructor(s: string) {
+    this.buf = String.UTF8.encode(s, false);
+    this.ptr = changetype<usize>(this.buf);
+    this.len = <usize>this.buf.byteLength;
+  }
+}
+
+/** proxy_get_property; true when found (value in valPtr/valLen). */
+export function getProperty(path: Bytes): bool {
+  store<usize>(OUT_PTR, 0);
+  store<usize>(OUT_LEN, 0);
+  const r = proxy_get_property(path.ptr, path.len, OUT_PTR, OUT_LEN);
+  if (r != WASM_OK) { valPtr = 0; valLen = 0; return false; }
+  valPtr = load<usize>(OUT_PTR);
+  valLen = load<usize>(OUT_LEN);
+  return true;
+}
+
+/** A property read as a little-endian integer (int/uint/bool are 8/8/1 bytes); -1 when absent. */
+export function getIntProperty(path: Bytes): i64 {
+  if (!getProperty(path)) return -1;
+  if (valLen >= 8) return load<i64>(valPtr);
+  if (valLen == 1) return <i64>load<u8>(valPtr);
+  if (valLen == 4) return <i64>load<u32>(valPtr);
+  return -1;
+}
+
+/** proxy_get_header_map_value; true when the header exists. */
+export function getHeader(map: i32, key: Bytes): bool {
+  store<usize>(OUT_PTR, 0);
+  store<usize>(OUT_LEN, 0);
+  const r = proxy_get_header_map_value(map, key.ptr, key.len, OUT_PTR, OUT_LEN);
+  if (r != WASM_OK) { valPtr = 0; valLen = 0; return false; }
+  valPtr = load<usize>(OUT_PTR);
+  valLen = load<usize>(OUT_LEN);
+  return true;
+}
+
+/** proxy_get_header_map_pairs (serialized map, ABI spec "Serialization"). */
+export function getHeaderPairs(map: i32): bool {
+  store<usize>(OUT_PTR, 0);
+  store<usize>(OUT_LEN, 0);
+  const r = proxy_get_header_map_pairs(map, OUT_PTR, OUT_LEN);
+  if (r != WASM_OK) { valPtr = 0; valLen = 0; return false; }
+  valPtr = load<usize>(OUT_PTR);
+  valLen = load<usize>(OUT_LEN);
+  return true;
+}
+
+/** Leveled log line through proxy_log (not WASI stdout, which Envoy prints whatever the level). */
+export function logLine(level: i32, msg: string): void {
+  const b = String.UTF8.encode(msg, false);
+  proxy_log(<usize>level, changetype<usize>(b), <usize>b.byteLength);
+}
+
+/** Byte-wise equality of a memory range with a Bytes constant. */
+// @ts-ignore: decorator
+@inline
+export function bytesEq(p: usize, n: usize, b: Bytes): bool {
+  return n == b.len && memory.compare(p, b.ptr, n) == 0;
+}

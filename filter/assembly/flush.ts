@@ -1,0 +1,186 @@
+// Delivery of encoded batches: a bounded in-order outbox, one proxy_http_call in flight,
+// retry with exponential backoff (in ticks), drop-oldest past max_buffered_batches.
+// Aggregator answers (docs/wire-format.md): 2xx delivered; 400/413/415 never acceptable, drop;
+// anything else, a reset (0 headers) or a timeout: keep and retry.
+import { proxy_http_call } from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
+import { Writer } from "./msgpack";
+import { Counters } from "./encode";
+import { Config } from "./config";
+import { LOG_ERROR, LOG_WARN, WASM_OK, logLine } from "./abi";
+
+const CALL_TIMEOUT_MS: u32 = 5000;
+const BACKOFF_CAP_MS: i32 = 30000;
+
+/** proxy-wasm pairs serialization (ABI spec "Serialization"): count, sizes, NUL-ended strings. */
+function serializePairs(keys: string[], values: string[]): ArrayBuffer {
+  let size = 4 + keys.length * 8;
+  for (let i = 0; i < keys.length; i++) {
+    size += String.UTF8.byteLength(keys[i]) + 1 + String.UTF8.byteLength(values[i]) + 1;
+  }
+  const buf = new ArrayBuffer(size);
+  const p = changetype<usize>(buf);
+  store<u32>(p, <u32>keys.length);
+  let off: usize = 4 + <usize>keys.length * 8;
+  for (let i = 0; i < keys.length; i++) {
+    const kl = String.UTF8.byteLength(keys[i]);
+    const vl = String.UTF8.byteLength(values[i]);
+    store<u32>(p + 4 + <usize>i * 8, <u32>kl);
+    store<u32>(p + 8 + <usize>i * 8, <u32>vl);
+    String.UTF8.encodeUnsafe(changetype<usize>(keys[i]), keys[i].length, p + off, true);
+    off += <usize>kl + 1;
+    String.UTF8.encodeUnsafe(changetype<usize>(values[i]), values[i].length, p + off, true);
+    off += <usize>vl + 1;
+  }
+  return buf;
+}
+
+export class Outbox {
+  private cluster: ArrayBuffer;
+  private headers: ArrayBuffer;
+  private trailers: ArrayBuffer;
+  private counters: Counters;
+  private keep: i32;                 // max_buffered_batches
+  private limit: i32;                // batches held at once (at least the one being sent)
+  private slots: Writer[] = [];
+  private seqs: StaticArray<u64>;
+  private head: i32 = 0;
+  count: i32 = 0;
+  private inflight: bool = false;
+  private inflightToken: u32 = 0;
+  private inflightSeq: u64 = 0;
+  private tickNo: u64 = 0;
+  private nextAttempt: u64 = 0;
+  private streak: i32 = 0;
+  private dropLogged: bool = false;
+  private backoffCapTicks: i32;
+  private tokenOut: usize = heap.alloc(8);
+
+  constructor(c: Config, counters: Counters) {
+    const limit = max(c.maxBufferedBatches, 1);
+    this.seqs = new StaticArray<u64>(limit);
+    this.cluster = String.UTF8.encode(c.aggregatorCluster, false);
+    this.headers = serializePairs(
+      [":method", ":path", ":authority", "content-type"],
+      ["POST", c.aggregatorPath, c.aggregatorAuthority, "application/msgpack"],
+    );
+    this.trailers = serializePairs([], []);
+    this.counters = counters;
+    this.keep = c.maxBufferedBatches;
+    this.limit = limit;
+    for (let i = 0; i < this.limit; i++) this.slots.push(new Writer());
+    this.backoffCapTicks = max(1, BACKOFF_CAP_MS / c.flushIntervalMs);
+  }
+
+  free(): void {
+    for (let i = 0; i < this.slots.length; i++) this.slots[i].free();
+    heap.free(this.tokenOut);
+  }
+
+  /** Counts one tick (backoff is measured in ticks). */
+  tick(): void { this.tickNo++; }
+
+  /** Queues a copy of `w` as batch `seq`, dropping the oldest when `limit` are waiting. */
+  push(w: Writer, seq: u64): void {
+    if (this.count == this.limit) {
+      if (!this.dropLogged) {
+        this.dropLogged = true;
+        logLine(LOG_WARN, "FLT_ERR_BATCH_DROPPED: more than " + this.keep.toString() +
+          " batches waiting for the aggregator; dropping the oldest");
+      }
+      this.popHead();
+      this.counters.droppedBatches++;
+    }
+    const at = (this.head + this.count) % this.limit;
+    const slot = this.slots[at];
+    slot.reset();
+    slot.ensure(w.len);
+    memory.copy(slot.ptr, w.ptr, w.len);
+    slot.len = w.len;
+    unchecked(this.seqs[at] = seq);
+    this.count++;
+  }
+
+  /** Pushes each waiting batch, oldest first, into `to` (keeping its seq and bytes). */
+  forEach(to: Outbox): void {
+    for (let i = 0; i < this.count; i++) {
+      const at = (this.head + i) % this.limit;
+      to.push(this.slots[at], unchecked(this.seqs[at]));
+    }
+    this.count = 0;
+  }
+
+  private popHead(): void {
+    this.head = (this.head + 1) % this.limit;
+    this.count--;
+  }
+
+  /** Sends the oldest waiting batch when nothing is in flight and the backoff allows. */
+  pump(): void {
+    while (!this.inflight && this.count > 0 && this.tickNo >= this.nextAttempt) {
+      const slot = this.slots[this.head];
+      const r = proxy_http_call(
+        changetype<usize>(this.cluster), <usize>this.cluster.byteLength,
+        changetype<usize>(this.headers), <usize>this.headers.byteLength,
+        slot.ptr, slot.len,
+        changetype<usize>(this.trailers), <usize>this.trailers.byteLength,
+        CALL_TIMEOUT_MS, this.tokenOut,
+      );
+      if (r != WASM_OK) {
+        if (this.streak == 0) {
+          logLine(LOG_WARN, "FLT_ERR_HTTP_CALL: proxy_http_call to cluster " +
+            String.UTF8.decode(this.cluster) + " refused with status " + r.toString());
+        }
+        this.failed();
+        continue;
+      }
+      this.inflight = true;
+      this.inflightToken = load<u32>(this.tokenOut);
+      this.inflightSeq = unchecked(this.seqs[this.head]);
+    }
+  }
+
+  /** proxy_on_http_call_response: `status` 0 means reset/no headers. */
+  onResponse(token: u32, status: u32): void {
+    if (!this.inflight || token != this.inflightToken) return;
+    this.inflight = false;
+    const stillHead = this.count > 0 && unchecked(this.seqs[this.head]) == this.inflightSeq;
+    if (status >= 200 && status < 300) {
+      if (stillHead) this.popHead();
+      this.streak = 0;
+      this.nextAttempt = 0;
+      this.dropLogged = false;
+    } else if (status == 400 || status == 413 || status == 415) {
+      this.counters.failedFlushes++;
+      logLine(LOG_ERROR, "FLT_ERR_BATCH_REJECTED: the aggregator answered " + status.toString() +
+        " to batch seq " + this.inflightSeq.toString() + "; dropped");
+      if (stillHead) this.popHead();
+    } else if (stillHead) {
+      if (this.streak == 0) {
+        logLine(LOG_WARN, "FLT_ERR_FLUSH_FAILED: batch seq " + this.inflightSeq.toString() +
+          (status == 0 ? " reset or timed out" : " answered " + status.toString()) + "; will retry");
+      }
+      this.failed();
+    } else {
+      this.counters.failedFlushes++;
+    }
+    this.pump();
+  }
+
+  /** A failed attempt of the head batch: count it, back off, or drop it when keeping none. */
+  private failed(): void {
+    this.counters.failedFlushes++;
+    this.streak++;
+    if (this.keep == 0) {
+      this.popHead();
+      this.counters.droppedBatches++;
+    }
+    const shift = min(this.streak - 1, 16);
+    this.nextAttempt = this.tickNo + <u64>min(1 << shift, this.backoffCapTicks);
+  }
+}
+
+/** Moves every waiting batch of `from` (oldest first) behind those of `to`: used when a root
+ * context goes away after an in-place configuration update, so no batch is lost with it. */
+export function drainInto(from: Outbox, to: Outbox): void {
+  from.forEach(to);
+}

@@ -1,0 +1,139 @@
+// The per-VM series table: fixed capacity (max_series) plus one catch-all `overflow` series,
+// keyed by the 10 label ids, each series holding a count and, per timing, n / sum / histogram.
+// Raw memory allocated once per configuration; recording a request never allocates.
+
+export const N_LABELS: i32 = 10;
+export const N_TIMINGS: i32 = 5;          // request, upstream, proxy, app, network
+export const T_REQUEST: i32 = 0;
+export const T_UPSTREAM: i32 = 1;
+export const T_PROXY: i32 = 2;
+export const T_APP: i32 = 3;
+export const T_NETWORK: i32 = 4;
+
+/** Histogram upper bounds in µs, shared by all timings (wire: `bounds_us`). Sub-millisecond
+ * steps at the bottom because sidecar overhead (`proxy`) lives there; the top follows Envoy's
+ * default buckets up to 60 s (reference §5.4). An implicit +Inf bucket follows. */
+export const BOUNDS_US: StaticArray<u32> = [
+  25, 50, 100, 250, 500,
+  1000, 2500, 5000, 10000, 25000, 50000,
+  100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000, 30000000, 60000000,
+];
+export const N_BOUNDS: i32 = 20;
+export const N_BUCKETS: i32 = N_BOUNDS + 1;
+
+// Entry layout (bytes): 0..20 key (10 x u16), 20 count u32, 24.. timings (5 x 96):
+//   +0 sum u64, +8 n u32, +12 buckets (21 x u32)
+const KEY_BYTES: usize = 20;
+const OFF_COUNT: usize = 20;
+const OFF_TIMINGS: usize = 24;
+const TIMING_BYTES: usize = 96;
+export const ENTRY_BYTES: usize = OFF_TIMINGS + TIMING_BYTES * <usize>N_TIMINGS; // 504
+
+// @ts-ignore: decorator
+@inline
+export function bucketIndex(us: u64): i32 {
+  for (let i = 0; i < N_BOUNDS; i++) {
+    if (us <= <u64>unchecked(BOUNDS_US[i])) return i;
+  }
+  return N_BOUNDS;
+}
+
+export class SeriesTable {
+  capacity: i32;
+  used: i32 = 0;              // entries 0..used-1 are live, in insertion order
+  overflowUsed: bool = false; // entry `capacity` is the catch-all
+  folded: u64 = 0;            // requests folded into overflow this window
+  private entries: usize;
+  private index: usize;       // u32 slots: entry+1, 0 = empty
+  private mask: u32;
+  /** Key being built for the next record(): 10 x u16. */
+  key: usize = heap.alloc(KEY_BYTES + 4);
+
+  constructor(capacity: i32) {
+    this.capacity = capacity;
+    this.entries = heap.alloc(<usize>(capacity + 1) * ENTRY_BYTES);
+    let slots: u32 = 32;
+    while (slots < <u32>capacity * 2) slots <<= 1;
+    this.mask = slots - 1;
+    this.index = heap.alloc(<usize>slots * 4);
+    memory.fill(this.entries, 0, <usize>(capacity + 1) * ENTRY_BYTES);
+    memory.fill(this.index, 0, <usize>slots * 4);
+  }
+
+  free(): void { heap.free(this.entries); heap.free(this.index); heap.free(this.key); }
+
+  // @ts-ignore: decorator
+  @inline setLabel(i: i32, id: i32): void { store<u16>(this.key + (<usize>i << 1), <u16>id); }
+
+  isEmpty(): bool { return this.used == 0 && !this.overflowUsed; }
+
+  // @ts-ignore: decorator
+  @inline entry(i: i32): usize { return this.entries + <usize>i * ENTRY_BYTES; }
+  label(e: usize, i: i32): i32 { return <i32>load<u16>(e + (<usize>i << 1)); }
+  count(e: usize): u32 { return load<u32>(e + OFF_COUNT); }
+  timingN(e: usize, t: i32): u32 { return load<u32>(e + OFF_TIMINGS + <usize>t * TIMING_BYTES + 8); }
+  timingSum(e: usize, t: i32): u64 { return load<u64>(e + OFF_TIMINGS + <usize>t * TIMING_BYTES); }
+  bucket(e: usize, t: i32, b: i32): u32 {
+    return load<u32>(e + OFF_TIMINGS + <usize>t * TIMING_BYTES + 12 + (<usize>b << 2));
+  }
+
+  /** The entry for the key in `key`, creating it; the overflow entry when the table is full. */
+  lookup(overflowId: i32): usize {
+    const k = this.key;
+    // Hash 5 x u32 words of the key (murmur-style mixing): no allocation, few instructions.
+    let h: u32 = 0x9747b28c;
+    for (let i: usize = 0; i < 20; i += 4) {
+      let w = load<u32>(k + i) * 0xcc9e2d51;
+      w = rotl<u32>(w, 15) * 0x1b873593;
+      h = rotl<u32>(h ^ w, 13) * 5 + 0xe6546b64;
+    }
+    h ^= h >>> 16; h *= 0x85ebca6b; h ^= h >>> 13;
+    let slot = h & this.mask;
+    while (true) {
+      const v = load<u32>(this.index + (<usize>slot << 2));
+      if (v == 0) break;
+      const e = this.entry(<i32>v - 1);
+      if (load<u64>(e) == load<u64>(k) && load<u64>(e + 8) == load<u64>(k + 8) &&
+          load<u32>(e + 16) == load<u32>(k + 16)) return e;
+      slot = (slot + 1) & this.mask;
+    }
+    if (this.used < this.capacity) {
+      const idx = this.used++;
+      store<u32>(this.index + (<usize>slot << 2), <u32>idx + 1);
+      const e = this.entry(idx);
+      memory.copy(e, k, KEY_BYTES);
+      return e;
+    }
+    const e = this.entry(this.capacity);
+    if (!this.overflowUsed) {
+      this.overflowUsed = true;
+      for (let i = 0; i < N_LABELS; i++) store<u16>(e + (<usize>i << 1), <u16>overflowId);
+    }
+    this.folded++;
+    return e;
+  }
+
+  // @ts-ignore: decorator
+  @inline addCount(e: usize): void { store<u32>(e + OFF_COUNT, load<u32>(e + OFF_COUNT) + 1); }
+
+  // @ts-ignore: decorator
+  @inline observe(e: usize, t: i32, us: u64): void {
+    const tp = e + OFF_TIMINGS + <usize>t * TIMING_BYTES;
+    store<u64>(tp, load<u64>(tp) + us);
+    store<u32>(tp + 8, load<u32>(tp + 8) + 1);
+    const bp = tp + 12 + (<usize>bucketIndex(us) << 2);
+    store<u32>(bp, load<u32>(bp) + 1);
+  }
+
+  /** Starts a new window: every series gone, memory kept. */
+  clear(): void {
+    if (this.used > 0) {
+      memory.fill(this.entries, 0, <usize>this.used * ENTRY_BYTES);
+      memory.fill(this.index, 0, (<usize>this.mask + 1) * 4);
+    }
+    if (this.overflowUsed) memory.fill(this.entry(this.capacity), 0, ENTRY_BYTES);
+    this.used = 0;
+    this.overflowUsed = false;
+    this.folded = 0;
+  }
+}

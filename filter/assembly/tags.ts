@@ -1,0 +1,134 @@
+// Label rules on raw bytes: user tier normalisation, Envoy response-flag short codes, the
+// Istio cluster name, the :authority host. Results land in a static scratch buffer; callers
+// intern them. Nothing here allocates.
+
+const SCRATCH_CAP: usize = 512;
+export const SCRATCH: usize = memory.data(512, 8);
+export let scratchLen: usize = 0;
+
+export const TIER_MAX_BYTES: usize = 64;
+
+// Outcome of normaliseTier besides "look up SCRATCH[0..scratchLen) in the allow-list".
+export const TIER_LOOKUP: i32 = 0;
+export const TIER_UNKNOWN: i32 = 1;
+export const TIER_OTHER: i32 = 2;
+
+/** Trims OWS, lower-cases into SCRATCH. Empty -> unknown; > 64 bytes or non-ASCII -> other. */
+export function normaliseTier(p: usize, n: usize): i32 {
+  let s: usize = 0;
+  let e = n;
+  while (s < e && (load<u8>(p + s) == 0x20 || load<u8>(p + s) == 0x09)) s++;
+  while (e > s && (load<u8>(p + e - 1) == 0x20 || load<u8>(p + e - 1) == 0x09)) e--;
+  const len = e - s;
+  if (len == 0) return TIER_UNKNOWN;
+  if (len > TIER_MAX_BYTES) return TIER_OTHER;
+  for (let i: usize = 0; i < len; i++) {
+    let c = <u32>load<u8>(p + s + i);
+    if (c >= 0x80) return TIER_OTHER;
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    store<u8>(SCRATCH + i, <u8>c);
+  }
+  scratchLen = len;
+  return TIER_LOOKUP;
+}
+
+// Envoy's response-flag short codes by bit of `response.flags` (the legacy bitmask, one bit
+// per CoreResponseFlag), in envoyproxy/envoy source/common/stream_info/utility.h
+// ALL_RESPONSE_STRINGS_FLAGS order, which is the bit order; toShortString joins them with ','
+// and prints '-' for none. Bits 28 (DR) and 29 (UDO) come from newer Envoy (access-log docs).
+const FLAG_CODES: string[] = [
+  "LH", "UH", "UT", "LR", "UR", "UF", "UC", "UO", "NR", "DI", "FI", "RL", "UAEX", "RLSE",
+  "DC", "URX", "SI", "IH", "DPE", "UMSDR", "RFCF", "NFCF", "DT", "UPE", "NC", "OM", "DF",
+  "DO", "DR", "UDO",
+];
+const N_FLAGS = 30;
+// Codes as bytes, packed: offset/len per flag (built once).
+const FLAG_BYTES: usize = memory.data(128, 8);
+const FLAG_OFF: usize = memory.data(64, 8);
+let flagsReady = false;
+
+function initFlags(): void {
+  let off: usize = 0;
+  for (let i = 0; i < N_FLAGS; i++) {
+    const code = FLAG_CODES[i];
+    store<u8>(FLAG_OFF + <usize>(i * 2), <u8>off);
+    store<u8>(FLAG_OFF + <usize>(i * 2) + 1, <u8>code.length);
+    for (let k = 0; k < code.length; k++) store<u8>(FLAG_BYTES + off + <usize>k, <u8>code.charCodeAt(k));
+    off += <usize>code.length;
+  }
+  flagsReady = true;
+}
+
+/** Short codes of the bitmask into SCRATCH ("-" when none or only unknown bits). */
+export function decodeFlags(flags: u64): void {
+  if (!flagsReady) initFlags();
+  let len: usize = 0;
+  for (let i = 0; i < N_FLAGS; i++) {
+    if ((flags & (<u64>1 << <u64>i)) == 0) continue;
+    if (len > 0) { store<u8>(SCRATCH + len, 0x2c); len++; }
+    const off = <usize>load<u8>(FLAG_OFF + <usize>(i * 2));
+    const n = <usize>load<u8>(FLAG_OFF + <usize>(i * 2) + 1);
+    memory.copy(SCRATCH + len, FLAG_BYTES + off, n);
+    len += n;
+  }
+  if (len == 0) { store<u8>(SCRATCH, 0x2d); len = 1; }
+  scratchLen = len;
+}
+
+export const DIR_UNKNOWN: i32 = 0;
+export const DIR_INBOUND: i32 = 1;
+export const DIR_OUTBOUND: i32 = 2;
+
+// Set by parseCluster: where the FQDN of an `outbound|port|subset|fqdn` name starts/ends.
+export let fqdnOff: usize = 0;
+export let fqdnLen: usize = 0;
+
+/** Direction from an Istio cluster name's prefix (istio/istio pilot/pkg/model/service.go
+ * BuildSubsetKey); for outbound also the FQDN (4th field) into fqdnOff/fqdnLen. */
+export function parseCluster(p: usize, n: usize): i32 {
+  fqdnOff = 0; fqdnLen = 0;
+  if (n >= 8 && load<u64>(p) == 0x7c646e756f626e69) return DIR_INBOUND; // "inbound|"
+  if (n >= 9 && load<u64>(p) == 0x646e756f6274756f && load<u8>(p + 8) == 0x7c) { // "outbound|"
+    let bars = 0;
+    let i: usize = 0;
+    while (i < n && bars < 3) { if (load<u8>(p + i) == 0x7c) bars++; i++; }
+    if (bars == 3) { fqdnOff = i; fqdnLen = n - i; }
+    return DIR_OUTBOUND;
+  }
+  return DIR_UNKNOWN;
+}
+
+const HOST_MAX: usize = 253;
+
+/** `:authority` host without port, lower-cased, into SCRATCH; false when empty or too long. */
+export function authorityHost(p: usize, n: usize): bool {
+  let end = n;
+  if (n > 0 && load<u8>(p) == 0x5b) { // [v6]:port
+    let i: usize = 0;
+    while (i < n && load<u8>(p + i) != 0x5d) i++;
+    end = i < n ? i + 1 : n;
+  } else {
+    let colons = 0;
+    let last: usize = 0;
+    for (let i: usize = 0; i < n; i++) if (load<u8>(p + i) == 0x3a) { colons++; last = i; }
+    if (colons == 1) end = last;
+  }
+  if (end == 0 || end > HOST_MAX || end > SCRATCH_CAP) return false;
+  for (let i: usize = 0; i < end; i++) {
+    let c = <u32>load<u8>(p + i);
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    store<u8>(SCRATCH + i, <u8>c);
+  }
+  scratchLen = end;
+  return true;
+}
+
+/** Decimal status code into SCRATCH. */
+export function codeString(code: u32): void {
+  let len: usize = 1;
+  let v = code;
+  while (v >= 10) { v /= 10; len++; }
+  v = code;
+  for (let i = len; i > 0; i--) { store<u8>(SCRATCH + i - 1, <u8>(0x30 + v % 10)); v /= 10; }
+  scratchLen = len;
+}
