@@ -5,7 +5,7 @@ import * as agg from "./aggregator.ts";
 import { ruleGroups } from "./alerts.ts";
 import { dashboard } from "./dashboard.ts";
 import { trafficExtension, wasmPlugin } from "./extension.ts";
-import { prometheusRule, serviceMonitor } from "./monitoring.ts";
+import { envoyStatsPodMonitor, prometheusRule, serviceMonitor } from "./monitoring.ts";
 import { authorizationPolicy, peerAuthentication } from "./security.ts";
 import type { Settings } from "./settings.ts";
 import { telemetry } from "./telemetry.ts";
@@ -85,6 +85,8 @@ export function generatedFiles(s: Settings): Map<string, string> {
   f.set("monitoring/prometheusrule.yaml", toYaml(prometheusRule(s)));
   f.set("monitoring/kustomization.yaml", kustomization({ resources: ["servicemonitor.yaml", "prometheusrule.yaml"] }, "# Needs the Prometheus Operator CRDs (monitoring.coreos.com/v1).\n"));
   f.set("monitoring/meshlat.rules.yaml", toYaml(ruleGroups(s)));
+  f.set("envoy-stats/podmonitor.yaml", toYaml(envoyStatsPodMonitor(s)));
+  f.set("envoy-stats/kustomization.yaml", kustomization({ resources: ["podmonitor.yaml"] }, "# Optional: sidecar Envoy stats for the retry alert. Needs proxyStatsMatcher (deploy guide).\n"));
 
   f.set("overlays/example/kustomization.yaml", overlay(s, "TrafficExtension"));
   f.set("overlays/example-istio-1.29/kustomization.yaml", overlay(s, "WasmPlugin"));

@@ -44,3 +44,32 @@ export function prometheusRule(s: Settings) {
     spec: ruleGroups(s),
   };
 }
+
+/** Optional: scrapes the sidecars' Envoy stats for the retry alert (envoy_cluster_upstream_rq_*).
+ *  Istio keeps those stats only when ProxyConfig proxyStatsMatcher includes them (deploy guide).
+ *  Keeps just the two series the alert needs: cluster stats are high-cardinality. Skip this if
+ *  Prometheus already scrapes the sidecars (Istio's own integration, port 15090). */
+export function envoyStatsPodMonitor(s: Settings) {
+  return {
+    apiVersion: "monitoring.coreos.com/v1",
+    kind: "PodMonitor",
+    metadata: { name: "meshlat-envoy-stats", namespace: s.namespace, labels: { "app.kubernetes.io/part-of": "meshlat" } },
+    spec: {
+      namespaceSelector: { any: true },
+      selector: { matchExpressions: [{ key: "security.istio.io/tlsMode", operator: "Exists" }] },
+      jobLabel: "envoy-stats",
+      podMetricsEndpoints: [
+        {
+          // Port 15090 on the injected istio-proxy container (Istio's injection template).
+          port: "http-envoy-prom",
+          path: "/stats/prometheus",
+          interval: "30s",
+          metricRelabelings: [
+            { sourceLabels: ["__name__"], regex: "envoy_cluster_upstream_rq_(retry|total)", action: "keep" },
+            { sourceLabels: ["cluster_name"], regex: "outbound\\|.*", action: "keep" },
+          ],
+        },
+      ],
+    },
+  };
+}
