@@ -1,0 +1,244 @@
+// proxy_get_property resolution, following envoy source/extensions/common/wasm/context.cc
+// (Context::getProperty / findValue) over the CEL attributes of
+// source/extensions/filters/common/expr/context.cc (request, response, connection, upstream,
+// xds, ...): the path is split on NUL; the first segment names a top-level attribute, later
+// segments index maps (key), messages (field name) and lists (decimal index). A top-level name
+// that is no attribute falls back to plugin_name / plugin_root_id / plugin_vm_id /
+// connection_id, then to the filter-state key "wasm.<name>" written by proxy_set_property.
+import type { HeaderMap } from "./header-map.ts";
+import { encodeLocality, encodeNode } from "./protobuf.ts";
+import { LookupMap, Message, child, fromStructValue, prop, type PropertyValue } from "./property-value.ts";
+import type { EnvoyVersion, NodeInfo, StreamInfo } from "./types.ts";
+
+/** Per-plugin, per-VM facts (built once). */
+export interface PluginIdentity {
+  readonly node: Message;
+  readonly name: string;
+  readonly rootId: string;
+  readonly vmId: string;
+  readonly version: EnvoyVersion;
+}
+
+/** What a stream exposes to the property lookup at the current moment of its life. */
+export interface StreamView {
+  readonly info: StreamInfo;
+  readonly userTree: Map<string, PropertyValue> | null;
+  readonly connectionId: number;
+  readonly startWallNs: bigint;
+  readonly startMonoNs: bigint;
+  /** Monotonic time the stream completed (on_log), else undefined. */
+  readonly completeMonoNs: bigint | undefined;
+  /** Response headers have been processed (router set code/upstream info). */
+  readonly responseStarted: boolean;
+  readonly logPhase: boolean;
+  /** Header maps readable by CEL now (null = pointer dropped, as Envoy does). */
+  readableRequestHeaders(): HeaderMap | null;
+  readableResponseHeaders(): HeaderMap | null;
+  readableResponseTrailers(): HeaderMap | null;
+  readonly filterState: Map<string, Uint8Array>;
+}
+
+export function localityMessage(l: { region?: string; zone?: string; subzone?: string }): Message {
+  return new Message(encodeLocality(l), { region: l.region ?? "", zone: l.zone ?? "", sub_zone: l.subzone ?? "" });
+}
+
+/** xds.node as CEL sees envoy.config.core.v3.Node: fields by name, metadata (a Struct) as a map. */
+export function nodeMessage(n: NodeInfo): Message {
+  return new Message(encodeNode(n), {
+    id: n.id,
+    cluster: n.cluster ?? "",
+    metadata: fromStructValue(n.metadata ?? {}),
+    locality: localityMessage(n.locality ?? {}),
+    user_agent_name: "envoy",
+  });
+}
+
+/** Splits StreamInfo.properties keys into a tree keyed by top-level name. */
+export function buildUserTree(props: Record<string, PropertyValue> | undefined): Map<string, PropertyValue> | null {
+  if (!props) return null;
+  const root: Record<string, PropertyValue> = {};
+  for (const [path, value] of Object.entries(props)) {
+    const segs = path.includes("\0") ? path.split("\0") : path.split(".");
+    let node = root as Record<string, PropertyValue>;
+    for (let i = 0; i < segs.length - 1; i++) {
+      const s = segs[i]!;
+      const next = node[s];
+      if (typeof next !== "object" || next === null || Array.isArray(next) || next instanceof Uint8Array || next.constructor !== Object) {
+        node[s] = {};
+      }
+      node = node[s] as Record<string, PropertyValue>;
+    }
+    node[segs[segs.length - 1]!] = value;
+  }
+  return new Map(Object.entries(root));
+}
+
+function headerLookup(h: HeaderMap): LookupMap {
+  // CEL HeadersWrapper: repeated values joined with "," (envoy attributes.rst).
+  return new LookupMap((k) => {
+    const all = h.getAll(k);
+    return all.length ? all.join(",") : undefined;
+  });
+}
+
+function requestAttr(s: StreamView): LookupMap {
+  return new LookupMap((k) => {
+    switch (k) {
+      case "time":
+        return prop.timestampNs(s.startWallNs);
+      case "duration":
+        return s.completeMonoNs === undefined ? undefined : prop.durationNs(s.completeMonoNs - s.startMonoNs);
+      case "protocol":
+        return s.info.protocol ?? "HTTP/1.1";
+    }
+    const h = s.readableRequestHeaders();
+    if (!h) return undefined;
+    switch (k) {
+      case "headers":
+        return headerLookup(h);
+      case "path":
+        return h.get(":path");
+      case "url_path": {
+        const p = h.get(":path");
+        return p === undefined ? undefined : p.split("?")[0];
+      }
+      case "host":
+        return h.get(":authority");
+      case "scheme":
+        return h.get(":scheme");
+      case "method":
+        return h.get(":method");
+      case "referer":
+        return h.get("referer");
+      case "useragent":
+        return h.get("user-agent");
+      case "id":
+        return h.get("x-request-id");
+      case "query": {
+        const p = h.get(":path") ?? "";
+        const i = p.indexOf("?");
+        return i < 0 ? "" : p.slice(i + 1);
+      }
+    }
+    return undefined;
+  });
+}
+
+function responseCode(s: StreamView): number | undefined {
+  if (s.info.responseCode !== undefined) return s.info.responseCode;
+  const status = s.readableResponseHeaders()?.get(":status");
+  return status === undefined ? undefined : Number(status);
+}
+
+function responseAttr(s: StreamView, code: number | undefined): LookupMap {
+  return new LookupMap((k) => {
+    if (!s.responseStarted) return k === "flags" ? prop.int(0) : undefined;
+    switch (k) {
+      case "code":
+        return code === undefined ? undefined : prop.int(code);
+      case "code_details":
+        return s.info.responseCodeDetails ?? "via_upstream";
+      case "flags":
+        return prop.int(s.info.responseFlags ?? 0);
+      case "backend_latency":
+        return s.logPhase && s.info.backendLatencyNs !== undefined ? prop.durationNs(s.info.backendLatencyNs) : undefined;
+      case "headers": {
+        const h = s.readableResponseHeaders();
+        return h ? headerLookup(h) : undefined;
+      }
+      case "trailers": {
+        const h = s.readableResponseTrailers();
+        return h ? headerLookup(h) : undefined;
+      }
+    }
+    return undefined;
+  });
+}
+
+function connectionAttr(s: StreamView): LookupMap {
+  return new LookupMap((k) => {
+    switch (k) {
+      case "mtls":
+        return s.info.mtls ?? false;
+      case "id":
+        return prop.uint(s.connectionId);
+    }
+    return undefined;
+  });
+}
+
+function upstreamAttr(s: StreamView): LookupMap {
+  return new LookupMap((k) => {
+    if (k === "locality" && s.responseStarted && s.info.upstreamLocality) return localityMessage(s.info.upstreamLocality);
+    return undefined;
+  });
+}
+
+/** The xds attribute: `node` resolves without a stream; the others need one (expr XDSWrapper). */
+function xdsValue(p: PluginIdentity, s: StreamView | null, k: string): PropertyValue | undefined {
+  if (k === "node") return p.node;
+  if (!s) return undefined;
+  switch (k) {
+    case "cluster_name":
+      return s.info.clusterName;
+    case "route_name":
+      return s.info.routeName;
+    case "listener_direction":
+      return s.info.direction === undefined ? undefined : prop.int(s.info.direction === "inbound" ? 1 : 2);
+  }
+  return undefined;
+}
+
+function topLevel(p: PluginIdentity, s: StreamView | null, name: string): PropertyValue | undefined {
+  const user = s?.userTree?.get(name);
+  if (user !== undefined) return user;
+  const modern = p.version !== "legacy";
+  const legacy = p.version !== "1.33+";
+  if (name === "xds" && modern) return new LookupMap((k) => xdsValue(p, s, k));
+  if (legacy) {
+    // Pre-#36619 Wasm-only tokens (envoy context.cc PROPERTY_TOKENS before 1.33).
+    switch (name) {
+      case "node":
+        return p.node;
+      case "cluster_name":
+      case "route_name":
+      case "listener_direction":
+        return xdsValue(p, s, name);
+    }
+  }
+  if (s) {
+    switch (name) {
+      case "request":
+        return requestAttr(s);
+      case "response":
+        return responseAttr(s, responseCode(s));
+      case "connection":
+        return connectionAttr(s);
+      case "upstream":
+        return upstreamAttr(s);
+      case "connection_id":
+        return prop.uint(s.connectionId);
+    }
+  }
+  switch (name) {
+    case "plugin_name":
+      return p.name;
+    case "plugin_root_id":
+      return p.rootId;
+    case "plugin_vm_id":
+      return p.vmId;
+  }
+  const fs = s?.filterState.get(`wasm.${name}`);
+  return fs;
+}
+
+/** Resolves a NUL-separated path; undefined = NOT_FOUND. */
+export function resolveProperty(p: PluginIdentity, s: StreamView | null, path: string): PropertyValue | undefined {
+  const segs = path.split("\0");
+  // Envoy stops at the end of the path: a trailing NUL adds no empty segment.
+  if (segs.length > 1 && segs[segs.length - 1] === "") segs.pop();
+  if (segs[0] === "" && segs.length === 1) return undefined;
+  let v = topLevel(p, s, segs[0]!);
+  for (let i = 1; i < segs.length && v !== undefined; i++) v = child(v, segs[i]!);
+  return v;
+}

@@ -1,0 +1,152 @@
+// The values proxy_get_property can return and how Envoy serializes each one
+// (envoy source/extensions/common/wasm/context.cc serializeValue):
+//   string/bytes raw; int64/uint64/double 8 bytes little-endian; bool 1 byte;
+//   duration int64 ns; timestamp int64 ns since epoch; message = protobuf bytes;
+//   map = pairs encoding with keys and values serialized recursively; list = pairs encoding
+//   with the items as keys and empty values; anything else (e.g. null) SERIALIZATION_FAILURE.
+import { Status } from "./abi.ts";
+import { encodeBytePairs, type BytePair } from "./pairs.ts";
+
+export type TypedKind = "int" | "uint" | "double" | "duration" | "timestamp" | "null";
+
+/** A scalar whose CEL type is not implied by its JS type. */
+export class Typed {
+  constructor(
+    readonly kind: TypedKind,
+    readonly value: bigint | number,
+  ) {}
+}
+
+/** A protobuf message: serialized whole as `bytes`, traversed by field name through `fields`. */
+export class Message {
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly fields: Readonly<Record<string, PropertyValue | undefined>>,
+  ) {}
+}
+
+/**
+ * A map whose keys Envoy cannot list (its CEL wrappers such as request/response/headers
+ * implement lookup but not ListKeys), so reading it whole is SERIALIZATION_FAILURE.
+ */
+export class LookupMap {
+  constructor(readonly lookup: (key: string) => PropertyValue | undefined) {}
+}
+
+/**
+ * string -> CEL string; boolean -> bool; bigint -> int64; number -> int64 when integral,
+ * else double (use the helpers to be explicit); Uint8Array -> bytes; array -> list;
+ * plain object -> map (e.g. a Struct); Typed / Message / LookupMap as documented.
+ */
+export type PropertyValue =
+  | string
+  | boolean
+  | bigint
+  | number
+  | Uint8Array
+  | Typed
+  | Message
+  | LookupMap
+  | readonly PropertyValue[]
+  | { readonly [key: string]: PropertyValue };
+
+export const prop = {
+  int: (v: bigint | number) => new Typed("int", BigInt(v)),
+  uint: (v: bigint | number) => new Typed("uint", BigInt(v)),
+  double: (v: number) => new Typed("double", v),
+  durationNs: (ns: bigint | number) => new Typed("duration", BigInt(ns)),
+  timestampNs: (ns: bigint | number) => new Typed("timestamp", BigInt(ns)),
+  null: () => new Typed("null", 0),
+};
+
+const enc = new TextEncoder();
+
+function int64(v: bigint, unsigned: boolean): Uint8Array {
+  const b = new Uint8Array(8);
+  const dv = new DataView(b.buffer);
+  if (unsigned) dv.setBigUint64(0, BigInt.asUintN(64, v), true);
+  else dv.setBigInt64(0, BigInt.asIntN(64, v), true);
+  return b;
+}
+
+function double(v: number): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setFloat64(0, v, true);
+  return b;
+}
+
+/** Serialized bytes, or a Status code on failure. */
+export function serializeValue(v: PropertyValue): Uint8Array | number {
+  switch (typeof v) {
+    case "string":
+      return enc.encode(v);
+    case "boolean":
+      return Uint8Array.of(v ? 1 : 0);
+    case "bigint":
+      return int64(v, false);
+    case "number":
+      return Number.isInteger(v) ? int64(BigInt(v), false) : double(v);
+  }
+  if (v instanceof Uint8Array) return v;
+  if (v instanceof Typed) {
+    switch (v.kind) {
+      case "int":
+      case "duration":
+      case "timestamp":
+        return int64(BigInt(v.value), false);
+      case "uint":
+        return int64(BigInt(v.value), true);
+      case "double":
+        return double(Number(v.value));
+      case "null":
+        return Status.SERIALIZATION_FAILURE;
+    }
+  }
+  if (v instanceof Message) return v.bytes;
+  if (v instanceof LookupMap) return Status.SERIALIZATION_FAILURE;
+  const pairs: BytePair[] = [];
+  if (Array.isArray(v)) {
+    for (const item of v as readonly PropertyValue[]) {
+      const s = serializeValue(item);
+      if (typeof s === "number") return Status.SERIALIZATION_FAILURE;
+      pairs.push([s, new Uint8Array(0)]);
+    }
+  } else {
+    for (const [k, item] of Object.entries(v as Record<string, PropertyValue>)) {
+      const s = serializeValue(item);
+      if (typeof s === "number") return Status.SERIALIZATION_FAILURE;
+      pairs.push([enc.encode(k), s]);
+    }
+  }
+  return encodeBytePairs(pairs);
+}
+
+/** One step of Envoy's getProperty path walk: map key, message field, or list index. */
+export function child(v: PropertyValue, seg: string): PropertyValue | undefined {
+  if (v instanceof LookupMap) return v.lookup(seg);
+  if (v instanceof Message) return v.fields[seg];
+  if (Array.isArray(v)) {
+    // absl::SimpleAtoi then bounds check
+    if (!/^[+-]?\d+$/.test(seg.trim())) return undefined;
+    const i = Number(seg);
+    return i >= 0 && i < v.length ? (v as readonly PropertyValue[])[i] : undefined;
+  }
+  if (typeof v === "object" && v !== null && !(v instanceof Uint8Array) && !(v instanceof Typed)) {
+    return Object.prototype.hasOwnProperty.call(v, seg) ? (v as Record<string, PropertyValue>)[seg] : undefined;
+  }
+  return undefined; // path into a scalar: NOT_FOUND
+}
+
+/** A JSON-like value as CEL sees a google.protobuf.Value (Struct -> map, number -> double). */
+export function fromStructValue(v: unknown): PropertyValue {
+  if (v === null || v === undefined) return prop.null();
+  if (typeof v === "number") return prop.double(v);
+  if (typeof v === "string" || typeof v === "boolean") return v;
+  if (Array.isArray(v)) return v.map(fromStructValue);
+  if (typeof v === "object") {
+    const out: Record<string, PropertyValue> = {};
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = fromStructValue(x);
+    return out;
+  }
+  return String(v);
+}

@@ -1,0 +1,59 @@
+// One whole request through a worker VM with exact clock steps between Envoy's phases, for
+// tests and benchmarks: request headers -> [request body] -> [request trailers] ->
+// response headers -> [response body] -> [response trailers] -> on_log -> on_done/on_delete.
+import { ManualClock } from "./clock.ts";
+import { HostError } from "./errors.ts";
+import type { HttpStream } from "./stream.ts";
+import type { StreamInfo } from "./types.ts";
+import type { Vm } from "./vm.ts";
+
+export interface RequestSpec {
+  info?: StreamInfo;
+  requestHeaders: [string, string][];
+  requestBody?: Uint8Array | string;
+  requestTrailers?: [string, string][];
+  responseHeaders: [string, string][];
+  responseBody?: Uint8Array | string;
+  responseTrailers?: [string, string][];
+  /** Request headers -> end of the downstream request (body / trailers). Default 0. */
+  requestMs?: number;
+  /** End of request -> response headers reach the filter (upstream time). Default 0. */
+  upstreamMs?: number;
+  /** Response headers -> end of the response. Default 0. */
+  responseMs?: number;
+  /** End of response -> access log. Default 0. */
+  logMs?: number;
+}
+
+const enc = new TextEncoder();
+const bytes = (b: Uint8Array | string) => (typeof b === "string" ? enc.encode(b) : b);
+
+/**
+ * Runs the request and returns its (ended) stream. Unless info.backendLatencyNs is given,
+ * response.backend_latency is set to requestMs + upstreamMs + responseMs (first byte sent
+ * upstream right after the request headers, last upstream byte at the end of the response).
+ */
+export function runRequest(vm: Vm, clock: ManualClock, spec: RequestSpec): HttpStream {
+  if (!(clock instanceof ManualClock)) throw new HostError("HOST_ERR_NOT_MANUAL_CLOCK", "runRequest needs a ManualClock");
+  const ms = (x: number | undefined) => x ?? 0;
+  const info: StreamInfo = { ...spec.info };
+  if (info.backendLatencyNs === undefined) {
+    info.backendLatencyNs = BigInt(Math.round((ms(spec.requestMs) + ms(spec.upstreamMs) + ms(spec.responseMs)) * 1e6));
+  }
+  const s = vm.stream(info);
+  const reqEnds = spec.requestBody === undefined && spec.requestTrailers === undefined;
+  s.requestHeaders(spec.requestHeaders, reqEnds);
+  clock.advanceMs(ms(spec.requestMs));
+  if (spec.requestBody !== undefined) s.requestBody(bytes(spec.requestBody), spec.requestTrailers === undefined);
+  if (spec.requestTrailers !== undefined) s.requestTrailers(spec.requestTrailers);
+  clock.advanceMs(ms(spec.upstreamMs));
+  const respEnds = spec.responseBody === undefined && spec.responseTrailers === undefined;
+  s.responseHeaders(spec.responseHeaders, respEnds);
+  clock.advanceMs(ms(spec.responseMs));
+  if (spec.responseBody !== undefined) s.responseBody(bytes(spec.responseBody), spec.responseTrailers === undefined);
+  if (spec.responseTrailers !== undefined) s.responseTrailers(spec.responseTrailers);
+  clock.advanceMs(ms(spec.logMs));
+  s.log();
+  s.done();
+  return s;
+}
