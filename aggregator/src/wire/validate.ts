@@ -47,7 +47,8 @@ function typeName(v: unknown): string {
   if (v === null) return "nil";
   if (Array.isArray(v)) return "array";
   if (v instanceof Uint8Array) return "binary";
-  return typeof v === "object" ? "map" : typeof v;
+  if (typeof v === "object") return Object.getPrototypeOf(v) === Object.prototype ? "map" : `extension value (${(v as object).constructor?.name ?? "object"})`;
+  return typeof v;
 }
 
 function required(o: Record<string, unknown>, key: string, path: string): unknown {
