@@ -41,7 +41,7 @@ export function findPrometheus(): string {
 export function renderConfig(jobs: ScrapeJob[], intervalS = 1): string {
   // YAML is a superset of JSON: a generated JSON config needs no YAML writer.
   return JSON.stringify({
-    global: { scrape_interval: `${intervalS}s`, scrape_timeout: `${Math.max(intervalS - 0.2, 0.5)}s`, evaluation_interval: `${intervalS}s` },
+    global: { scrape_interval: `${intervalS}s`, scrape_timeout: `${Math.max(Math.round(intervalS * 800), 500)}ms`, evaluation_interval: `${intervalS}s` },
     scrape_configs: jobs.map((j) => ({
       job_name: j.job,
       static_configs: [{ targets: j.targets, labels: j.labels ?? {} }],

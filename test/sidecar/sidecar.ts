@@ -73,6 +73,8 @@ export class Sidecar {
   readonly node: NodeInfo;
   /** The pod's app port, set once the app listens. */
   appPort = 0;
+  /** Route timeout in ms (Envoy's default 15 s); a slower upstream gets 504 UT. */
+  upstreamTimeoutMs: number;
   filter?: FilterRunner;
   private readonly inbound: http.Server;
   private readonly outbound: http.Server;
@@ -83,6 +85,7 @@ export class Sidecar {
   constructor(private readonly opts: SidecarOptions) {
     this.node = nodeInfo(opts.pod);
     this.servicePort = opts.servicePort ?? 8080;
+    this.upstreamTimeoutMs = opts.upstreamTimeoutMs ?? 15_000;
     this.peerMetadata = Buffer.from(JSON.stringify({ NAME: opts.pod.name, NAMESPACE: opts.pod.namespace, WORKLOAD_NAME: opts.pod.workload })).toString("base64");
     this.inbound = http.createServer((req, res) => this.onInbound(req, res));
     this.outbound = http.createServer((req, res) => this.onOutbound(req, res));
@@ -136,7 +139,8 @@ export class Sidecar {
       mtls: peer !== undefined,
       properties,
     };
-    this.proxy(req, res, info, { port: this.appPort, region: "", healthy: true, networkDelayMs: 0 }, [], this.peerHeaders());
+    // Answer with our identity only to in-mesh callers (they sent theirs).
+    this.proxy(req, res, info, { port: this.appPort, region: "", healthy: true, networkDelayMs: 0 }, [], peer ? this.peerHeaders() : []);
   }
 
   private onOutbound(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -175,6 +179,7 @@ export class Sidecar {
     let finished = false;
     let replied = false; // a local reply or the upstream's response headers went out
     let upstreamSentNs = 0n;
+    let upstream: http.ClientRequest | undefined;
     const finish = () => {
       if (finished) return;
       finished = true;
@@ -182,7 +187,9 @@ export class Sidecar {
     };
     res.once("close", () => {
       if (!res.writableFinished && !finished) {
+        // Downstream went away: Envoy resets the upstream request too.
         info.responseFlags = (info.responseFlags ?? 0) | ResponseFlag.DownstreamConnectionTermination;
+        upstream?.destroy();
         finish();
       }
     });
@@ -233,10 +240,11 @@ export class Sidecar {
       const headers = forwardHeaders(stream?.requestHeadersOut() ?? reqHeaders);
       upstreamSentNs = process.hrtime.bigint();
       const up = http.request({ host: "127.0.0.1", port: endpoint.port, path: req.url, method: req.method, headers, agent: this.agent });
+      upstream = up;
       const timer = setTimeout(() => {
         up.destroy();
         localReply(LOCAL_REPLIES.timeout);
-      }, this.opts.upstreamTimeoutMs ?? 15_000);
+      }, this.upstreamTimeoutMs);
       up.once("error", (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
         if (!replied) localReply(replyForUpstreamError(err));
@@ -253,18 +261,12 @@ export class Sidecar {
         info.responseCode = status;
         info.responseCodeDetails = "via_upstream";
         const h = responsePairs(ures);
-        // Outbound: the server's peer headers are visible to Wasm (encoder order), then
-        // metadata exchange consumes them into filter_state.upstream_peer.
-        const upeer = decodePeer(ures.headers[PEER_MD]);
+        // Outbound: the server's peer headers are visible to Wasm here (encoder order: Wasm
+        // before metadata exchange), which then consumes them (stripped below). The host
+        // fixes a stream's extra properties at creation, so filter_state.upstream_peer is not
+        // offered in proxy_on_log; meshlat does not need it (client side uses its own node).
         const noBody = ures.headers["content-length"] === "0" || status === 204 || status === 304 || req.method === "HEAD";
         stream?.responseHeaders(h, noBody);
-        if (upeer) {
-          info.properties = {
-            ...info.properties,
-            "filter_state.upstream_peer.workload": upeer.WORKLOAD_NAME ?? "",
-            "filter_state.upstream_peer.namespace": upeer.NAMESPACE ?? "",
-          };
-        }
         const out = responseOutHeaders(stream?.responseHeadersOut() ?? h, addResponse);
         res.writeHead(status, out);
         ures.on("data", (c: Buffer) => {
