@@ -60,3 +60,9 @@ export function metric(
   if (extra.target) m.target = extra.target;
   return m;
 }
+
+/** What one benchmark subject (bench/<subject>.ts) returns. */
+export interface SubjectResult {
+  metrics: Record<string, Metric>;
+  details: Record<string, unknown>;
+}

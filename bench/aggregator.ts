@@ -1,0 +1,175 @@
+// Aggregator benchmarks: decode cost (msgpackr vs JSON of the same batch), ingest throughput over
+// real HTTP, /metrics render time, size and event-loop blocking at 1k/10k/50k series, and memory
+// per series. The aggregator runs in a child process (bench/lib/aggregator-child.ts).
+import { fork } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { Agent } from "node:http";
+import { once } from "node:events";
+import { batchValue, encodeBatch, timingOf } from "../aggregator/test/batch-builder.ts";
+import type { SeriesInput } from "../aggregator/test/batch-builder.ts";
+import { decodeMsgpack } from "../aggregator/src/wire/decode.ts";
+import { interleave } from "./lib/interleave.ts";
+import { get, load } from "./lib/http-load.ts";
+import { metric } from "./lib/results.ts";
+import type { Metric, SubjectResult } from "./lib/results.ts";
+import { pairedRatios, summarize } from "./lib/stats.ts";
+import { foldWindow } from "./wire.ts";
+import { prng, requestCase } from "./lib/traffic.ts";
+
+export const INGEST_TARGET = 300_000;   // series-points/s on one core
+export const BLOCK_TARGET_MS = 100;     // event-loop blocking of one /metrics render at 10k series
+const VM_PLACEHOLDER = "ffffffffffffffff";
+
+const TIMINGS = { request: timingOf([3.1, 7.4, 12.8, 31]), upstream: timingOf([2.5, 6.9, 12.1, 30]),
+  proxy: timingOf([0.6, 0.5, 0.7, 1]), app: timingOf([2, 5, 10, 25]), network: timingOf([0.5, 1.9, 2.1, 5]) };
+
+/** Series i of a population of distinct label tuples (fleet-like: many workloads × services). */
+function seriesAt(i: number): SeriesInput {
+  return {
+    count: 4,
+    labels: {
+      source_workload: `wl-${i % 97}`,
+      destination_service: `svc-${Math.floor(i / 97) % 1031}.ns-${i % 13}.svc.cluster.local`,
+      user_tier: ["free", "standard", "premium", "enterprise", "unknown"][Math.floor(i / (97 * 1031)) % 5],
+      response_code: ["200", "503", "404", "500"][Math.floor(i / (97 * 1031 * 5)) % 4],
+    },
+    timings: TIMINGS,
+  };
+}
+
+/** A batch of series [from, from+n) with a placeholder VM id that `withVm` patches in place. */
+function template(from: number, n: number): { bytes: Uint8Array; vmAt: number } {
+  const bytes = encodeBatch(batchValue({ vm: VM_PLACEHOLDER, seq: 1, series: Array.from({ length: n }, (_, k) => seriesAt(from + k)) }));
+  const vmAt = Buffer.from(bytes).indexOf(VM_PLACEHOLDER, 0, "latin1");
+  if (vmAt < 0) throw new Error("bench: VM id not found in the encoded batch");
+  return { bytes, vmAt };
+}
+
+let vmCounter = 0;
+/** A fresh copy with a never-used VM id, so the aggregator merges it instead of dropping a duplicate. */
+function withVm(t: { bytes: Uint8Array; vmAt: number }): Uint8Array {
+  const b = Buffer.from(t.bytes);
+  b.write((++vmCounter).toString(16).padStart(16, "0"), t.vmAt, "latin1");
+  return b;
+}
+
+function decodeComparison(quick: boolean): { metrics: Record<string, Metric>; details: unknown } {
+  const rand = prng(11);
+  const typical = batchValue({ series: foldWindow(Array.from({ length: 1000 }, () => requestCase(rand))) });
+  const large = batchValue({ series: Array.from({ length: 1000 }, (_, i) => seriesAt(i)) });
+  const metrics: Record<string, Metric> = {};
+  const details: Record<string, unknown> = {};
+  for (const [name, value, iters] of [["typical", typical, 2000], ["1k_series", large, 50]] as const) {
+    const mp = encodeBatch(value);
+    const js = Buffer.from(JSON.stringify(value));
+    let sink = 0;
+    const res = interleave([
+      { name: "msgpackr", run: (n) => { for (let i = 0; i < n; i++) sink += (decodeMsgpack(mp) as { series: unknown[] }).series.length; } },
+      { name: "json", run: (n) => { for (let i = 0; i < n; i++) sink += (JSON.parse(js.toString("utf8")) as { series: unknown[] }).series.length; } },
+    ], { rounds: quick ? 3 : 15, iterations: quick ? Math.ceil(iters / 10) : iters, warmupRounds: 2 });
+    if (sink < 0) throw new Error("unreachable");
+    const ratio = summarize(pairedRatios(res[1].perRound, res[0].perRound));
+    metrics[`aggregator.decode.${name}.msgpack_us`] = metric("info", res[0].summary.median / 1000, "µs/batch",
+      `decode one ${name} batch (${mp.length} B) with the aggregator's msgpackr decoder`, { spread: spreadOf(res[0].summary, 1000) });
+    metrics[`aggregator.decode.${name}.json_over_msgpack`] = metric("ratio", ratio.median, "x",
+      `JSON.parse of the same batch as JSON (${js.length} B) / msgpackr decode (> 1: msgpack faster)`, { better: "higher", spread: spreadOf(ratio) });
+    details[`decode_${name}`] = { msgpackBytes: mp.length, jsonBytes: js.length, msgpackUs: spreadOf(res[0].summary, 1000), jsonUs: spreadOf(res[1].summary, 1000) };
+  }
+  return { metrics, details };
+}
+
+function spreadOf(s: { q1: number; q3: number; min: number; max: number; n: number }, div = 1) {
+  return { q1: s.q1 / div, q3: s.q3 / div, min: s.min / div, max: s.max / div, n: s.n };
+}
+
+class Child {
+  private constructor(readonly proc: ChildProcess, readonly port: number) {}
+  static async start(config: Record<string, unknown>): Promise<Child> {
+    const proc = fork(new URL("./lib/aggregator-child.ts", import.meta.url).pathname, [], {
+      execArgv: ["--expose-gc", "--max-old-space-size=4096", "--import", "tsx"],
+      env: { ...process.env, MESHLAT_BENCH_CONFIG: JSON.stringify(config) },
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    try {
+      const [m] = (await Promise.race([once(proc, "message"), once(proc, "exit").then(() => [{ error: "aggregator child exited" }])])) as [{ port?: number; error?: string }];
+      if (!m.port) throw new Error(`aggregator child failed: ${m.error}`);
+      return new Child(proc, m.port);
+    } catch (e) {
+      proc.kill();
+      throw e;
+    }
+  }
+  async ask<T>(cmd: string): Promise<T> {
+    this.proc.send({ cmd });
+    const [m] = await once(this.proc, "message");
+    return m as T;
+  }
+  stop(): void {
+    if (this.proc.exitCode === null) this.proc.kill();
+  }
+}
+
+export async function runAggregator(opts: { quick: boolean }): Promise<SubjectResult> {
+  const dec = decodeComparison(opts.quick);
+  const metrics: Record<string, Metric> = { ...dec.metrics };
+  const details: Record<string, unknown> = { decode: dec.details };
+  const sizes = opts.quick ? [1000] : [1000, 10_000, 50_000];
+  const child = await Child.start({ max_series: 60_000, max_vms: 1_000_000 });
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const heap0 = (await child.ask<{ heapUsed: number; exposedGc: boolean }>("heap"));
+    let stored = 0;
+    const renders: Record<string, unknown> = {};
+    for (const n of sizes) {
+      // Fill the store up to n distinct label sets, 1000 per batch.
+      const per = 1000;
+      for (; stored < n; stored += per) {
+        const r = await load(child.port, (() => { let done = false; return () => done ? undefined : ((done = true), withVm(template(stored, Math.min(per, n - stored)))); })(), { concurrency: 1, durationMs: 60_000 });
+        if (r.byStatus[204] !== 1) throw new Error(`bench: populating the aggregator failed: ${JSON.stringify(r)}`);
+      }
+      // Scrape as Prometheus does (Accept-Encoding: gzip; the aggregator streams and gzips).
+      const times: number[] = [];
+      let gzBytes = 0, maxBlockMs = 0;
+      for (let k = 0; k < (n >= 50_000 ? 1 : 3); k++) {
+        await child.ask("eld-start");
+        const r = await get(agent, child.port, "/metrics", { "accept-encoding": "gzip" });
+        const eld = await child.ask<{ maxMs: number }>("eld-stop");
+        if (r.status !== 200) throw new Error(`bench: /metrics answered ${r.status}`);
+        times.push(r.ms); gzBytes = r.bytes; maxBlockMs = Math.max(maxBlockMs, eld.maxMs);
+      }
+      const plain = await get(agent, child.port, "/metrics");
+      const s = summarize(times);
+      const tag = `${n / 1000}k`;
+      metrics[`aggregator.metrics_render.${tag}.ms`] = metric("info", s.median, "ms", `GET /metrics (gzip, as Prometheus asks) with ${n} label sets stored: time to the last byte`, { spread: spreadOf(s) });
+      metrics[`aggregator.metrics_render.${tag}.gzip_bytes`] = metric("info", gzBytes, "B", "size of that response on the wire (gzip)");
+      metrics[`aggregator.metrics_render.${tag}.text_bytes`] = metric("info", plain.bytes, "B", "size of the same exposition uncompressed (text 0.0.4)");
+      metrics[`aggregator.metrics_render.${tag}.block_ms`] = metric("info", maxBlockMs, "ms",
+        "longest event-loop block in the aggregator during those scrapes (monitorEventLoopDelay max)",
+        n === 10_000 ? { target: { op: "<=", value: BLOCK_TARGET_MS } } : {});
+      renders[tag] = { ms: s, gzBytes, textBytes: plain.bytes, textMs: plain.ms, maxBlockMs };
+      if (n === sizes[sizes.length - 1]) {
+        const heap = await child.ask<{ heapUsed: number; exposedGc: boolean }>("heap");
+        metrics["aggregator.memory_per_series_bytes"] = metric("ratio", (heap.heapUsed - heap0.heapUsed) / n, "B/series",
+          `V8 heap growth per stored label set (after full GC${heap.exposedGc ? "" : " — unavailable, no --expose-gc"}) at ${n} series`);
+      }
+    }
+    details.metricsRender = renders;
+
+    // Steady-state ingest: batches of 100 series over label sets already stored (merges, no
+    // growth), every batch from a new VM, 16 concurrent keep-alive connections.
+    const templates = Array.from({ length: 10 }, (_, k) => template(k * 100, 100));
+    let i = 0;
+    const r = await load(child.port, () => withVm(templates[i++ % templates.length]), { concurrency: 16, durationMs: opts.quick ? 500 : 4000 });
+    const ok = r.byStatus[204] ?? 0;
+    details.ingest = r;
+    metrics["aggregator.ingest.points_per_s"] = metric("info", (ok * 100) / (r.elapsedMs / 1000), "points/s",
+      "series-points merged per second over HTTP (16 keep-alive connections, 100 series per batch, one aggregator process)",
+      { better: "higher", target: { op: ">=", value: INGEST_TARGET } });
+    metrics["aggregator.ingest.batches_per_s"] = metric("info", ok / (r.elapsedMs / 1000), "batches/s", "batches accepted (204) per second in that run", { better: "higher" });
+    if (ok !== r.sent) details.ingestNot204 = r.sent - ok;
+  } finally {
+    agent.destroy();
+    child.stop();
+  }
+  return { metrics, details };
+}

@@ -1,0 +1,52 @@
+// Runs the aggregator (aggregator/src/app.ts build(config)) in its own process for the
+// aggregator benchmarks, so the server has a core of its own and the client's work is not
+// counted as the server's. Started with --expose-gc; answers the parent over IPC:
+//   { cmd: "heap" }            -> { heapUsed } after full GCs (memory per series)
+//   { cmd: "eld-start" }       -> {}            starts an event-loop delay histogram
+//   { cmd: "eld-stop" }        -> { maxMs, p99Ms } blocking seen since eld-start
+//   { cmd: "stop" }            -> closes the server and exits
+// and first sends { port } once listening on 127.0.0.1 with an ephemeral port.
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import type { IntervalHistogram } from "node:perf_hooks";
+import type { AddressInfo } from "node:net";
+import { build } from "../../aggregator/src/app.ts";
+import { makeConfig } from "../../aggregator/src/config.ts";
+
+type Msg = { cmd: "heap" | "eld-start" | "eld-stop" | "stop" };
+
+async function main(): Promise<void> {
+  const overrides = JSON.parse(process.env.MESHLAT_BENCH_CONFIG ?? "{}");
+  const config = makeConfig({ port: 0, host: "127.0.0.1", log_level: "silent", ...overrides });
+  const app = build(config).fastify;
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  const addr = app.server.address() as AddressInfo;
+  let eld: IntervalHistogram | undefined;
+  const gc = (globalThis as { gc?: () => void }).gc;
+  process.on("message", async (m: Msg) => {
+    switch (m.cmd) {
+      case "heap":
+        // Two passes: the first may only schedule finalization of what the second frees.
+        gc?.(); gc?.();
+        process.send!({ heapUsed: process.memoryUsage().heapUsed, exposedGc: !!gc });
+        break;
+      case "eld-start":
+        eld = monitorEventLoopDelay({ resolution: 1 });
+        eld.enable();
+        process.send!({});
+        break;
+      case "eld-stop":
+        eld?.disable();
+        process.send!({ maxMs: (eld?.max ?? 0) / 1e6, p99Ms: (eld?.percentile(99) ?? 0) / 1e6 });
+        break;
+      case "stop":
+        await app.close();
+        process.exit(0);
+    }
+  });
+  process.send!({ port: addr.port });
+}
+
+main().catch((e) => {
+  process.send?.({ error: String(e?.stack ?? e) });
+  process.exit(1);
+});

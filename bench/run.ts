@@ -1,0 +1,136 @@
+// `npm run bench`: the benchmark suite. Builds what it measures (bench/build.mjs), runs every
+// subject, writes bench/results/latest.json (+ latest.txt), prints a table with PASS/FAIL per
+// target and the comparison with bench/baseline.json.
+//   --check            exit 1 when the guard finds a regression (see bench/lib/guard.ts)
+//   --quick            deterministic counts only (no timings, no aggregator): seconds, for npm test
+//   --update-baseline  write this (full) run as bench/baseline.json
+//   --only <subject>   filter | flush | wire | aggregator (repeatable)
+import { spawnSync, execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { check } from "./lib/guard.ts";
+import type { CheckResult } from "./lib/guard.ts";
+import { formatLegend, formatTable } from "./lib/report.ts";
+import type { Results, SubjectResult } from "./lib/results.ts";
+import { runFilter } from "./filter.ts";
+import { runFlush } from "./flush.ts";
+import { runWireModel } from "./wire.ts";
+import { runAggregator } from "./aggregator.ts";
+
+export const BASELINE = "bench/baseline.json";
+export const LATEST = "bench/results/latest.json";
+
+export interface RunOptions { quick: boolean; only: string[]; log: (s: string) => void }
+
+const SUBJECTS: { name: string; quick: boolean; run: (o: { quick: boolean }) => Promise<SubjectResult> | SubjectResult }[] = [
+  { name: "filter", quick: true, run: runFilter },
+  { name: "flush", quick: true, run: runFlush },
+  { name: "wire", quick: true, run: () => runWireModel() },
+  { name: "aggregator", quick: false, run: runAggregator },
+];
+
+export function buildModules(): void {
+  const b = spawnSync(process.execPath, ["bench/build.mjs"], { stdio: "inherit" });
+  if (b.status !== 0) throw new Error("bench: building the benchmark modules failed");
+}
+
+export async function runAll(o: RunOptions): Promise<Results> {
+  const t0 = Date.now();
+  const res: Results = {
+    version: 1,
+    run: {
+      startedAt: new Date().toISOString(), durationS: 0, mode: o.quick ? "quick" : "full",
+      node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "", loadavg1m: loadavg()[0],
+      gitCommit: gitCommit(),
+    },
+    metrics: {},
+    details: {},
+  };
+  for (const s of SUBJECTS) {
+    if (o.quick && !s.quick) continue;
+    if (o.only.length && !o.only.includes(s.name)) continue;
+    const ts = Date.now();
+    try {
+      const r = await s.run({ quick: o.quick });
+      Object.assign(res.metrics, r.metrics);
+      res.details[s.name] = r.details;
+      o.log(`bench: ${s.name} done in ${((Date.now() - ts) / 1000).toFixed(1)} s`);
+    } catch (e) {
+      // One broken subject must not hide the others' numbers; --check fails on its missing metrics.
+      res.details[s.name] = { error: String((e as Error)?.stack ?? e) };
+      o.log(`bench: ${s.name} FAILED: ${(e as Error)?.message ?? e}`);
+    }
+  }
+  res.run.durationS = (Date.now() - t0) / 1000;
+  return res;
+}
+
+function gitCommit(): string {
+  try {
+    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    return "";
+  }
+}
+
+export function loadBaseline(): Results | undefined {
+  return existsSync(BASELINE) ? (JSON.parse(readFileSync(BASELINE, "utf8")) as Results) : undefined;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const only: string[] = [];
+  for (let i = 0; i < argv.length; i++) if (argv[i] === "--only") only.push(argv[++i] ?? "");
+  const quick = argv.includes("--quick");
+  const wantCheck = argv.includes("--check");
+  const update = argv.includes("--update-baseline");
+  if (update && (quick || only.length)) {
+    console.error("bench: --update-baseline needs a full run (no --quick, no --only)");
+    return 2;
+  }
+  buildModules();
+  const res = await runAll({ quick, only, log: (s) => console.log(s) });
+  const baseline = loadBaseline();
+  const verdict: CheckResult | undefined = baseline ? check(baseline, res) : undefined;
+  const table = formatTable(res, verdict?.findings);
+  mkdirSync("bench/results", { recursive: true });
+  writeFileSync(LATEST, JSON.stringify(res, null, 2) + "\n");
+  writeFileSync(LATEST.replace(/\.json$/, ".txt"), table + "\n");
+  console.log(`\nmeshlat benchmarks (${res.run.mode}, ${res.run.durationS.toFixed(0)} s, node ${res.run.node}, ${res.run.cpus} CPUs, load ${res.run.loadavg1m.toFixed(2)}, commit ${res.run.gitCommit})\n`);
+  console.log(table);
+  console.log(`\n${formatLegend(res)}\n`);
+  const errors = Object.entries(res.details).filter(([, d]) => (d as { error?: string })?.error);
+  for (const [name, d] of errors) console.log(`subject ${name} failed:\n${(d as { error: string }).error}\n`);
+  if (verdict) {
+    const bad = verdict.findings.filter((f) => f.status === "regressed" || f.status === "missing" || f.status === "target-failed");
+    const fresh = verdict.findings.filter((f) => f.status === "new");
+    for (const f of bad) console.log(`GUARD ${f.status.toUpperCase()}: ${f.message}`);
+    if (fresh.length) console.log(`${fresh.length} metric(s) not in the baseline: ${fresh.map((f) => f.id).join(", ")}`);
+    console.log(verdict.ok ? `guard: OK against ${BASELINE}` : `guard: FAILED against ${BASELINE}`);
+  } else {
+    console.log(`guard: no ${BASELINE} yet (create it with --update-baseline)`);
+  }
+  console.log(`results: ${LATEST}`);
+  if (update) {
+    if (errors.length) {
+      console.error("bench: not updating the baseline from a run with failed subjects");
+      return 1;
+    }
+    writeFileSync(BASELINE, JSON.stringify(res, null, 2) + "\n");
+    console.log(`baseline written: ${BASELINE}`);
+  }
+  if (wantCheck) {
+    if (!verdict) {
+      console.error(`bench: --check needs ${BASELINE}`);
+      return 1;
+    }
+    if (errors.length || !verdict.ok) return 1;
+  }
+  return 0;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).then((code) => process.exit(code), (e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
