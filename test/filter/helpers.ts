@@ -1,0 +1,126 @@
+// Shared fixtures for the filter's tests: the built optimized module (the artifact that
+// ships), a plugin wired to a capturing aggregator cluster, and batch decoding with msgpackr
+// exactly as the aggregator decodes.
+import { readFileSync } from "node:fs";
+import assert from "node:assert/strict";
+import { Unpackr } from "msgpackr";
+import {
+  loadModule, startPlugin, ManualClock, type HttpCallRequest, type HttpCallResult, type Plugin,
+  type PluginOptions, type NodeInfo,
+} from "../host/index.ts";
+
+export const WASM_PATH = new URL("../../filter/build/meshlat.wasm", import.meta.url);
+export const AGG_CLUSTER = "outbound|9464||meshlat-aggregator.istio-system.svc.cluster.local";
+
+let modulePromise: Promise<WebAssembly.Module> | null = null;
+export function filterModule(): Promise<WebAssembly.Module> {
+  modulePromise ??= loadModule(readFileSync(WASM_PATH));
+  return modulePromise;
+}
+
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: "number" });
+export function decodeBatch(body: Uint8Array): Batch {
+  return unpackr.unpack(body) as Batch;
+}
+
+export type Timing = [number, number, number[]] | null;
+export type Series = [number[], number, Timing[]];
+export interface Batch {
+  v: number;
+  proxy: { id: string; workload: string; namespace: string; region: string };
+  vm: string;
+  seq: number;
+  window: [number, number];
+  bounds_us: number[];
+  labels: string[];
+  strings: string[];
+  series: Series[];
+  counters: Record<string, number>;
+}
+
+export const LABELS = [
+  "reporter", "source_workload", "source_namespace", "destination_service", "response_code",
+  "response_flags", "connection_security_policy", "user_tier", "region", "peer_region",
+] as const;
+export type LabelSet = Record<(typeof LABELS)[number], string>;
+
+/** A series' labels as a name -> value object. */
+export function labelsOf(b: Batch, s: Series): LabelSet {
+  const out = {} as LabelSet;
+  s[0].forEach((idx, i) => (out[LABELS[i]!] = b.strings[idx]!));
+  return out;
+}
+
+export const NODE: NodeInfo = {
+  id: "sidecar~10.1.2.3~checkout-7d9f.shop~shop.svc.cluster.local",
+  metadata: { WORKLOAD_NAME: "checkout", NAMESPACE: "shop", LABELS: { app: "checkout" } },
+  locality: { region: "eu-west-1", zone: "eu-west-1a" },
+};
+
+export interface Harness {
+  plugin: Plugin;
+  clock: ManualClock;
+  /** Every POST the filter made, in order (including retries). */
+  posts: HttpCallRequest[];
+  /** What the fake aggregator answers next (default 204). */
+  respond: (req: HttpCallRequest) => HttpCallResult;
+  batches(): Batch[];
+  stop(): void;
+}
+
+export async function harness(
+  config: Record<string, unknown> | string,
+  opts: Partial<PluginOptions> = {},
+): Promise<Harness> {
+  const clock = (opts.clock as ManualClock | undefined) ?? new ManualClock({ wallNs: 1_700_000_000_000_000_000n });
+  const h = {
+    posts: [] as HttpCallRequest[],
+    respond: (_req: HttpCallRequest): HttpCallResult => ({ headers: [[":status", "204"]] }),
+  } as Harness;
+  const plugin = await startPlugin({
+    module: await filterModule(),
+    configuration: typeof config === "string" ? config : JSON.stringify(config),
+    node: NODE,
+    workers: 1,
+    clock,
+    logLevel: "debug",
+    clusters: {
+      [AGG_CLUSTER]: (req) => {
+        h.posts.push(req);
+        return h.respond(req);
+      },
+    },
+    ...opts,
+  });
+  h.plugin = plugin;
+  h.clock = clock;
+  h.batches = () => h.posts.map((p) => decodeBatch(p.body));
+  h.stop = () => plugin.stop();
+  return h;
+}
+
+export const BASE_CONFIG = { aggregator_cluster: AGG_CLUSTER };
+export const OUTBOUND = "outbound|8080||payments.shop.svc.cluster.local";
+export const INBOUND = "inbound|8080||";
+
+import { runRequest, type RequestSpec } from "../host/index.ts";
+
+export const REQ: [string, string][] = [[":method", "GET"], [":path", "/"], [":authority", "payments.shop:8080"]];
+export const RESP_200: [string, string][] = [[":status", "200"]];
+
+/** Runs requests on the first worker, flushes one tick, returns the single batch sent. */
+export async function oneBatch(h: Harness, specs: RequestSpec[]): Promise<Batch> {
+  const vm = h.plugin.workers[0]!;
+  const before = h.posts.length;
+  for (const s of specs) runRequest(vm, h.clock, s);
+  vm.tick();
+  await h.plugin.settle();
+  assert.equal(h.posts.length, before + 1, "one batch");
+  return decodeBatch(h.posts[h.posts.length - 1]!.body);
+}
+
+/** Labels of the only series of a batch. */
+export function onlyLabels(b: Batch): LabelSet {
+  assert.equal(b.series.length, 1, JSON.stringify(b.series));
+  return labelsOf(b, b.series[0]!);
+}

@@ -1,0 +1,226 @@
+// Label rules per request: user tier (including hostile header values), reporter and
+// destination from the cluster name or listener direction, mTLS, response flags, peer
+// metadata, and the proxy's region fallbacks (read once per VM).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { prop, runRequest, type StreamInfo } from "../host/index.ts";
+import {
+  harness, oneBatch, onlyLabels, BASE_CONFIG, OUTBOUND, INBOUND, REQ, RESP_200, NODE, labelsOf,
+} from "./helpers.ts";
+
+const tierCases: { name: string; headers: [string, string][]; tier: string }[] = [
+  { name: "missing", headers: [], tier: "unknown" },
+  { name: "empty", headers: [["x-user-tier", ""]], tier: "unknown" },
+  { name: "only whitespace", headers: [["x-user-tier", " \t "]], tier: "unknown" },
+  { name: "allow-listed", headers: [["x-user-tier", "premium"]], tier: "premium" },
+  { name: "upper-case and padded", headers: [["x-user-tier", "  EnterPrise\t"]], tier: "enterprise" },
+  { name: "not allow-listed", headers: [["x-user-tier", "platinum"]], tier: "other" },
+  { name: "64 bytes, not listed", headers: [["x-user-tier", "a".repeat(64)]], tier: "other" },
+  { name: "very long", headers: [["x-user-tier", "free".repeat(10000)]], tier: "other" },
+  { name: "non-ASCII", headers: [["x-user-tier", "frée"]], tier: "other" },
+  { name: "control characters", headers: [["x-user-tier", "fr\u0001ee"]], tier: "other" },
+  { name: "repeated header: Envoy returns the first value", headers: [["x-user-tier", "free"], ["x-user-tier", "premium"]], tier: "free" },
+  { name: "comma list is one opaque value", headers: [["x-user-tier", "free,premium"]], tier: "other" },
+];
+
+test("user_tier rules, hostile values included", async () => {
+  const h = await harness(BASE_CONFIG);
+  try {
+    for (const c of tierCases) {
+      const b = await oneBatch(h, [{ info: { clusterName: OUTBOUND }, requestHeaders: [...REQ, ...c.headers], responseHeaders: RESP_200 }]);
+      assert.equal(onlyLabels(b).user_tier, c.tier, c.name);
+    }
+    // The label set never grows beyond the allow-list plus unknown/other.
+    const vm = h.plugin.workers[0]!;
+    for (let i = 0; i < 300; i++) {
+      runRequest(vm, h.clock, { info: { clusterName: OUTBOUND }, requestHeaders: [...REQ, ["x-user-tier", `tier-${i}`]], responseHeaders: RESP_200 });
+    }
+    const b = await oneBatch(h, []);
+    assert.deepEqual(b.series.map((s) => labelsOf(b, s).user_tier), ["other"]);
+    assert.equal(b.series[0]![1], 300);
+    assert.equal(vm.failed, false);
+  } finally {
+    h.stop();
+  }
+});
+
+test("user_tier: custom header and allow-list", async () => {
+  const h = await harness({ ...BASE_CONFIG, tier_header: "X-Plan", tiers: ["gold"] });
+  try {
+    const b = await oneBatch(h, [
+      { info: { clusterName: OUTBOUND }, requestHeaders: [...REQ, ["x-plan", "GOLD"]], responseHeaders: RESP_200 },
+      { info: { clusterName: OUTBOUND }, requestHeaders: [...REQ, ["x-user-tier", "free"]], responseHeaders: RESP_200 },
+    ]);
+    assert.deepEqual(b.series.map((s) => labelsOf(b, s).user_tier).sort(), ["gold", "unknown"]);
+  } finally {
+    h.stop();
+  }
+});
+
+const PEER = { "filter_state\u0000downstream_peer": { workload: "frontend", namespace: "web", name: "frontend-1" } };
+
+const streamCases: { name: string; info: StreamInfo; req?: [string, string][]; resp?: [string, string][]; expect: Record<string, string> }[] = [
+  {
+    name: "outbound: source reporter, own identity, FQDN, peer region, csp unknown",
+    info: { clusterName: OUTBOUND, upstreamLocality: { region: "us-east-1" }, mtls: true },
+    expect: { reporter: "source", source_workload: "checkout", source_namespace: "shop", destination_service: "payments.shop.svc.cluster.local", connection_security_policy: "unknown", peer_region: "us-east-1", region: "eu-west-1" },
+  },
+  {
+    name: "outbound subset cluster",
+    info: { clusterName: "outbound|9080|v2|reviews.bookinfo.svc.cluster.local" },
+    expect: { reporter: "source", destination_service: "reviews.bookinfo.svc.cluster.local", peer_region: "unknown" },
+  },
+  {
+    name: "inbound with mTLS: destination reporter, peer from downstream_peer, authority host",
+    info: { clusterName: INBOUND, mtls: true, properties: PEER },
+    expect: { reporter: "destination", source_workload: "frontend", source_namespace: "web", destination_service: "payments.shop", connection_security_policy: "mutual_tls", peer_region: "unknown" },
+  },
+  {
+    name: "inbound plaintext without peer metadata",
+    info: { clusterName: INBOUND, mtls: false },
+    expect: { reporter: "destination", source_workload: "unknown", source_namespace: "unknown", connection_security_policy: "none" },
+  },
+  {
+    name: "non-Istio cluster, inbound listener",
+    info: { clusterName: "InboundPassthroughCluster", direction: "inbound" },
+    req: [[":authority", "10.0.0.7:8080"]],
+    expect: { reporter: "destination", destination_service: "10.0.0.7" },
+  },
+  {
+    name: "non-Istio cluster, outbound listener: authority host (IPv6)",
+    info: { clusterName: "PassthroughCluster", direction: "outbound" },
+    req: [[":authority", "[2001:db8::1]:443"]],
+    expect: { reporter: "source", destination_service: "[2001:db8::1]" },
+  },
+  {
+    name: "no cluster at all, upper-case authority",
+    info: { direction: "outbound" },
+    req: [[":authority", "API.Example.COM"]],
+    expect: { reporter: "source", destination_service: "api.example.com" },
+  },
+  {
+    name: "response flags decoded in Envoy's order",
+    info: { clusterName: OUTBOUND, responseFlags: 0x2 | 0x20 | 0x8000 },
+    resp: [[":status", "503"]],
+    expect: { response_code: "503", response_flags: "UH,UF,URX" },
+  },
+  {
+    name: "response flags: every bit",
+    info: { clusterName: OUTBOUND, responseFlags: 0x3fffffff },
+    expect: { response_flags: "LH,UH,UT,LR,UR,UF,UC,UO,NR,DI,FI,RL,UAEX,RLSE,DC,URX,SI,IH,DPE,UMSDR,RFCF,NFCF,DT,UPE,NC,OM,DF,DO,DR,UDO" },
+  },
+  {
+    name: "response flags: unknown bits only",
+    info: { clusterName: OUTBOUND, responseFlags: 0x40000000 },
+    expect: { response_flags: "-" },
+  },
+];
+
+for (const c of streamCases) {
+  test(`labels: ${c.name}`, async () => {
+    const h = await harness(BASE_CONFIG);
+    try {
+      const req = c.req ? [[":method", "GET"], [":path", "/"], ...c.req] as [string, string][] : REQ;
+      const b = await oneBatch(h, [{ info: c.info, requestHeaders: req, responseHeaders: c.resp ?? RESP_200 }]);
+      const l = onlyLabels(b);
+      for (const [k, v] of Object.entries(c.expect)) assert.equal((l as Record<string, string>)[k], v, k);
+    } finally {
+      h.stop();
+    }
+  });
+}
+
+test("labels: a stream reset before any response has code 0 and no upstream", async () => {
+  const h = await harness(BASE_CONFIG);
+  try {
+    const vm = h.plugin.workers[0]!;
+    const s = vm.stream({ clusterName: OUTBOUND, responseFlags: 0x10 });
+    s.requestHeaders(REQ, true);
+    h.clock.advanceMs(7);
+    s.log();
+    s.done();
+    const b = await oneBatch(h, []);
+    const l = onlyLabels(b);
+    assert.equal(l.response_code, "0");
+    const [request, upstream, proxy, app, network] = b.series[0]![2];
+    assert.deepEqual(request, [1, 7000, [8, 1]]);
+    assert.equal(upstream, null);
+    assert.equal(proxy, null);
+    assert.equal(app, null);
+    assert.equal(network, null);
+  } finally {
+    h.stop();
+  }
+});
+
+test("labels: a log-only stream (rejected before the filter) is counted without timings", async () => {
+  const h = await harness(BASE_CONFIG);
+  try {
+    const vm = h.plugin.workers[0]!;
+    // The host only offers response.code once response headers passed the filter; Envoy has it
+    // in on_log for a local reply sent before our filter, so the test sets it explicitly.
+    const s = vm.stream({ clusterName: OUTBOUND, properties: { "response\u0000code": prop.int(403) } });
+    s.log();
+    s.done();
+    const b = await oneBatch(h, []);
+    const l = onlyLabels(b);
+    assert.equal(l.response_code, "403");
+    assert.equal(l.user_tier, "unknown");
+    assert.equal(b.series[0]![1], 1);
+    assert.deepEqual(b.series[0]![2], [null, null, null, null, null]);
+  } finally {
+    h.stop();
+  }
+});
+
+const regionCases: { name: string; node: typeof NODE; version?: "legacy" | "1.33+" | "1.28-1.32"; config?: Record<string, unknown>; region: string; workload?: string }[] = [
+  { name: "xds.node.locality.region", node: NODE, region: "eu-west-1" },
+  { name: "legacy Envoy: node.locality.region", node: NODE, version: "legacy", region: "eu-west-1", workload: "checkout" },
+  { name: "deprecation window (both spellings)", node: NODE, version: "1.28-1.32", region: "eu-west-1" },
+  {
+    name: "pod label topology.kubernetes.io/region",
+    node: { id: "n", metadata: { WORKLOAD_NAME: "w", NAMESPACE: "ns", LABELS: { "topology.kubernetes.io/region": "ap-south-1" } } },
+    region: "ap-south-1", workload: "w",
+  },
+  {
+    name: "pod label on legacy Envoy",
+    node: { id: "n", metadata: { LABELS: { "topology.kubernetes.io/region": "ap-south-1" } } },
+    version: "legacy", region: "ap-south-1", workload: "unknown",
+  },
+  { name: "region_default", node: { id: "n" }, config: { region_default: "dc-7" }, region: "dc-7", workload: "unknown" },
+  { name: "default unknown", node: { id: "n", locality: { zone: "z" } }, region: "unknown" },
+];
+
+for (const c of regionCases) {
+  test(`region: ${c.name}`, async () => {
+    const h = await harness({ ...BASE_CONFIG, ...c.config }, { node: c.node, envoyVersion: c.version ?? "1.33+" });
+    try {
+      const info = c.version === "legacy" ? { clusterName: OUTBOUND } : { clusterName: OUTBOUND };
+      const b = await oneBatch(h, [{ info, requestHeaders: REQ, responseHeaders: RESP_200 }]);
+      assert.equal(b.proxy.region, c.region);
+      assert.equal(b.proxy.id, c.node.id);
+      const l = onlyLabels(b);
+      assert.equal(l.region, c.region);
+      assert.equal(l.reporter, "source");
+      assert.equal(l.destination_service, "payments.shop.svc.cluster.local");
+      if (c.workload) assert.equal(l.source_workload, c.workload);
+    } finally {
+      h.stop();
+    }
+  });
+}
+
+test("region and identity are read once per VM, not per request", async () => {
+  const h = await harness(BASE_CONFIG);
+  try {
+    const vm = h.plugin.workers[0]!;
+    const spec = { info: { clusterName: OUTBOUND }, requestHeaders: REQ, responseHeaders: RESP_200 };
+    runRequest(vm, h.clock, spec);
+    vm.resetHostCalls();
+    for (let i = 0; i < 10; i++) runRequest(vm, h.clock, spec);
+    // 3 properties per outbound request: cluster name, response flags, upstream locality.
+    assert.equal(vm.hostCalls.get("env.proxy_get_property"), 30);
+  } finally {
+    h.stop();
+  }
+});
