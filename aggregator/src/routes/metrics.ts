@@ -21,7 +21,7 @@ export function wantsOpenMetrics(accept: string | undefined): boolean {
 
 export async function metricsRoutes(app: FastifyInstance, opts: { state: AggregatorState; metrics: SelfMetrics }): Promise<void> {
   app.get("/metrics", async (req, reply) => {
-    opts.state.sweep();
+    opts.state.sweep(undefined, true);
     const om = wantsOpenMetrics(req.headers.accept);
     const self = renderPromClient(await opts.metrics.registry.getMetricsAsJSON(), om);
     const traffic = renderTraffic(opts.state.store, om);

@@ -9,7 +9,7 @@ import type { Config } from "../config.ts";
 export type Clock = () => number;
 export type IngestResult = "accepted" | "duplicate";
 
-/** Housekeeping (expiry) runs at most this often, piggy-backed on ingest and scrapes. */
+/** On ingest, housekeeping (expiry) runs at most this often; scrapes always run it (cheap, rare). */
 const SWEEP_EVERY_MS = 10_000;
 
 export class AggregatorState {
@@ -40,8 +40,8 @@ export class AggregatorState {
     return "accepted";
   }
 
-  sweep(now = this.now()): void {
-    if (now - this.lastSweep < SWEEP_EVERY_MS) return;
+  sweep(now = this.now(), force = false): void {
+    if (!force && now - this.lastSweep < SWEEP_EVERY_MS) return;
     this.lastSweep = now;
     this.store.expire(now);
     this.vms.expire(now);

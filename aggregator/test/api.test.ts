@@ -1,0 +1,144 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { buildBatch, requests } from "./batch-builder.ts";
+import type { SeriesInput } from "./batch-builder.ts";
+import { testApp, windowAt } from "./helpers.ts";
+
+const SVC = "checkout.shop.svc.cluster.local";
+const dst = (s: SeriesInput): SeriesInput => ({ ...s, labels: { reporter: "destination", connection_security_policy: "mutual_tls", ...s.labels } });
+
+const verdictCases: [string, SeriesInput[], string, string, string | null][] = [
+  // [name, series, source, verdict, by]
+  ["application-bound (Server-Timing)", [requests(100, { requestMs: 100, upstreamMs: 95, appMs: 85 })], "server_timing", "application", null],
+  ["network-bound (Server-Timing)", [requests(100, { requestMs: 100, upstreamMs: 95, appMs: 10 })], "server_timing", "network", null],
+  ["proxy-bound (Server-Timing)", [requests(100, { requestMs: 100, upstreamMs: 20, appMs: 15 })], "server_timing", "proxy", null],
+  ["paired reporters without Server-Timing: network-bound", [requests(100, { requestMs: 100, upstreamMs: 95 }), dst(requests(100, { requestMs: 22, upstreamMs: 20 }))], "paired_reporters", "network", null],
+  ["paired reporters without Server-Timing: application-bound", [requests(100, { requestMs: 100, upstreamMs: 95 }), dst(requests(100, { requestMs: 90, upstreamMs: 85 }))], "paired_reporters", "application", null],
+  ["paired reporters: server sidecar makes it proxy-bound", [requests(100, { requestMs: 100, upstreamMs: 90 }), dst(requests(100, { requestMs: 85, upstreamMs: 20 }))], "paired_reporters", "proxy", null],
+  ["proxy only, proxy dominates", [requests(100, { requestMs: 100, upstreamMs: 10 })], "proxy_only", "proxy", null],
+  ["proxy only, upstream dominates: cannot split", [requests(100, { requestMs: 100, upstreamMs: 90 })], "proxy_only", "insufficient_data", null],
+  ["too few samples", [requests(5, { requestMs: 100, upstreamMs: 95, appMs: 85 })], "server_timing", "insufficient_data", null],
+];
+
+for (const [name, series, source, verdict] of verdictCases) {
+  test(`latency verdict: ${name}`, async () => {
+    const a = testApp({ min_samples: 20 });
+    try {
+      assert.equal((await a.post(buildBatch({ window: windowAt(a.clock.now), series }))).statusCode, 204);
+      const r = await a.get(`/api/v1/latency?destination_service=${SVC}&window=1m`);
+      assert.equal(r.statusCode, 200, r.body);
+      const j = r.json();
+      assert.equal(j.groups.length, 1, r.body);
+      const g = j.groups[0];
+      assert.equal(g.reporter, "source");
+      assert.equal(g.source, source, r.body);
+      assert.equal(g.verdict, verdict, r.body);
+      assert.equal(g.rate_per_s, g.requests / 60);
+      if (g.split.network) {
+        const sum = g.split.proxy.share + g.split.network.share + g.split.app.share;
+        assert.ok(Math.abs(sum - 1) < 1e-9, `shares add up to ${sum}`);
+      }
+    } finally { await a.fastify.close(); }
+  });
+}
+
+test("latency numbers: means, shares and quantiles from the buckets", async () => {
+  const a = testApp();
+  try {
+    await a.post(buildBatch({ series: [requests(40, { requestMs: 20, upstreamMs: 16, appMs: 12 })] }));
+    const g = (await a.get(`/api/v1/latency?destination_service=${SVC}`)).json().groups[0];
+    assert.equal(g.requests, 40);
+    assert.equal(g.timings.request.mean_ms, 20);
+    assert.equal(g.timings.proxy.mean_ms, 4);
+    assert.equal(g.timings.proxy.share, 0.2);
+    assert.equal(g.timings.app.share, 0.6);
+    assert.equal(g.timings.network.mean_ms, 4);
+    // all 40 in the (10, 25] ms bucket: p50 = 10 + 15 * 0.5
+    assert.equal(g.timings.request.p50_ms, 17.5);
+    assert.equal(g.timings.request.p99_ms, 10 + 15 * 0.99);
+    assert.deepEqual(g.split.app, { mean_ms: 12, share: 0.6 });
+  } finally { await a.fastify.close(); }
+});
+
+test("latency by user_tier and region, and reporter selection", async () => {
+  const a = testApp({ min_samples: 1 });
+  try {
+    await a.post(buildBatch({ series: [
+      requests(10, { requestMs: 10, upstreamMs: 9, appMs: 8 }, { user_tier: "free", region: "eu" }),
+      requests(20, { requestMs: 30, upstreamMs: 29, appMs: 1 }, { user_tier: "premium", region: "eu" }),
+      requests(30, { requestMs: 40, upstreamMs: 39, appMs: 1 }, { user_tier: "premium", region: "us" }),
+      dst(requests(60, { requestMs: 5, upstreamMs: 4 }, { user_tier: "premium", region: "us" })),
+      requests(5, { requestMs: 5 }, { destination_service: "other.svc" }),
+    ] }));
+    let j = (await a.get(`/api/v1/latency?destination_service=${SVC}&by=user_tier,region`)).json();
+    assert.deepEqual(j.groups.map((g: any) => [g.user_tier, g.region, g.requests, g.reporter]), [["free", "eu", 10, "source"], ["premium", "eu", 20, "source"], ["premium", "us", 30, "source"]]);
+    j = (await a.get(`/api/v1/latency?destination_service=${SVC}&by=user_tier`)).json();
+    assert.deepEqual(j.groups.map((g: any) => [g.user_tier, g.requests, g.verdict]), [["free", 10, "application"], ["premium", 50, "network"]]);
+    j = (await a.get(`/api/v1/latency?destination_service=${SVC}&reporter=destination`)).json();
+    assert.deepEqual(j.groups.map((g: any) => [g.reporter, g.requests, g.source]), [["destination", 60, "proxy_only"]]);
+    j = (await a.get(`/api/v1/latency?destination_service=nothing.svc`)).json();
+    assert.deepEqual(j.groups, []);
+  } finally { await a.fastify.close(); }
+});
+
+const badQueries: [string, string][] = [
+  ["/api/v1/latency", "destination_service"],
+  [`/api/v1/latency?destination_service=${SVC}&window=2h`, "window"],
+  [`/api/v1/latency?destination_service=${SVC}&by=pod`, "by"],
+  [`/api/v1/latency?destination_service=${SVC}&reporter=client`, "reporter"],
+  [`/api/v1/latency?destination_service=a&destination_service=b`, "destination_service"],
+  ["/api/v1/graph?window=7m", "window"],
+];
+test("API query errors are 400 AGG_ERR_BAD_QUERY naming the parameter", async () => {
+  const a = testApp();
+  try {
+    for (const [url, path] of badQueries) {
+      const r = await a.get(url);
+      assert.equal(r.statusCode, 400, url);
+      assert.deepEqual([r.json().code, r.json().path], ["AGG_ERR_BAD_QUERY", path], url);
+    }
+  } finally { await a.fastify.close(); }
+});
+
+test("graph: edges with rate, error rate, p99 and mTLS share; namespace filter", async () => {
+  const a = testApp();
+  try {
+    await a.post(buildBatch({ series: [
+      requests(90, { requestMs: 8 }),
+      requests(6, { requestMs: 8 }, { response_code: "503" }),
+      requests(4, { requestMs: 8 }, { response_code: "0", response_flags: "UF,URX" }),
+      dst(requests(75, { requestMs: 6 })),
+      dst(requests(25, { requestMs: 6 }, { connection_security_policy: "none" })),
+      dst(requests(12, { requestMs: 3 }, { source_workload: "cron", source_namespace: "batch", destination_service: "ledger.billing.svc.cluster.local" })),
+      requests(1, { requestMs: 1 }, { source_workload: "x", source_namespace: "other", destination_service: "y.other.svc.cluster.local" }),
+    ] }));
+    const g = (await a.get("/api/v1/graph?window=5m")).json();
+    assert.equal(g.edges.length, 3);
+    const e = g.edges.find((x: any) => x.source === "frontend.shop");
+    assert.equal(e.destination, "checkout.shop.svc.cluster.local");
+    assert.equal(e.reporter, "source");
+    assert.equal(e.requests, 100);
+    assert.equal(e.rate_per_s, 100 / 300);
+    assert.equal(e.error_rate, 0.1);
+    assert.equal(e.mtls_share, 0.75);
+    assert.equal(e.p99_ms, 5 + 5 * 0.99);
+    const c = g.edges.find((x: any) => x.source === "cron.batch");
+    assert.deepEqual([c.reporter, c.requests, c.mtls_share], ["destination", 12, 1]);
+    assert.ok(g.nodes.some((n: any) => n.id === "ledger.billing.svc.cluster.local" && n.kind === "service" && n.namespace === "billing"));
+    const billing = (await a.get("/api/v1/graph?namespace=billing")).json();
+    assert.deepEqual(billing.edges.map((x: any) => x.source), ["cron.batch"]);
+    const batch = (await a.get("/api/v1/graph?namespace=batch")).json();
+    assert.deepEqual(batch.edges.map((x: any) => x.destination), ["ledger.billing.svc.cluster.local"]);
+  } finally { await a.fastify.close(); }
+});
+
+test("healthz always; readyz only while listening and not closing", async () => {
+  const a = testApp();
+  try {
+    assert.equal((await a.get("/healthz")).statusCode, 200);
+    assert.equal((await a.get("/readyz")).statusCode, 503);
+    await a.fastify.listen({ host: "127.0.0.1", port: 0 });
+    assert.equal((await a.get("/readyz")).statusCode, 200);
+    assert.equal((await a.get("/nope")).json().code, "AGG_ERR_NOT_FOUND");
+  } finally { await a.fastify.close(); }
+});

@@ -1,0 +1,82 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { buildBatch, requests } from "./batch-builder.ts";
+import { parseExposition, sample, testApp, windowAt } from "./helpers.ts";
+import { Hist, internBounds } from "../src/store/histogram.ts";
+
+const OVERFLOW = Object.fromEntries(["reporter", "source_workload", "source_namespace", "destination_service", "response_code", "response_flags", "connection_security_policy", "user_tier", "region", "peer_region"].map((k) => [k, "overflow"]));
+
+test("series cap: new label sets beyond max_series fold into the overflow series, totals exact", async () => {
+  const a = testApp({ max_series: 3 });
+  try {
+    const series = Array.from({ length: 5 }, (_, i) => requests(i + 1, { requestMs: 2 }, { destination_service: `s${i}` }));
+    assert.equal((await a.post(buildBatch({ series }))).statusCode, 204);
+    // An existing label set keeps merging into its own series after the cap is reached.
+    assert.equal((await a.post(buildBatch({ series: [requests(10, { requestMs: 2 }, { destination_service: "s0" })] }))).statusCode, 204);
+    const p = parseExposition(await a.scrape());
+    assert.equal(sample(p, "meshlat_aggregator_series"), 4);
+    assert.equal(sample(p, "meshlat_aggregator_series_limit"), 3);
+    assert.equal(sample(p, "meshlat_aggregator_series_folded_total"), 2);
+    assert.equal(sample(p, "meshlat_requests_total", OVERFLOW), 4 + 5);
+    assert.equal(sample(p, "meshlat_request_duration_milliseconds_count", OVERFLOW), 9);
+    let total = 0;
+    for (const [id, v] of p.samples) if (id.startsWith("meshlat_requests_total{")) total += v;
+    assert.equal(total, 1 + 2 + 3 + 4 + 5 + 10);
+  } finally { await a.fastify.close(); }
+});
+
+test("idle expiry is driven by the injected clock: the series disappears and restarts from 0", async () => {
+  const a = testApp({ series_idle_timeout_s: 60 });
+  try {
+    const lbl = { destination_service: "idle.svc" };
+    await a.post(buildBatch({ series: [requests(3, { requestMs: 1 }, lbl)] }));
+    await a.post(buildBatch({ series: [requests(1, { requestMs: 1 }, { destination_service: "busy.svc" })] }));
+    const has = (p: ReturnType<typeof parseExposition>, svc: string) => [...p.samples.keys()].find((k) => k.startsWith("meshlat_requests_total{") && k.includes(`"${svc}"`));
+    a.clock.now += 59_000;
+    await a.post(buildBatch({ series: [requests(1, { requestMs: 1 }, { destination_service: "busy.svc" })] }));
+    let p = parseExposition(await a.scrape());
+    assert.ok(has(p, "idle.svc"), "not yet expired at 59 s");
+    a.clock.now += 2_000;
+    p = parseExposition(await a.scrape());
+    assert.equal(has(p, "idle.svc"), undefined, "expired after 61 s idle");
+    assert.ok(has(p, "busy.svc"));
+    assert.equal(sample(p, "meshlat_aggregator_series_expired_total"), 1);
+    await a.post(buildBatch({ series: [requests(2, { requestMs: 1 }, lbl)] }));
+    p = parseExposition(await a.scrape());
+    assert.equal(p.samples.get(has(p, "idle.svc")!), 2);
+  } finally { await a.fastify.close(); }
+});
+
+test("windows: deltas land at the batch window end when plausible, else at receive time", async () => {
+  const a = testApp({ max_clock_skew_s: 120 });
+  try {
+    const svc = "w.svc";
+    const q = async (w: string) => (await a.get(`/api/v1/latency?destination_service=${svc}&window=${w}`)).json().groups[0]?.requests ?? 0;
+    // Plausible: 4 minutes ago is outside skew → receive time; 30 s ago is inside → 30 s ago.
+    await a.post(buildBatch({ window: windowAt(a.clock.now - 30_000), series: [requests(5, { requestMs: 1 }, { destination_service: svc })] }));
+    await a.post(buildBatch({ window: windowAt(a.clock.now - 240_000), series: [requests(7, { requestMs: 1 }, { destination_service: svc })] }));
+    assert.equal(await q("1m"), 12);
+    a.clock.now += 45_000; // the 30-s-old batch is now 75 s old
+    assert.equal(await q("1m"), 7);
+    assert.equal(await q("5m"), 12);
+    a.clock.now += 5 * 60_000;
+    assert.equal(await q("5m"), 0);
+    assert.equal(await q("15m"), 12);
+    a.clock.now += 15 * 60_000;
+    assert.equal(await q("15m"), 0);
+  } finally { await a.fastify.close(); }
+});
+
+test("histograms: quantiles interpolate like histogram_quantile; other bounds re-bucket upward", () => {
+  const b = internBounds([1000, 2000, 4000]);
+  const h = new Hist(b);
+  h.addWire({ n: 10, sumUs: 20000, buckets: [0, 2, 1, 6, 3, 2] }, b);
+  assert.equal(h.quantileMs(0.1), 0.5); // inside the first bucket, lower bound 0
+  assert.equal(h.quantileMs(0.5), 1.5); // rank 5: 3 of 6 into (1, 2]
+  assert.equal(h.quantileMs(0.99), 4); // +Inf bucket → last finite bound
+  assert.equal(h.meanMs(), 2);
+  const other = internBounds([1500, 3000]);
+  h.addWire({ n: 3, sumUs: 6000, buckets: [0, 1, 1, 1, 2, 1] }, other); // ≤1.5 → (1,2]; ≤3 → (2,4]; +Inf → +Inf
+  assert.deepEqual([...h.counts], [2, 7, 1, 3]);
+  assert.equal(new Hist(b).quantileMs(0.5), null);
+});
