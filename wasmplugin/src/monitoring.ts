@@ -5,8 +5,8 @@ import type { Settings } from "./settings.ts";
 
 /** Scrapes every aggregator replica over Istio mTLS. The aggregator's port is STRICT, so
  *  Prometheus must present a mesh certificate: run it with an Istio sidecar that writes its
- *  certificates to a shared volume (istio.io/latest/docs/ops/integrations/prometheus/#tls-settings)
- *  mounted at /etc/prom-certs. `insecureSkipVerify`: SPIFFE certs carry no DNS SAN to check,
+ *  certificates to a shared volume (istio/istio samples/addons/extras/prometheus-secure-metrics.yaml)
+ *  mounted at /etc/istio-certs. `insecureSkipVerify`: SPIFFE certs carry no DNS SAN to check,
  *  the CA in caFile still authenticates the server. honorLabels keeps the filter metrics'
  *  own `namespace` label (the workload's) instead of renaming it to exported_namespace. */
 export function serviceMonitor(s: Settings) {
@@ -25,9 +25,9 @@ export function serviceMonitor(s: Settings) {
           honorLabels: true,
           scheme: "https",
           tlsConfig: {
-            caFile: "/etc/prom-certs/root-cert.pem",
-            certFile: "/etc/prom-certs/cert-chain.pem",
-            keyFile: "/etc/prom-certs/key.pem",
+            caFile: "/etc/istio-certs/root-cert.pem",
+            certFile: "/etc/istio-certs/cert-chain.pem",
+            keyFile: "/etc/istio-certs/key.pem",
             insecureSkipVerify: true,
           },
         },

@@ -87,3 +87,12 @@ describe("the filter rejects what the manifests must never ship", () => {
     });
   }
 });
+
+describe("the no-warning check can fail", () => {
+  it("a misspelt field is accepted but warned about", async () => {
+    const configure = await harness();
+    const r = await configure(JSON.stringify({ ...wasmPlugin(defaults).spec.pluginConfig, max_seriess: 10 }));
+    assert.equal(r.accepted, true);
+    assert.ok(r.logs.some((l) => l.level === "warn" && /max_seriess/.test(l.message)), JSON.stringify(r.logs));
+  });
+});

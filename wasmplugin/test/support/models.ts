@@ -10,6 +10,7 @@ import { DestinationRule } from "@kubernetes-models/istio/networking.istio.io/v1
 import { AuthorizationPolicy } from "@kubernetes-models/istio/security.istio.io/v1/AuthorizationPolicy";
 import { PeerAuthentication } from "@kubernetes-models/istio/security.istio.io/v1/PeerAuthentication";
 import { Telemetry } from "@kubernetes-models/istio/telemetry.istio.io/v1/Telemetry";
+import { PodMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor";
 import { PrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule";
 import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor";
 
@@ -28,6 +29,7 @@ export const MODELS: Record<string, Model> = {
   "telemetry.istio.io/v1/Telemetry": Telemetry,
   "monitoring.coreos.com/v1/ServiceMonitor": ServiceMonitor,
   "monitoring.coreos.com/v1/PrometheusRule": PrometheusRule,
+  "monitoring.coreos.com/v1/PodMonitor": PodMonitor,
 };
 
 /** Kinds kubernetes-models does not ship; validated against CRD schemas kept in wasmplugin/schemas. */
