@@ -11,7 +11,7 @@ import { metric } from "./lib/results.ts";
 import type { Metric, SubjectResult } from "./lib/results.ts";
 import { summarize } from "./lib/stats.ts";
 import { AGGREGATOR_CLUSTER, NODE, pluginConfig } from "./lib/traffic.ts";
-import { MESHLAT_WASM } from "./filter.ts";
+import { MESHLAT_WASM, TIERS4 } from "./filter.ts";
 import { RATE, WIRE_TARGET, postOverheadBytes } from "./wire.ts";
 
 interface Sent { bytes: number; headerBytes: number; body: Uint8Array }
@@ -66,12 +66,12 @@ async function tickCost(n: number, reps: number): Promise<{ us: ReturnType<typeo
  * overlapping the next as in a real proxy (event-driven on the manual clock), then the last
  * flush. Returns the batches sent and the requests they account for.
  */
-async function wireAtRate(seconds: number, workers: number): Promise<{ requests: number; sent: Sent[]; counted: number }> {
+async function wireAtRate(seconds: number, workers: number, mixName: "typical" | "realistic"): Promise<{ requests: number; sent: Sent[]; counted: number }> {
   const sent: Sent[] = [];
   const { plugin, clock } = await startMeshlat({ flush_interval_ms: 1000 }, workers, sent);
   try {
     const total = RATE * seconds;
-    const cases = mix(6, total);
+    const cases = mixName === "typical" ? mix(1, total, (i) => ({ status: 200, tier: TIERS4[i % 4] })) : mix(6, total);
     type Ev = { t: bigint; j: number; phase: 0 | 1 | 2 };
     const stepNs = BigInt(1e9 / RATE);
     const evs: Ev[] = [];
@@ -129,17 +129,25 @@ export async function runFlush(opts: { quick: boolean }): Promise<SubjectResult>
     details.ticks = ticks;
   }
   const seconds = opts.quick ? 3 : 10;
-  for (const workers of [1, 2]) {
-    const w = await wireAtRate(seconds, workers);
+  const runs = [
+    { key: "wire.filter.typical", mix: "typical", workers: 1, what: "typical mix (outbound 200s with Server-Timing: 3 services × 4 tiers)" },
+    { key: "wire.filter.realistic", mix: "realistic", workers: 1, what: "realistic mix (3 services × 4 tiers + missing tier, 1.5% 503, 0.5% 404)" },
+    { key: "wire.filter.realistic_2_workers", mix: "realistic", workers: 2, what: "realistic mix over 2 worker VMs (Istio's default proxy concurrency; requests round-robin)" },
+  ] as const;
+  for (const r of runs) {
+    const w = await wireAtRate(seconds, r.workers, r.mix);
     const body = w.sent.reduce((n, s) => n + s.bytes, 0);
     const withHttp = w.sent.reduce((n, s) => n + s.bytes + postOverheadBytes(s.bytes), 0);
-    const key = workers === 1 ? "wire.filter" : "wire.filter_2_workers";
-    metrics[`${key}.bytes_per_request`] = metric("count", body / w.requests, "B/req",
-      `real filter: batch bodies per request at ${RATE} req/s, 1 s flushes, realistic mix, ${workers} worker VM${workers > 1 ? "s (Istio's default proxy concurrency; requests round-robin)" : ""}`,
-      workers === 1 ? { target: { op: "<=", value: WIRE_TARGET } } : {});
-    if (workers === 1) metrics["wire.filter.with_http_bytes_per_request"] = metric("count", withHttp / w.requests, "B/req", "the same plus an HTTP/1.1 POST's request line and headers (estimate)");
-    details[key] = { requests: w.requests, batches: w.sent.length, bodyBytes: body, requestsInBatches: w.counted, filterHeaderBytes: w.sent[0]?.headerBytes };
-    if (w.counted !== w.requests) details[`${key}.mismatch`] = `batches account for ${w.counted} of ${w.requests} requests`;
+    const seriesSent = w.sent.reduce((n, s) => n + (decodeMsgpack(s.body) as { series: unknown[] }).series.length, 0);
+    metrics[`${r.key}.bytes_per_request`] = metric("count", body / w.requests, "B/req",
+      `real filter: batch bodies per request at ${RATE} req/s, 1 s flushes, ${r.what}`,
+      r.workers === 1 ? { target: { op: "<=", value: WIRE_TARGET } } : {});
+    if (r.mix === "realistic" && r.workers === 1) {
+      metrics[`${r.key}.with_http_bytes_per_request`] = metric("count", withHttp / w.requests, "B/req", "the same plus an HTTP/1.1 POST's request line and headers (estimate)");
+      metrics[`${r.key}.bytes_per_series`] = metric("count", body / seriesSent, "B/series", "batch bytes per series sent: bytes/request ≈ this × series per flush / requests per flush");
+    }
+    details[r.key] = { requests: w.requests, batches: w.sent.length, bodyBytes: body, seriesSent, requestsInBatches: w.counted, filterHeaderBytes: w.sent[0]?.headerBytes };
+    if (w.counted !== w.requests) throw new Error(`bench: ${r.key}: batches account for ${w.counted} of ${w.requests} requests`);
   }
   return { metrics, details };
 }
