@@ -79,8 +79,21 @@ export class Outbox {
   /** Counts one tick (backoff is measured in ticks). */
   tick(): void { this.tickNo++; }
 
-  /** Queues a copy of `w` as batch `seq`, dropping the oldest when `limit` are waiting. */
+  /** Queues a copy of `w` as batch `seq` (call makeRoom first so the batch counts the drop). */
   push(w: Writer, seq: u64): void {
+    this.makeRoom();
+    const at = (this.head + this.count) % this.limit;
+    const slot = this.slots[at];
+    slot.reset();
+    slot.ensure(w.len);
+    memory.copy(slot.ptr, w.ptr, w.len);
+    slot.len = w.len;
+    unchecked(this.seqs[at] = seq);
+    this.count++;
+  }
+
+  /** Drops the oldest waiting batch when `limit` are waiting (counted in dropped_batches). */
+  makeRoom(): void {
     if (this.count == this.limit) {
       if (!this.dropLogged) {
         this.dropLogged = true;
@@ -90,14 +103,6 @@ export class Outbox {
       this.popHead();
       this.counters.droppedBatches++;
     }
-    const at = (this.head + this.count) % this.limit;
-    const slot = this.slots[at];
-    slot.reset();
-    slot.ensure(w.len);
-    memory.copy(slot.ptr, w.ptr, w.len);
-    slot.len = w.len;
-    unchecked(this.seqs[at] = seq);
-    this.count++;
   }
 
   /** Pushes each waiting batch, oldest first, into `to` (keeping its seq and bytes). */

@@ -288,6 +288,7 @@ export class Plugin {
     const table = this.table;
     if (!table.isEmpty()) {
       this.counters.foldedRequests += table.folded;
+      this.outbox.makeRoom(); // before encoding, so this batch's counters include the drop
       this.seq++;
       this.encoder.encode(this.work, this.identity, this.vmId, this.seq, this.windowStartMs,
         nowMs, table, this.strings, this.counters);
