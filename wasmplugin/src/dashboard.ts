@@ -57,6 +57,8 @@ export function dashboard() {
     `  label_replace(${share("proxy")}, "verdict", "proxy", "", "")`,
     `  or label_replace(${share("network")}, "verdict", "network", "", "")`,
     `  or label_replace(${share("app")}, "verdict", "application", "", "")`,
+    // Without Server-Timing there is no app/network split: say so instead of blaming the proxy.
+    `  or label_replace((${share("upstream")}) unless on (destination_service) (${share("app")}), "verdict", "upstream (no Server-Timing)", "", "")`,
     ")",
   ].join("\n");
   const edgeSel = `reporter="source", source_namespace=~"$namespace"`;
@@ -77,10 +79,13 @@ export function dashboard() {
     panel("Mean request time by tier (ms)", "timeseries", [0, 17, 12, 8], [
       { expr: mean("request", " by (user_tier) "), legendFormat: "{{user_tier}}" },
     ], { fieldConfig: { defaults: { unit: "ms" }, overrides: [] } }),
+    panel("Mean proxy / network / app by tier (ms)", "timeseries", [0, 25, 24, 8], (["proxy", "network", "app"] as const).map((t) => ({
+      expr: mean(t, " by (user_tier) "), legendFormat: `{{user_tier}} ${t}`,
+    })), { fieldConfig: { defaults: { unit: "ms" }, overrides: [] } }),
     panel("Share of mean request time", "bargauge", [12, 17, 12, 8], (["proxy", "network", "app"] as const).map((t) => ({
       expr: share(t), legendFormat: `{{destination_service}} ${t}`, instant: true,
     })), { fieldConfig: { defaults: { unit: "percentunit", min: 0, max: 1 }, overrides: [] } }),
-    panel("Dependency edges (client side)", "table", [0, 25, 24, 10], [
+    panel("Dependency edges (client side)", "table", [0, 33, 24, 10], [
       { expr: `sum ${edgeBy} (rate(meshlat_requests_total{${edgeSel}}[${RI}]))`, instant: true, format: "table" },
       { expr: `sum ${edgeBy} (rate(meshlat_requests_total{${edgeSel}, response_code=~"5..|0"}[${RI}])) / sum ${edgeBy} (rate(meshlat_requests_total{${edgeSel}}[${RI}]))`, instant: true, format: "table" },
       { expr: `histogram_quantile(0.99, sum ${edgeBy.replace("by (", "by (le, ")} (rate(meshlat_request_duration_milliseconds_bucket{${edgeSel}}[${RI}])))`, instant: true, format: "table" },
