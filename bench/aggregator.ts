@@ -53,7 +53,7 @@ function withVm(t: { bytes: Uint8Array; vmAt: number }): Uint8Array {
   return b;
 }
 
-function decodeComparison(quick: boolean): { metrics: Record<string, Metric>; details: unknown } {
+async function decodeComparison(quick: boolean): Promise<{ metrics: Record<string, Metric>; details: unknown }> {
   const rand = prng(11);
   const typical = batchValue({ series: foldWindow(Array.from({ length: 1000 }, () => requestCase(rand))) });
   const large = batchValue({ series: Array.from({ length: 1000 }, (_, i) => seriesAt(i)) });
@@ -63,7 +63,7 @@ function decodeComparison(quick: boolean): { metrics: Record<string, Metric>; de
     const mp = encodeBatch(value);
     const js = Buffer.from(JSON.stringify(value));
     let sink = 0;
-    const res = interleave([
+    const res = await interleave([
       { name: "msgpackr", run: (n) => { for (let i = 0; i < n; i++) sink += (decodeMsgpack(mp) as { series: unknown[] }).series.length; } },
       { name: "json", run: (n) => { for (let i = 0; i < n; i++) sink += (JSON.parse(js.toString("utf8")) as { series: unknown[] }).series.length; } },
     ], { rounds: quick ? 3 : 15, iterations: quick ? Math.ceil(iters / 10) : iters, warmupRounds: 2 });
@@ -110,7 +110,7 @@ class Child {
 }
 
 export async function runAggregator(opts: { quick: boolean }): Promise<SubjectResult> {
-  const dec = decodeComparison(opts.quick);
+  const dec = await decodeComparison(opts.quick);
   const metrics: Record<string, Metric> = { ...dec.metrics };
   const details: Record<string, unknown> = { decode: dec.details };
   const sizes = opts.quick ? [1000] : [1000, 10_000, 50_000];

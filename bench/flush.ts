@@ -66,7 +66,7 @@ async function tickCost(n: number, reps: number): Promise<{ us: ReturnType<typeo
  * overlapping the next as in a real proxy (event-driven on the manual clock), then the last
  * flush. Returns the batches sent and the requests they account for.
  */
-async function wireAtRate(seconds: number, workers: number, mixName: "typical" | "realistic"): Promise<{ requests: number; sent: Sent[]; counted: number }> {
+async function wireAtRate(seconds: number, workers: number, mixName: "typical" | "realistic"): Promise<{ requests: number; sent: Sent[]; counted: number; retries: number }> {
   const sent: Sent[] = [];
   const { plugin, clock } = await startMeshlat({ flush_interval_ms: 1000 }, workers, sent);
   try {
@@ -82,7 +82,12 @@ async function wireAtRate(seconds: number, workers: number, mixName: "typical" |
     evs.sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : a.phase - b.phase));
     const open = new Map<number, HttpStream>();
     let now = 0n;
+    let nextSettle = 100_000_000n;
     for (const e of evs) {
+      // Let the aggregator's answers reach the filter as they would within milliseconds: the
+      // host delivers http-call responses asynchronously, and a filter that never hears back
+      // times out and retries.
+      if (e.t >= nextSettle) { await plugin.settle(); nextSettle += 100_000_000n; }
       if (e.t > now) { clock.advanceNs(e.t - now); now = e.t; }
       const c = cases[e.j];
       if (e.phase === 0) {
@@ -104,11 +109,16 @@ async function wireAtRate(seconds: number, workers: number, mixName: "typical" |
     for (const vm of plugin.workers) if (vm.failed) throw new Error(`bench: meshlat VM failed: ${vm.failure?.message}`);
     // Cross-check with the aggregator's decoder: the batches account for every request.
     let counted = 0;
+    const seen = new Set<string>();
+    let retries = 0;
     for (const s of sent) {
-      const b = decodeMsgpack(s.body) as { series: [unknown, number | bigint, unknown][] };
+      const b = decodeMsgpack(s.body) as { vm: string; seq: number | bigint; series: [unknown, number | bigint, unknown][] };
+      const key = `${b.vm}/${b.seq}`;
+      if (seen.has(key)) { retries++; continue; } // a retry: the aggregator drops it as a duplicate
+      seen.add(key);
       for (const ser of b.series) counted += Number(ser[1]);
     }
-    return { requests: total, sent, counted };
+    return { requests: total, sent, counted, retries };
   } finally {
     plugin.stop();
   }
@@ -146,7 +156,7 @@ export async function runFlush(opts: { quick: boolean }): Promise<SubjectResult>
       metrics[`${r.key}.with_http_bytes_per_request`] = metric("count", withHttp / w.requests, "B/req", "the same plus an HTTP/1.1 POST's request line and headers (estimate)");
       metrics[`${r.key}.bytes_per_series`] = metric("count", body / seriesSent, "B/series", "batch bytes per series sent: bytes/request ≈ this × series per flush / requests per flush");
     }
-    details[r.key] = { requests: w.requests, batches: w.sent.length, bodyBytes: body, seriesSent, requestsInBatches: w.counted, filterHeaderBytes: w.sent[0]?.headerBytes };
+    details[r.key] = { requests: w.requests, batches: w.sent.length, retries: w.retries, bodyBytes: body, seriesSent, requestsInBatches: w.counted, filterHeaderBytes: w.sent[0]?.headerBytes };
     if (w.counted !== w.requests) throw new Error(`bench: ${r.key}: batches account for ${w.counted} of ${w.requests} requests`);
   }
   return { metrics, details };

@@ -32,13 +32,13 @@ test("pairedRatios pairs round by round and refuses unpaired or zero denominator
   assert.equal(relativeIqr(summarize([9, 10, 11])), 0.1);
 });
 
-test("interleave rotates the order per round and times with the injected clock", () => {
+test("interleave rotates the order per round and times with the injected clock", async () => {
   let t = 0n;
   const order: string[] = [];
   const mk = (name: string, costNs: bigint) => ({ name, run: (n: number) => { order.push(name); t += costNs * BigInt(n); } });
-  const res = interleave([mk("a", 10n), mk("b", 30n)], { rounds: 3, iterations: 4, warmupRounds: 1, now: () => t });
+  const res = await interleave([mk("a", 10n), mk("b", 30n)], { rounds: 3, iterations: 4, warmupRounds: 1, now: () => t });
   assert.deepEqual(order, ["a", "b", "a", "b", "b", "a", "a", "b"]);
   assert.deepEqual(res.map((r) => r.perRound), [[10, 10, 10], [30, 30, 30]]);
   assert.equal(res[1].summary.median, 30);
-  assert.throws(() => interleave([], { rounds: 1, iterations: 1 }), RangeError);
+  await assert.rejects(interleave([], { rounds: 1, iterations: 1 }), RangeError);
 });

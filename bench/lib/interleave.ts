@@ -5,8 +5,8 @@ import type { Summary } from "./stats.ts";
 
 export interface Contender {
   name: string;
-  /** Runs `iterations` units of work (e.g. requests); the harness times the call. */
-  run(iterations: number): void;
+  /** Runs `iterations` units of work (e.g. requests); the harness times the call (awaited if async). */
+  run(iterations: number): void | Promise<void>;
 }
 
 export interface InterleaveOptions {
@@ -23,18 +23,18 @@ export interface ContenderResult {
   summary: Summary;
 }
 
-export function interleave(contenders: readonly Contender[], opts: InterleaveOptions): ContenderResult[] {
+export async function interleave(contenders: readonly Contender[], opts: InterleaveOptions): Promise<ContenderResult[]> {
   if (contenders.length === 0) throw new RangeError("no contenders");
   if (!(opts.rounds >= 1 && opts.iterations >= 1)) throw new RangeError("rounds and iterations must be >= 1");
   const now = opts.now ?? process.hrtime.bigint;
   const k = contenders.length;
-  for (let r = 0; r < (opts.warmupRounds ?? 1); r++) for (const c of contenders) c.run(opts.iterations);
+  for (let r = 0; r < (opts.warmupRounds ?? 1); r++) for (const c of contenders) await c.run(opts.iterations);
   const perRound: number[][] = contenders.map(() => []);
   for (let r = 0; r < opts.rounds; r++) {
     for (let j = 0; j < k; j++) {
       const i = (r + j) % k;
       const t0 = now();
-      contenders[i].run(opts.iterations);
+      await contenders[i].run(opts.iterations);
       perRound[i].push(Number(now() - t0) / opts.iterations);
     }
   }
