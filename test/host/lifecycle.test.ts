@@ -1,0 +1,169 @@
+// Envoy's lifecycle as the host reproduces it: VM layout, configure, stream callback order,
+// header-pointer rules, rejected configuration, traps, ticks, reconfigure.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ManualClock } from "./clock.ts";
+import { HostError } from "./errors.ts";
+import { startPlugin } from "./plugin.ts";
+import { runRequest } from "./run-request.ts";
+import { FilterStatus } from "./stream.ts";
+import { fixture, messages, messagesSince, NODE } from "./test-support.ts";
+
+test("VM layout: canary configures once and is discarded, main + one VM per worker", async () => {
+  const p = await startPlugin({ module: await fixture("lifecycle"), configuration: "cfg-1", node: NODE, workers: 3 });
+  assert.equal(p.accepted, true);
+  assert.deepEqual(p.vms.map((v) => v.role), ["canary", "main", "worker", "worker", "worker"]);
+  assert.equal(new Set(p.vms.map((v) => v.id)).size, 5);
+  for (const vm of p.vms) {
+    assert.deepEqual(messages(vm), ["module start", "vm_start 0", "configure cfg-1"], `vm ${vm.id}`);
+  }
+  assert.equal(p.canary.discarded, true);
+  assert.throws(() => p.main.stream(), (e: HostError) => e.code === "HOST_ERR_BAD_OPTIONS");
+  assert.throws(() => p.canary.stream(), (e: HostError) => e.code === "HOST_ERR_BAD_OPTIONS");
+  // Separate linear memories: one VM's traffic does not touch another's.
+  assert.notEqual(p.workers[0]!.g.memory, p.workers[1]!.g.memory);
+  p.stop();
+});
+
+test("stream callbacks run in Envoy's order, log before done, delete right after", async () => {
+  const clock = new ManualClock();
+  const p = await startPlugin({ module: await fixture("lifecycle"), configuration: "", node: NODE, clock });
+  const w = p.workers[0]!;
+  const from = w.logs.length;
+  runRequest(w, clock, {
+    requestHeaders: [[":method", "GET"], [":path", "/"], ["x-user-tier", "gold"]],
+    requestBody: "abc",
+    requestTrailers: [["x-rt", "1"]],
+    responseHeaders: [[":status", "200"]],
+    responseBody: "xy",
+    responseTrailers: [["x-st", "2"]],
+  });
+  assert.deepEqual(messagesSince(w, from), [
+    "create 2",
+    "request_headers 3 0 tier=0:gold",
+    // request headers are gone once on_request_headers returned Continue: BAD_ARGUMENT (2)
+    "request_body 3 0 tier=2:",
+    "request_trailers 1 rt=0:1",
+    "response_headers 1 0 tier=2: status=0:200",
+    "response_body 2 0 status=2:",
+    "response_trailers 1 st=0:2",
+    // access-log copies: request headers, response headers and trailers; request trailers NOT_FOUND (1)
+    "log tier=0:gold status=0:200 rt=1: st=0:2",
+    "done",
+    "delete",
+  ]);
+  p.stop();
+});
+
+test("a paused request keeps its headers readable; continue_stream is recorded", async () => {
+  const p = await startPlugin({ module: await fixture("lifecycle"), configuration: "", node: NODE });
+  const w = p.workers[0]!;
+  const s = w.stream();
+  const from = w.logs.length;
+  const r = s.requestHeaders([["x-pause", "1"], ["x-user-tier", "silver"]], false);
+  assert.equal(r, FilterStatus.StopAllIterationAndWatermark, "Pause on headers is converted as Envoy does");
+  s.requestBody(new Uint8Array(2), true);
+  assert.match(messagesSince(w, from).at(-1)!, /^request_body 2 1 tier=0:silver$/);
+  s.end();
+  p.stop();
+});
+
+test("stream phases after log/done are refused", async () => {
+  const p = await startPlugin({ module: await fixture("lifecycle"), configuration: "", node: NODE });
+  const s = p.workers[0]!.stream();
+  s.requestHeaders([[":path", "/"]], true);
+  s.log();
+  assert.throws(() => s.responseHeaders([[":status", "200"]], true), (e: HostError) => e.code === "HOST_ERR_STREAM_ORDER");
+  s.done();
+  assert.throws(() => s.requestBody(new Uint8Array(1), true), (e: HostError) => e.code === "HOST_ERR_STREAM_ORDER");
+  p.stop();
+});
+
+test("a local reply that never reached the filter still gets create + log + done + delete", async () => {
+  const p = await startPlugin({ module: await fixture("lifecycle"), configuration: "", node: NODE });
+  const w = p.workers[0]!;
+  const from = w.logs.length;
+  const s = w.stream();
+  s.responseHeaders([[":status", "403"]], true); // e.g. RBAC denied before the filter
+  s.end();
+  assert.deepEqual(messagesSince(w, from), ["create 2", "log tier=1: status=0:403 rt=1: st=1:", "done", "delete"]);
+  p.stop();
+});
+
+test("a configuration rejected by proxy_on_configure rejects the plugin", async () => {
+  const p = await startPlugin({ module: await fixture("lifecycle"), configuration: "reject", node: NODE });
+  assert.equal(p.accepted, false);
+  assert.deepEqual(messages(p.canary), ["module start", "vm_start 0", "configure reject"]);
+  // Nothing else of the plugin ran.
+  assert.deepEqual(messages(p.main), []);
+  assert.deepEqual(messages(p.workers[0]!), []);
+  assert.throws(() => p.workers[0]!.stream(), HostError);
+});
+
+test("a trap inside a callback fails the VM, is logged, and the host carries on (fail open)", async () => {
+  const p = await startPlugin({ module: await fixture("lifecycle"), configuration: "", node: NODE });
+  const [w0, w1] = p.workers as [typeof p.workers[0], typeof p.workers[0]];
+  const s = w0!.stream();
+  const r = s.requestHeaders([["x-trap", "1"]], true);
+  assert.equal(r, FilterStatus.Continue, "fail-open lets the request through");
+  assert.equal(w0!.failed, true);
+  assert.match(w0!.failure!.message, /unreachable/);
+  const report = w0!.logs.find((l) => l.source === "host" && l.level === "error");
+  assert.match(report!.message, /^Function: proxy_on_request_headers failed: .*unreachable/);
+  // Later calls on the failed VM do not reach the guest.
+  const before = w0!.logs.length;
+  s.responseHeaders([[":status", "200"]], true);
+  s.end();
+  assert.equal(w0!.logs.length, before);
+  // Other VMs are unaffected.
+  const from = w1!.logs.length;
+  w1!.stream().requestHeaders([[":path", "/"]], true);
+  assert.deepEqual(messagesSince(w1!, from).slice(0, 1), ["create 2"]);
+  p.stop();
+});
+
+test("fail closed: a failed VM answers 503 wasm_fail_stream", async () => {
+  const p = await startPlugin({ module: await fixture("lifecycle"), configuration: "", node: NODE, failStrategy: "FAIL_CLOSE" });
+  const w = p.workers[0]!;
+  const s1 = w.stream();
+  assert.equal(s1.requestHeaders([["x-trap", "1"]], true), FilterStatus.StopAllIterationAndWatermark);
+  assert.equal(s1.localReply?.status, 503);
+  assert.equal(s1.localReply?.details, "wasm_fail_stream");
+  const s2 = w.stream();
+  s2.requestHeaders([[":path", "/"]], true);
+  assert.equal(s2.localReply?.status, 503);
+  p.stop();
+});
+
+test("ticks are driven by the ManualClock on the main and worker VMs, not the canary", async () => {
+  const clock = new ManualClock({ monoNs: 0n });
+  const p = await startPlugin({ module: await fixture("lifecycle"), configuration: "tick:1000", node: NODE, clock, workers: 2 });
+  const marks = p.vms.map((v) => v.logs.length);
+  clock.advanceMs(999);
+  for (const [i, vm] of p.vms.entries()) assert.deepEqual(messagesSince(vm, marks[i]!), [], `no tick before the period on vm ${vm.id}`);
+  clock.advanceMs(2001);
+  assert.deepEqual(messagesSince(p.canary, marks[0]!), []);
+  for (const [i, vm] of p.vms.entries()) {
+    if (vm.role === "canary") continue;
+    // The monotonic clock reads exactly the due time inside each tick.
+    assert.deepEqual(messagesSince(vm, marks[i]!), ["tick 1000", "tick 2000", "tick 3000"], `vm ${vm.id}`);
+  }
+  p.stop();
+  assert.equal(clock.pendingTimers(), 0, "stop cancels the tick timers");
+});
+
+test("reconfigure: new root context in every VM, old root shut down (the SDK's root on_done trap is reported)", async () => {
+  const p = await startPlugin({ module: await fixture("lifecycle"), configuration: "cfg-1", node: NODE });
+  const w = p.workers[0]!;
+  const from = w.logs.length;
+  assert.equal(await p.reconfigure("cfg-2"), true);
+  // @gcoredev/proxy-wasm-sdk-as looks the root up in its stream map in proxy_on_done and
+  // aborts (message on stderr -> error level), which traps and fails the VM.
+  assert.deepEqual(messagesSince(w, from), ["vm_start 0", "configure cfg-2", "abort: Key does not exist in ~lib/map.ts(105:17)"]);
+  assert.equal(w.logs.find((l) => l.message.startsWith("abort:"))?.source, "stderr");
+  assert.deepEqual(messages(p.canary), ["module start", "vm_start 0", "configure cfg-2"], "a new canary validated cfg-2");
+  assert.equal(w.failed, true);
+  assert.match(w.logs.at(-1)!.message, /^Function: proxy_on_done failed/);
+  assert.equal(await p.reconfigure("reject"), false);
+  p.stop();
+});

@@ -1,0 +1,183 @@
+// proxy_get_property through a fixture: Envoy's names, availability per phase and value
+// serialization (envoy source/extensions/common/wasm/context.cc serializeValue).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ManualClock } from "./clock.ts";
+import { decodePairs } from "./pairs.ts";
+import { startPlugin } from "./plugin.ts";
+import { runRequest } from "./run-request.ts";
+import type { EnvoyVersion, StreamInfo } from "./types.ts";
+import { fixture, NODE } from "./test-support.ts";
+import type { Vm } from "./vm.ts";
+
+type Result = { status: number; bytes: Uint8Array };
+
+/** Parses the probe fixture's "<phase> <path> <status>:<hex>" lines. */
+function results(vm: Vm, from = 0): Map<string, Result> {
+  const out = new Map<string, Result>();
+  for (const l of vm.logs.slice(from)) {
+    const m = /^(cfg|rh|sh|log) (\S+) (\d+):([0-9a-f]*)$/.exec(l.message);
+    if (m) out.set(`${m[1]} ${m[2]}`, { status: Number(m[3]), bytes: Buffer.from(m[4]!, "hex") });
+  }
+  return out;
+}
+
+const text = (b: Uint8Array) => Buffer.from(b).toString("utf8");
+const i64 = (b: Uint8Array) => Buffer.from(b).readBigInt64LE(0);
+const f64 = (b: Uint8Array) => Buffer.from(b).readDoubleLE(0);
+
+const CLOCK_WALL = 1_767_225_600_000_000_000n;
+
+async function probe(paths: string[], info: StreamInfo, version: EnvoyVersion = "1.33+") {
+  const clock = new ManualClock({ wallNs: CLOCK_WALL, monoNs: 0n });
+  const p = await startPlugin({
+    module: await fixture("probe"),
+    configuration: paths.join(","),
+    node: NODE,
+    clock,
+    rootId: "meshlat",
+    name: "istio-system.meshlat",
+    envoyVersion: version,
+  });
+  const w = p.workers[0]!;
+  const cfg = results(w);
+  const from = w.logs.length;
+  runRequest(w, clock, {
+    info,
+    requestHeaders: [[":method", "GET"], [":path", "/cart?x=1"], [":authority", "checkout"], ["x-user-tier", "gold"], ["x-probe", paths.join(",")]],
+    responseHeaders: [[":status", "503"], ["x-probe", paths.join(",")]],
+    requestMs: 2,
+    upstreamMs: 30,
+    responseMs: 5,
+    logMs: 1,
+  });
+  p.stop();
+  const all = results(w, from);
+  for (const [k, v] of cfg) all.set(k, v);
+  return all;
+}
+
+const INFO: StreamInfo = {
+  direction: "outbound",
+  clusterName: "outbound|8080||checkout.shop.svc.cluster.local",
+  responseFlags: 0x2 | 0x20,
+  responseCodeDetails: "upstream_reset_before_response_started",
+  mtls: true,
+  upstreamLocality: { region: "us-east-1", zone: "us-east-1b" },
+  properties: { "filter_state\0wasm.upstream_peer": new Uint8Array([1, 2, 3]), "source.address": "10.0.0.9:51234" },
+};
+
+test("properties: names, phases and serialization", async () => {
+  const paths = [
+    "xds|node|id",
+    "xds|node|metadata|WORKLOAD_NAME",
+    "xds|node|metadata|LABELS|app",
+    "xds|node|metadata|LABELS|topology.kubernetes.io/region",
+    "xds|node|metadata|LABELS",
+    "xds|node|metadata|REPLICAS",
+    "xds|node|metadata|MESH",
+    "xds|node|metadata|NOPE",
+    "xds|node|locality|region",
+    "xds|node|locality|sub_zone",
+    "xds|node",
+    "xds|cluster_name",
+    "xds|listener_direction",
+    "response|code",
+    "response|code_details",
+    "response|flags",
+    "response|backend_latency",
+    "connection|mtls",
+    "upstream|locality|region",
+    "request|time",
+    "request|duration",
+    "request|headers|x-user-tier",
+    "request|url_path",
+    "plugin_root_id",
+    "plugin_name",
+    "filter_state|wasm.upstream_peer",
+    "source|address",
+    "node|id",
+    "cluster_name",
+    "nothing",
+  ];
+  const r = await probe(paths, INFO);
+  const cases: [key: string, status: number, check?: (b: Uint8Array) => void][] = [
+    // root context (on_configure): only xds.node and plugin_* resolve
+    ["cfg xds|node|id", 0, (b) => assert.equal(text(b), NODE.id)],
+    ["cfg xds|node|metadata|LABELS|app", 0, (b) => assert.equal(text(b), "checkout")],
+    ["cfg xds|node|locality|region", 0, (b) => assert.equal(text(b), "eu-west-1")],
+    ["cfg xds|cluster_name", 1],
+    ["cfg response|code", 1],
+    ["cfg request|time", 1],
+    ["cfg plugin_root_id", 0, (b) => assert.equal(text(b), "meshlat")],
+    ["cfg plugin_name", 0, (b) => assert.equal(text(b), "istio-system.meshlat")],
+    // on_request_headers
+    ["rh xds|node|metadata|WORKLOAD_NAME", 0, (b) => assert.equal(text(b), "checkout")],
+    ["rh xds|node|metadata|LABELS|topology.kubernetes.io/region", 0, (b) => assert.equal(text(b), "eu-west-1")],
+    [
+      "rh xds|node|metadata|LABELS",
+      0,
+      (b) => assert.deepEqual(decodePairs(b), [["app", "checkout"], ["topology.kubernetes.io/region", "eu-west-1"]]),
+    ],
+    ["rh xds|node|metadata|REPLICAS", 0, (b) => assert.equal(f64(b), 3)], // Struct numbers are doubles
+    ["rh xds|node|metadata|MESH", 0, (b) => assert.deepEqual([...b], [1])],
+    ["rh xds|node|metadata|NOPE", 1],
+    ["rh xds|node|locality|sub_zone", 0, (b) => assert.equal(b.length, 0)],
+    ["rh xds|node", 0, (b) => assert.equal(b[0], 0x0a, "protobuf: field 1 (id), wire type 2")],
+    ["rh xds|cluster_name", 0, (b) => assert.equal(text(b), INFO.clusterName)],
+    ["rh xds|listener_direction", 0, (b) => assert.equal(i64(b), 2n)],
+    ["rh response|code", 1],
+    ["rh response|flags", 0, (b) => assert.equal(i64(b), 0n)],
+    ["rh response|backend_latency", 1],
+    ["rh connection|mtls", 0, (b) => assert.deepEqual([...b], [1])],
+    ["rh upstream|locality|region", 1],
+    ["rh request|time", 0, (b) => assert.equal(i64(b), CLOCK_WALL)],
+    ["rh request|duration", 1],
+    ["rh request|headers|x-user-tier", 0, (b) => assert.equal(text(b), "gold")],
+    ["rh request|url_path", 0, (b) => assert.equal(text(b), "/cart")],
+    ["rh filter_state|wasm.upstream_peer", 0, (b) => assert.deepEqual([...b], [1, 2, 3])],
+    ["rh source|address", 0, (b) => assert.equal(text(b), "10.0.0.9:51234")],
+    ["rh node|id", 1, undefined], // removed in Envoy >= 1.33
+    ["rh cluster_name", 1],
+    ["rh nothing", 1],
+    // on_response_headers
+    ["sh response|code", 0, (b) => assert.equal(i64(b), 503n)],
+    ["sh response|code_details", 0, (b) => assert.equal(text(b), "upstream_reset_before_response_started")],
+    ["sh response|flags", 0, (b) => assert.equal(i64(b), 0x22n)],
+    ["sh upstream|locality|region", 0, (b) => assert.equal(text(b), "us-east-1")],
+    ["sh request|headers|x-user-tier", 1], // request headers no longer readable
+    ["sh response|backend_latency", 1],
+    // on_log
+    ["log response|code", 0, (b) => assert.equal(i64(b), 503n)],
+    ["log response|backend_latency", 0, (b) => assert.equal(i64(b), 37_000_000n)],
+    ["log request|duration", 0, (b) => assert.equal(i64(b), 38_000_000n)],
+    ["log request|headers|x-user-tier", 0, (b) => assert.equal(text(b), "gold")],
+  ];
+  for (const [key, status, check] of cases) {
+    const got = r.get(key);
+    assert.ok(got, `no result for ${key}`);
+    assert.equal(got.status, status, `${key}: status`);
+    check?.(got.bytes);
+  }
+});
+
+test("properties: legacy Envoy names and the deprecation window", async () => {
+  const paths = ["node|id", "node|metadata|LABELS|app", "cluster_name", "listener_direction", "xds|node|id"];
+  const legacy = await probe(paths, INFO, "legacy");
+  assert.equal(text(legacy.get("rh node|id")!.bytes), NODE.id);
+  assert.equal(text(legacy.get("rh node|metadata|LABELS|app")!.bytes), "checkout");
+  assert.equal(text(legacy.get("rh cluster_name")!.bytes), INFO.clusterName);
+  assert.equal(i64(legacy.get("rh listener_direction")!.bytes), 2n);
+  assert.equal(legacy.get("rh xds|node|id")!.status, 1);
+  const both = await probe(paths, INFO, "1.28-1.32");
+  assert.equal(both.get("rh node|id")!.status, 0);
+  assert.equal(both.get("rh xds|node|id")!.status, 0);
+});
+
+test("properties: whole wrapper maps cannot be serialized; inbound direction is 1", async () => {
+  const r = await probe(["request", "request|headers", "xds|listener_direction", "xds|node|metadata|LABELS|app|x"], { direction: "inbound" });
+  assert.equal(r.get("rh request")!.status, 3);
+  assert.equal(r.get("rh request|headers")!.status, 3);
+  assert.equal(i64(r.get("rh xds|listener_direction")!.bytes), 1n);
+  assert.equal(r.get("rh xds|node|metadata|LABELS|app|x")!.status, 1, "a path into a string is NOT_FOUND");
+});
