@@ -1,0 +1,40 @@
+// The real entry point: startup error code, listen, readiness, graceful SIGTERM.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { buildBatch, requests } from "./batch-builder.ts";
+
+const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
+
+test("a bad flag is a clear startup error with code AGG_ERR_CONFIG and exit status 2", () => {
+  const r = spawnSync(process.execPath, ["--import", "tsx", MAIN, "--port", "99999"], { encoding: "utf8", timeout: 30_000 });
+  assert.equal(r.status, 2);
+  const line = JSON.parse(r.stderr.trim().split("\n").pop()!);
+  assert.equal(line.code, "AGG_ERR_CONFIG");
+  assert.equal(line.path, "port");
+});
+
+test("npm start's entry listens, ingests, and exits 0 on SIGTERM", async () => {
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "--host", "127.0.0.1", "--port", "0"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MESHLAT_LOG_LEVEL: "info" } });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let buf = "";
+      const deadline = setTimeout(() => reject(new Error(`no listen line: ${buf}`)), 30_000);
+      child.stdout.on("data", (d: Buffer) => {
+        buf += d.toString();
+        const m = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(buf);
+        if (m) { clearTimeout(deadline); resolve(Number(m[1])); }
+      });
+      child.on("exit", (c) => reject(new Error(`exited ${c}: ${buf}`)));
+    });
+    const base = `http://127.0.0.1:${port}`;
+    assert.equal((await fetch(`${base}/readyz`)).status, 200);
+    const r = await fetch(`${base}/v1/batches`, { method: "POST", headers: { "content-type": "application/msgpack" }, body: buildBatch({ series: [requests(1, { requestMs: 1 })] }) });
+    assert.equal(r.status, 204);
+    const exited = new Promise<number | null>((res) => child.on("exit", (c) => res(c)));
+    child.kill("SIGTERM");
+    assert.equal(await exited, 0);
+  } finally {
+    if (child.exitCode === null) child.kill("SIGKILL");
+  }
+});
