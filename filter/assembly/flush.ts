@@ -117,6 +117,8 @@ export class Outbox {
   private popHead(): void {
     this.head = (this.head + 1) % this.limit;
     this.count--;
+    // An empty ring restarts at slot 0: with a healthy aggregator one buffer serves every batch.
+    if (this.count == 0 && !this.inflight) this.head = 0;
   }
 
   /** Sends the oldest waiting batch when nothing is in flight and the backoff allows. */
