@@ -101,8 +101,10 @@ async function main(argv: string[]): Promise<number> {
   const errors = Object.entries(res.details).filter(([, d]) => (d as { error?: string })?.error);
   for (const [name, d] of errors) console.log(`subject ${name} failed:\n${(d as { error: string }).error}\n`);
   if (verdict) {
-    const bad = verdict.findings.filter((f) => f.status === "regressed" || f.status === "missing" || f.status === "target-failed");
+    const bad = verdict.findings.filter((f) => f.status === "regressed" || f.status === "missing");
+    const missed = verdict.findings.filter((f) => f.status === "target-missed");
     const fresh = verdict.findings.filter((f) => f.status === "new");
+    for (const f of missed) console.log(`TARGET MISSED: ${f.message}`);
     for (const f of bad) console.log(`GUARD ${f.status.toUpperCase()}: ${f.message}`);
     if (fresh.length) console.log(`${fresh.length} metric(s) not in the baseline: ${fresh.map((f) => f.id).join(", ")}`);
     console.log(verdict.ok ? `guard: OK against ${BASELINE}` : `guard: FAILED against ${BASELINE}`);

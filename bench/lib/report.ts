@@ -7,7 +7,7 @@ import type { Results } from "./results.ts";
 
 export function formatTable(res: Results, findings: Finding[] = []): string {
   const byId = new Map<string, Finding>();
-  for (const f of findings) if (f.status !== "target-failed" && f.status !== "new") byId.set(f.id, f);
+  for (const f of findings) if (f.status !== "target-missed" && f.status !== "new") byId.set(f.id, f);
   const rows: string[][] = [["metric", "value", "spread (q1..q3)", "unit", "target", "", "baseline", "guard"]];
   for (const [id, m] of Object.entries(res.metrics)) {
     const pass = meetsTarget(m);

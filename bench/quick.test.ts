@@ -1,0 +1,55 @@
+// `npm run bench -- --quick` as a smoke test inside `npm test`: the deterministic counts of the
+// hot path and the wire (never timings, which a busy CI machine cannot judge), checked against
+// DESIGN.md's budgets and against the committed baseline.
+import { before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { buildModules, loadBaseline, runAll } from "./run.ts";
+import { check } from "./lib/guard.ts";
+import type { Results } from "./lib/results.ts";
+import { HOST_CALL_TARGET, WASM_SIZE_TARGET } from "./filter.ts";
+import { WIRE_TARGET } from "./wire.ts";
+
+describe("bench --quick", () => {
+  let res: Results;
+  before(async () => {
+    buildModules();
+    res = await runAll({ quick: true, only: [], log: () => {} });
+  });
+
+  const value = (id: string): number => {
+    const m = res.metrics[id];
+    assert.ok(m, `metric ${id} missing; subject errors: ${JSON.stringify(Object.values(res.details).map((d) => (d as { error?: string }).error).filter(Boolean))}`);
+    return m.value;
+  };
+
+  test("every subject of the quick run completed", () => {
+    for (const [name, d] of Object.entries(res.details)) assert.equal((d as { error?: string }).error, undefined, `${name} failed`);
+  });
+
+  const budgets: { name: string; id: string; max: number }[] = [
+    { name: "typical request: at most 8 host calls", id: "filter.typical.host_calls_per_request", max: HOST_CALL_TARGET },
+    { name: "typical request: no heap allocation after warm-up", id: "filter.typical.allocs_per_request", max: 0 },
+    { name: "optimized .wasm at most 64 KiB", id: "filter.wasm_bytes", max: WASM_SIZE_TARGET },
+    { name: "wire: at most 2 bytes per request at 1000 req/s, 1 s flushes (typical mix)", id: "wire.filter.typical.bytes_per_request", max: WIRE_TARGET },
+  ];
+  for (const b of budgets) test(b.name, () => assert.ok(value(b.id) <= b.max, `${b.id} = ${value(b.id)} > ${b.max}`));
+
+  test("linear memory stops growing after warm-up, in every request mix", () => {
+    const ids = Object.keys(res.metrics).filter((id) => id.endsWith(".memory_growth_bytes"));
+    assert.ok(ids.length >= 5, `only ${ids.length} mixes measured`);
+    for (const id of ids) assert.equal(value(id), 0, id);
+  });
+
+  test("the allocation probe sees allocations where there are some (SDK no-op allocates per stream)", () => {
+    const d = (res.details.filter as Record<string, { allocs_noop_sdk?: { perRequest: number } }>).typical;
+    assert.ok((d.allocs_noop_sdk?.perRequest ?? 0) > 0, "probe counted no allocation in the SDK no-op: the counter is broken");
+  });
+
+  test("no deterministic count regressed against bench/baseline.json", (t) => {
+    const baseline = loadBaseline();
+    if (!baseline) return t.skip("no bench/baseline.json (npm run bench -- --update-baseline)");
+    const verdict = check(baseline, res);
+    const bad = verdict.findings.filter((f) => f.status === "regressed");
+    assert.deepEqual(bad.map((f) => f.message), []);
+  });
+});
