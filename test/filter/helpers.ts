@@ -124,3 +124,48 @@ export function onlyLabels(b: Batch): LabelSet {
   assert.equal(b.series.length, 1, JSON.stringify(b.series));
   return labelsOf(b, b.series[0]!);
 }
+
+/** The VM id printed in docs/wire-format.md's worked example (the real one is random). */
+export const EXAMPLE_VM = "0123456789abcdef";
+
+/** Inputs of docs/wire-format.md's worked example; returns the batch bytes with the random
+ * VM id replaced by EXAMPLE_VM (same length, so nothing else moves). */
+export async function workedExample(): Promise<Uint8Array> {
+  const h = await harness({ aggregator_cluster: AGG_CLUSTER });
+  try {
+    const vm = h.plugin.workers[0]!;
+    runRequest(vm, h.clock, {
+      info: { clusterName: "outbound|8080||payments.shop.svc.cluster.local", upstreamLocality: { region: "us-east-1" } },
+      requestHeaders: [[":method", "GET"], [":path", "/pay"], [":authority", "payments.shop:8080"], ["x-user-tier", "premium"]],
+      responseHeaders: [[":status", "200"], ["server-timing", "app;dur=12.5"]],
+      upstreamMs: 20,
+    });
+    runRequest(vm, h.clock, {
+      info: { clusterName: "outbound|8080||payments.shop.svc.cluster.local", responseFlags: 0x2 },
+      requestHeaders: [[":method", "GET"], [":path", "/pay"], [":authority", "payments.shop:8080"]],
+      responseHeaders: [[":status", "503"]],
+      upstreamMs: 0.3,
+    });
+    h.clock.advanceMs(1000 - 20.3);
+    await h.plugin.settle();
+    assert.equal(h.posts.length, 1);
+    const body = Buffer.from(h.posts[0]!.body);
+    const vmId = decodeBatch(body).vm;
+    const at = body.indexOf(Buffer.from(vmId));
+    assert.ok(at > 0);
+    body.write(EXAMPLE_VM, at, "latin1");
+    return new Uint8Array(body);
+  } finally {
+    h.stop();
+  }
+}
+
+/** Hex dump, 16 bytes per line, offsets in hex (the worked example's format). */
+export function hexDump(b: Uint8Array): string {
+  const lines: string[] = [];
+  for (let i = 0; i < b.length; i += 16) {
+    const row = [...b.subarray(i, i + 16)].map((x) => x.toString(16).padStart(2, "0")).join(" ");
+    lines.push(`${i.toString(16).padStart(4, "0")}  ${row}`);
+  }
+  return lines.join("\n");
+}
