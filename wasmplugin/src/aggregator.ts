@@ -78,16 +78,21 @@ export function deployment(s: Settings) {
               env: [
                 { name: "MESHLAT_PORT", value: String(port) },
                 { name: "MESHLAT_HOST", value: "0.0.0.0" },
-                // Leave heap headroom under the memory limit for buffers and the runtime.
-                { name: "NODE_OPTIONS", value: "--max-old-space-size=384" },
+                // Sizing (measured, wasmplugin/README.md "Sizing"): each stored label set costs
+                // ~30 KiB of heap and ~25 KiB of /metrics text per scrape (5 histograms x 16
+                // buckets x 10 labels); 5000 label sets peaked at ~640 MiB RSS, 1.7 s per scrape.
+                // Every replica ends up holding nearly every label set (batches are spread, not
+                // pinned), so replicas add ingest CPU, not series capacity.
+                { name: "MESHLAT_MAX_SERIES", value: "4000" },
+                { name: "NODE_OPTIONS", value: "--max-old-space-size=640" },
               ],
               ports: [{ name: "http", containerPort: port, protocol: "TCP" }],
               startupProbe: probe("/healthz", 2, 30),
               livenessProbe: probe("/healthz", 10, 3),
               readinessProbe: probe("/readyz", 5, 2),
               resources: {
-                requests: { cpu: "200m", memory: "256Mi" },
-                limits: { memory: "512Mi" },
+                requests: { cpu: "250m", memory: "768Mi" },
+                limits: { memory: "1Gi" },
               },
               securityContext: {
                 allowPrivilegeEscalation: false,
@@ -143,7 +148,9 @@ export function horizontalPodAutoscaler(s: Settings) {
     spec: {
       scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: s.aggregatorName },
       minReplicas: 2,
-      maxReplicas: 8,
+      // Few replicas: each one exports (nearly) all label sets, so Prometheus' series count
+      // grows with the replica count.
+      maxReplicas: 4,
       metrics: [
         { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } },
       ],
