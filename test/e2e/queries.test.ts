@@ -26,7 +26,7 @@ describe("Prometheus queries over meshlat metrics", { timeout: 90_000 }, () => {
       },
     });
     frontend = svc(stack.mesh, "frontend");
-    const lg = new LoadGenerator({ ...stack.mesh.entry(), concurrency: 4, tiers: TIERS, seed: 11 });
+    const lg = new LoadGenerator({ ...stack.mesh.entry(), concurrency: 4, rps: 120, tiers: TIERS, seed: 11 });
     try {
       load = await lg.runCount(N);
     } finally {

@@ -50,6 +50,10 @@ export async function startStack(opts: { mesh?: Omit<MeshOptions, "module" | "ag
       ...Object.entries(apps).map(([name, target]) => ({ job: name, targets: [target], labels: { app: name } })),
     ]);
     cleanups.push(() => prom.stop());
+    // Traffic must start after the first scrape of every target, or rate() sees the first
+    // samples of a series as its whole history (no increase).
+    const targets = 1 + Object.keys(apps).length;
+    await prom.waitFor(`count(up == 1)`, (v) => v === targets, 20_000);
     return { aggregator, mesh, prom, stop };
   } catch (err) {
     await stop();

@@ -87,25 +87,28 @@ describe("timing split under injected delays", { timeout: 120_000 }, () => {
     }
   });
 
-  test("network delay on the hop moves network, not app", () => {
+  test("network delay on the hop moves network, not app", (t) => {
     const dNet = mean(1, "network") - mean(0, "network");
     const dApp = mean(1, "app") - mean(0, "app");
+    t.diagnostic(`+${NET_DELAY_MS} ms on the hop: network ${dNet.toFixed(2)} ms, app ${dApp.toFixed(2)} ms`);
     assert.ok(dNet > NET_DELAY_MS * 0.9 && dNet < NET_DELAY_MS + 25, `network moved by ${dNet.toFixed(2)} ms`);
     assert.ok(Math.abs(dApp) < STILL_MS, `app moved by ${dApp.toFixed(2)} ms`);
   });
 
-  test("app delay moves app, not network", () => {
+  test("app delay moves app, not network", (t) => {
     const dApp = mean(2, "app") - mean(0, "app");
     const dNet = mean(2, "network") - mean(0, "network");
+    t.diagnostic(`+${APP_DELAY_MS} ms in payment: app ${dApp.toFixed(2)} ms, network ${dNet.toFixed(2)} ms`);
     assert.ok(dApp > APP_DELAY_MS * 0.9 && dApp < APP_DELAY_MS + 25, `app moved by ${dApp.toFixed(2)} ms`);
     assert.ok(Math.abs(dNet) < STILL_MS, `network moved by ${dNet.toFixed(2)} ms`);
   });
 
-  test("mesh-observed minus the app's own histogram equals meshlat's proxy + network (±1 ms + 5%)", () => {
+  test("mesh-observed minus the app's own histogram equals meshlat's proxy + network (±1 ms + 5%)", (t) => {
     for (let i = 0; i < snaps.length; i++) {
       const observed = mean(i, "request") - mean(i, "appOwn");
       const split = mean(i, "proxy") + mean(i, "network");
       const tol = 1 + 0.05 * mean(i, "request");
+      t.diagnostic(`phase ${i}: request ${mean(i, "request").toFixed(3)} − app-own ${mean(i, "appOwn").toFixed(3)} = ${observed.toFixed(3)} ms; proxy ${mean(i, "proxy").toFixed(3)} + network ${mean(i, "network").toFixed(3)} = ${split.toFixed(3)} ms`);
       assert.ok(Math.abs(observed - split) <= tol, `phase ${i}: request − app-own = ${observed.toFixed(3)} ms, proxy + network = ${split.toFixed(3)} ms`);
     }
   });

@@ -18,7 +18,8 @@ const HELP = `usage: npm run demo -- [options]
   --rps <n>               load, requests per second (default 60)
   --refresh <s>           table refresh period (default 3)
   --app-delay svc=ms      injected application delay (repeatable)
-  --net-delay a->b=ms     injected network delay on the hop a → b (repeatable)
+  --net-delay a->b=ms     injected network delay on the hop a → b (repeatable;
+                          default checkout->payment=30, the cross-region hop)
   --error-rate svc=r      fraction of requests svc answers with 500 (repeatable)
   --region svc=name       region of a service (repeatable; default payment in eu-west-1)
   --tiers t=w,...         x-user-tier mix (default free=5,standard=3,premium=1.5,enterprise=0.5)
@@ -60,7 +61,8 @@ async function main(): Promise<void> {
   for (const [s, v] of pairs(values["app-delay"])) byName(s).delayMs = num(v, "--app-delay");
   for (const [s, v] of pairs(values["error-rate"])) byName(s).errorRate = num(v, "--error-rate");
   for (const [s, v] of pairs(values.region)) byName(s).region = v;
-  const networkDelayMs: Record<string, number> = {};
+  // payment sits in another region: its hop carries a cross-region round trip by default.
+  const networkDelayMs: Record<string, number> = { "checkout->payment": 30 };
   for (const [hop, v] of pairs(values["net-delay"])) {
     const [a, b] = hop.split("->");
     byName(a);

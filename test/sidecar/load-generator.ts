@@ -40,7 +40,7 @@ export class LoadGenerator {
   private readonly rand: () => number;
 
   constructor(opts: LoadOptions) {
-    this.opts = { path: "/", concurrency: 4, tiers: DEFAULT_TIERS, seed: 7, ...opts };
+    this.opts = { ...opts, path: opts.path ?? "/", concurrency: opts.concurrency ?? 4, tiers: opts.tiers ?? DEFAULT_TIERS, seed: opts.seed ?? 7 };
     this.rand = seededRandom(this.opts.seed);
     this.agent = new http.Agent({ keepAlive: true, maxSockets: this.opts.concurrency });
   }
@@ -59,13 +59,17 @@ export class LoadGenerator {
     return this.stats;
   }
 
-  /** Sends exactly `n` requests (sequentially per client) and resolves when all are answered. */
+  /** Sends exactly `n` requests (sequentially per client, paced by `rps`) and resolves when all are answered. */
   async runCount(n: number): Promise<LoadStats> {
     let left = n;
+    const gapMs = this.opts.rps ? (1000 * this.opts.concurrency) / this.opts.rps : 0;
     const worker = async () => {
       while (left > 0) {
         left--;
+        const t = Date.now();
         await this.once();
+        const wait = gapMs - (Date.now() - t);
+        if (wait > 0 && left > 0) await sleep(wait);
       }
     };
     await Promise.all(Array.from({ length: this.opts.concurrency }, worker));
