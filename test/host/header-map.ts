@@ -46,16 +46,14 @@ export class HeaderMap {
     }
   }
 
-  /** HeaderMap::setCopy: replaces the first entry's value and drops the others, or adds. */
+  /**
+   * HeaderMapImpl::setCopy in current Envoy: remove(key) then addCopy(key, value), so every
+   * old value goes and the new entry is appended (older Envoy replaced the first value in place,
+   * behind envoy.reloadable_features.http_set_copy_replace_all_headers).
+   */
   replace(key: string, value: string): void {
-    const k = key.toLowerCase();
-    const i = this.entries.findIndex((e) => e[0] === k);
-    if (i < 0) {
-      this.add(k, value);
-      return;
-    }
-    this.entries[i] = [k, value];
-    for (let j = this.entries.length - 1; j > i; j--) if (this.entries[j]![0] === k) this.entries.splice(j, 1);
+    this.remove(key);
+    this.add(key, value);
   }
 
   remove(key: string): void {

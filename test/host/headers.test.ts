@@ -30,10 +30,10 @@ test("header maps: mutations, first value, byte size, pairs; unreadable later; a
   const final: [string, string][] = [
     [":path", "/"],
     ["x-ops", "1"],
-    ["x-rep", "new"], // replace keeps the first position, drops the other values
     ["x-multi", "1"],
     ["x-added", "a"], // keys are lower-cased
     ["x-multi", "2"],
+    ["x-rep", "new"], // replace = remove every value, then append (HeaderMapImpl::setCopy)
   ];
   assert.deepEqual(s.requestHeadersOut, final);
   const size = final.reduce((n, [k, v]) => n + k.length + v.length, 0);

@@ -142,6 +142,7 @@ export function envImports(vm: Vm): Record<string, (...args: never[]) => unknown
           details: details.replace(/\s/g, "_"), // StringUtil::replaceAllEmptySpace
         };
       }
+      vm.stopNextIteration = true; // exports.cc send_local_response
       return Status.OK;
     },
     proxy_continue_stream(type: number): number {

@@ -189,10 +189,23 @@ export class HttpStream implements StreamView {
     if (this.#logged && what !== "log") throw new HostError("HOST_ERR_STREAM_ORDER", `${what} after log() on stream ${this.id}`);
   }
 
+  // cpp-host src/context.cc convertVmCallResultTo*Status: after proxy_send_local_response
+  // (stopNextIteration) or an out-of-range value the stream stops; StopIteration on headers
+  // always becomes StopAllIterationAndWatermark.
   #headersResult(r: number): number {
-    // cpp-host convertVmCallResultToFilterHeadersStatus: StopIteration is not allowed for ABI
-    // 0.2.x on headers by default (envoy DefaultAllowOnHeadersStopIteration = false).
-    if (r === FilterStatus.StopIteration) return FilterStatus.StopAllIterationAndWatermark;
+    if (this.vm.takeStopNextIteration() || r > FilterStatus.StopAllIterationAndWatermark || r === FilterStatus.StopIteration) {
+      return FilterStatus.StopAllIterationAndWatermark;
+    }
+    return r;
+  }
+
+  #dataResult(r: number): number {
+    if (this.vm.takeStopNextIteration() || r > FilterStatus.StopIterationNoBuffer) return FilterStatus.StopIterationNoBuffer;
+    return r;
+  }
+
+  #trailersResult(r: number): number {
+    if (this.vm.takeStopNextIteration() || r > FilterStatus.StopIteration) return FilterStatus.StopIteration;
     return r;
   }
 
@@ -206,7 +219,7 @@ export class HttpStream implements StreamView {
     let r = this.vm.invoke(this.ctx, this.vm.g.on_request_headers, "proxy_on_request_headers", this.#reqHeaders.size, endOfStream ? 1 : 0);
     const post = this.#failed(FilterStatus.StopAllIterationAndWatermark);
     if (post !== null || r < 0) r = post ?? FilterStatus.Continue;
-    r = this.#headersResult(r);
+    else r = this.#headersResult(r);
     if (r === FilterStatus.Continue) this.#reqHeadersLive = false;
     return r;
   }
@@ -221,6 +234,7 @@ export class HttpStream implements StreamView {
     let r = this.vm.invoke(this.ctx, this.vm.g.on_request_body, "proxy_on_request_body", this.#reqBody.length, endOfStream ? 1 : 0);
     const post = this.#failed(FilterStatus.StopIterationNoBuffer);
     if (post !== null || r < 0) r = post ?? FilterStatus.Continue;
+    else r = this.#dataResult(r);
     this.#bufferingReq = r === FilterStatus.StopIterationAndBuffer;
     if (r === FilterStatus.Continue) this.#reqBodyLive = false;
     return r;
@@ -236,6 +250,7 @@ export class HttpStream implements StreamView {
     let r = this.vm.invoke(this.ctx, this.vm.g.on_request_trailers, "proxy_on_request_trailers", this.#reqTrailers.size);
     const post = this.#failed(FilterStatus.StopIteration);
     if (post !== null || r < 0) r = post ?? FilterStatus.Continue;
+    else r = this.#trailersResult(r);
     if (r === FilterStatus.Continue) this.#reqTrailersLive = false;
     return r;
   }
@@ -251,7 +266,7 @@ export class HttpStream implements StreamView {
     let r = this.vm.invoke(this.ctx, this.vm.g.on_response_headers, "proxy_on_response_headers", this.#respHeaders.size, endOfStream ? 1 : 0);
     const post = this.#failed(FilterStatus.StopAllIterationAndWatermark);
     if (post !== null || r < 0) r = post ?? FilterStatus.Continue;
-    r = this.#headersResult(r);
+    else r = this.#headersResult(r);
     if (r === FilterStatus.Continue) this.#respHeadersLive = false;
     return r;
   }
@@ -266,6 +281,7 @@ export class HttpStream implements StreamView {
     let r = this.vm.invoke(this.ctx, this.vm.g.on_response_body, "proxy_on_response_body", this.#respBody.length, endOfStream ? 1 : 0);
     const post = this.#failed(FilterStatus.StopIterationNoBuffer);
     if (post !== null || r < 0) r = post ?? FilterStatus.Continue;
+    else r = this.#dataResult(r);
     this.#bufferingResp = r === FilterStatus.StopIterationAndBuffer;
     if (r === FilterStatus.Continue) this.#respBodyLive = false;
     return r;
@@ -281,6 +297,7 @@ export class HttpStream implements StreamView {
     let r = this.vm.invoke(this.ctx, this.vm.g.on_response_trailers, "proxy_on_response_trailers", this.#respTrailers.size);
     const post = this.#failed(FilterStatus.StopIteration);
     if (post !== null || r < 0) r = post ?? FilterStatus.Continue;
+    else r = this.#trailersResult(r);
     if (r === FilterStatus.Continue) this.#respTrailersLive = false;
     return r;
   }

@@ -125,6 +125,8 @@ export class Vm {
   current: Ctx | null = null;
   /** proxy_set_effective_context target for the rest of this callback. */
   effective: Ctx | null = null;
+  /** Set by proxy_send_local_response (cpp-host WasmBase::stopNextIteration). */
+  stopNextIteration = false;
   /** True while _start/_initialize runs: only the restricted host calls are allowed. */
   starting = false;
   readonly logLevelNum: number;
@@ -312,6 +314,7 @@ export class Vm {
     const prevEff = this.effective;
     this.current = ctx;
     this.effective = null;
+    this.stopNextIteration = false;
     try {
       const r = fn(ctx.id, a, b, c, d);
       return r === undefined ? 0 : r >>> 0;
@@ -337,6 +340,13 @@ export class Vm {
     } finally {
       this.starting = false;
     }
+  }
+
+  /** Reads and clears stopNextIteration (DeferAfterCallActions resets it after each callback). */
+  takeStopNextIteration(): boolean {
+    const v = this.stopNextIteration;
+    this.stopNextIteration = false;
+    return v;
   }
 
   /** The context host calls act on (cpp-host WASM_CONTEXT: effective context, else current). */
