@@ -24,6 +24,9 @@ describe("generator", () => {
   it("deploy/ holds no file the generator does not produce", () => {
     assert.deepEqual(listFiles(DEPLOY_DIR).sort(), [...files.keys()].sort());
   });
+  it("writes no YAML anchors or aliases (plain documents for every tool)", () => {
+    for (const [rel, content] of files) if (rel.endsWith(".yaml")) assert.doesNotMatch(content, /:\s+[&*][A-Za-z0-9_]+\s*$/m, rel);
+  });
   it("is deterministic", () => {
     assert.deepEqual(generatedFiles(defaults), files);
   });

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, it } from "node:test";
-import { trafficExtension, wasmPlugin } from "../src/extension.ts";
+import { PLUGIN_NAME, trafficExtension, wasmPlugin } from "../src/extension.ts";
 import { defaults } from "../src/settings.ts";
 import { DEPLOY_DIR } from "../generate.ts";
 import { renderKustomization } from "./support/kustomize.ts";
@@ -26,6 +26,10 @@ async function harness() {
     const plugin = await host.startPlugin({
       module,
       configuration,
+      // What istiod puts in Envoy's PluginConfig: root_id = pluginName, name = <ns>.<name>
+      // (istio/istio pilot/pkg/model/extensions.go, reference §4.2).
+      rootId: PLUGIN_NAME,
+      name: `${defaults.namespace}.${PLUGIN_NAME}`,
       workers: 1,
       node: {
         id: "sidecar~10.0.0.7~checkout-7d9f.shop~shop.svc.cluster.local",
