@@ -68,6 +68,25 @@ test("a paused request keeps its headers readable; continue_stream is recorded",
   p.stop();
 });
 
+test("proxy_send_local_response: recorded for the sidecar, and the stream stops even though the filter said Continue", async () => {
+  const p = await startPlugin({ module: await fixture("lifecycle"), configuration: "", node: NODE });
+  const w = p.workers[0]!;
+  const s = w.stream();
+  const from = w.logs.length;
+  assert.equal(s.requestHeaders([["x-deny", "1"]], true), FilterStatus.StopAllIterationAndWatermark);
+  assert.equal(messagesSince(w, from).at(-1), "local_response 0");
+  assert.equal(s.localReply?.status, 403);
+  assert.equal(s.localReply?.details, "denied_by_test", "spaces replaced as Envoy does");
+  assert.equal(Buffer.from(s.localReply!.body).toString(), "no");
+  assert.deepEqual(s.localReply?.headers, [["x-why", "test"]]);
+  // The flag is per callback: the next stream is not affected.
+  const s2 = w.stream();
+  assert.equal(s2.requestHeaders([[":path", "/"]], true), FilterStatus.Continue);
+  s.end();
+  s2.end();
+  p.stop();
+});
+
 test("stream phases after log/done are refused", async () => {
   const p = await startPlugin({ module: await fixture("lifecycle"), configuration: "", node: NODE });
   const s = p.workers[0]!.stream();
@@ -85,8 +104,20 @@ test("a local reply that never reached the filter still gets create + log + done
   const from = w.logs.length;
   const s = w.stream();
   s.responseHeaders([[":status", "403"]], true); // e.g. RBAC denied before the filter
-  s.end();
-  assert.deepEqual(messagesSince(w, from), ["create 2", "log tier=1: status=0:403 rt=1: st=1:", "done", "delete"]);
+  s.log([["x-user-tier", "gold"]]); // the access log still has the request headers
+  s.done();
+  const s2 = w.stream();
+  s2.end(); // no headers at all: maps missing in on_log are NOT_FOUND (1)
+  assert.deepEqual(messagesSince(w, from), [
+    "create 2",
+    "log tier=0:gold status=0:403 rt=1: st=1:",
+    "done",
+    "delete",
+    "create 3",
+    "log tier=1: status=1: rt=1: st=1:",
+    "done",
+    "delete",
+  ]);
   p.stop();
 });
 

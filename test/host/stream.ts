@@ -302,11 +302,16 @@ export class HttpStream implements StreamView {
     return r;
   }
 
-  /** proxy_on_log (Envoy: access-log hook, before onDestroy). Runs once. */
-  log(): void {
+  /**
+   * proxy_on_log (Envoy: access-log hook, before onDestroy). Runs once. `requestHeaders` gives
+   * the access log's request headers for a stream whose request never reached the filter
+   * (e.g. an earlier filter's local reply); otherwise the filter's own map is used.
+   */
+  log(requestHeaders?: readonly (readonly [string, string])[]): void {
     this.#order("log");
     if (this.#logged) return;
     this.#logged = true;
+    if (this.#reqHeaders === null && requestHeaders) this.#reqHeaders = new HeaderMap(requestHeaders);
     this.completeMonoNs = this.vm.env.clock.monoNs();
     this.#create();
     this.logPhase = true;
