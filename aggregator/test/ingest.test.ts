@@ -184,7 +184,7 @@ test("over real HTTP on 127.0.0.1: ingest, duplicate, 415, metrics", () => withA
   }
   const bad = await fetch(`${base}/v1/batches`, { method: "POST", headers: { "content-type": "text/plain" }, body: "x" });
   assert.equal(bad.status, 415);
-  assert.equal((await bad.json()).code, "AGG_ERR_CONTENT_TYPE");
+  assert.equal(((await bad.json()) as { code: string }).code, "AGG_ERR_CONTENT_TYPE");
   const m = await fetch(`${base}/metrics`);
   assert.equal(sample(parseExposition(await m.text()), "meshlat_requests_total", SERIES_LABELS), 7);
   assert.equal((await fetch(`${base}/readyz`)).status, 200);

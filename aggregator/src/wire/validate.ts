@@ -30,6 +30,10 @@ function uint(v: unknown, path: string): number {
   fail(path, `expected an unsigned integer, got ${typeName(v)}`);
 }
 
+// Hot-path check; the path string is only built (by calling uint()) when the value is bad.
+const isUint = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+const u = (v: unknown, path: () => string): number => (isUint(v) ? v : uint(v, path()));
+
 function str(v: unknown, path: string, maxLen: number): string {
   if (typeof v !== "string") fail(path, `expected a string, got ${typeName(v)}`);
   if (v.length > maxLen) fail(path, `string longer than ${maxLen}`);
@@ -56,28 +60,28 @@ function required(o: Record<string, unknown>, key: string, path: string): unknow
   return o[key];
 }
 
-function timing(v: unknown, path: string, nBuckets: number): Timing | null {
+function timing(v: unknown, p: () => string, nBuckets: number): Timing | null {
   if (v === null || v === undefined) return null;
-  const t = arr(v, path, 3, 3);
-  const n = uint(t[0], `${path}/0`);
-  const sumUs = uint(t[1], `${path}/1`);
-  const b = arr(t[2], `${path}/2`, 2 * nBuckets);
-  if (b.length % 2 !== 0) fail(`${path}/2`, "sparse buckets must be [index, count] pairs");
+  const t = Array.isArray(v) && v.length === 3 ? v : arr(v, p(), 3, 3);
+  const n = u(t[0], () => `${p()}/0`);
+  const sumUs = u(t[1], () => `${p()}/1`);
+  const b = Array.isArray(t[2]) && t[2].length <= 2 * nBuckets ? (t[2] as unknown[]) : arr(t[2], `${p()}/2`, 2 * nBuckets);
+  if (b.length % 2 !== 0) fail(`${p()}/2`, "sparse buckets must be [index, count] pairs");
   const buckets = new Array<number>(b.length);
   let prev = -1;
   let total = 0;
   for (let i = 0; i < b.length; i += 2) {
-    const idx = uint(b[i], `${path}/2/${i}`);
-    if (idx >= nBuckets) fail(`${path}/2/${i}`, `bucket index ${idx} out of range 0..${nBuckets - 1}`);
-    if (idx <= prev) fail(`${path}/2/${i}`, "bucket indices must be strictly increasing");
+    const idx = u(b[i], () => `${p()}/2/${i}`);
+    if (idx >= nBuckets) fail(`${p()}/2/${i}`, `bucket index ${idx} out of range 0..${nBuckets - 1}`);
+    if (idx <= prev) fail(`${p()}/2/${i}`, "bucket indices must be strictly increasing");
     prev = idx;
-    const c = uint(b[i + 1], `${path}/2/${i + 1}`);
+    const c = u(b[i + 1], () => `${p()}/2/${i + 1}`);
     total += c;
     buckets[i] = idx;
     buckets[i + 1] = c;
   }
-  if (total !== n) fail(`${path}/2`, `bucket counts add up to ${total}, not n=${n}`);
-  if (!Number.isSafeInteger(total)) fail(`${path}/2`, "bucket counts overflow");
+  if (total !== n) fail(`${p()}/2`, `bucket counts add up to ${total}, not n=${n}`);
+  if (!Number.isSafeInteger(total)) fail(`${p()}/2`, "bucket counts overflow");
   return { n, sumUs, buckets };
 }
 
@@ -128,19 +132,20 @@ export function validateBatch(value: unknown, limits: WireLimits): Batch {
   const rw = arr(required(value, "series", "/"), "/series", limits.maxSeries);
   const series = new Array<WireSeries>(rw.length);
   for (let s = 0; s < rw.length; s++) {
-    const path = `/series/${s}`;
-    const r = arr(rw[s], path, 3, 3);
-    const li = arr(r[0], `${path}/0`, NL, NL);
+    const path = () => `/series/${s}`;
+    const rs = rw[s];
+    const r = Array.isArray(rs) && rs.length === 3 ? rs : arr(rs, path(), 3, 3);
+    const li = Array.isArray(r[0]) && r[0].length === NL ? (r[0] as unknown[]) : arr(r[0], `${path()}/0`, NL, NL);
     const labels = new Array<string>(NL);
     for (let i = 0; i < NL; i++) {
-      const idx = uint(li[i], `${path}/0/${i}`);
-      if (idx >= strings.length) fail(`${path}/0/${i}`, `string index ${idx} out of range (table has ${strings.length})`);
+      const idx = u(li[i], () => `${path()}/0/${i}`);
+      if (idx >= strings.length) fail(`${path()}/0/${i}`, `string index ${idx} out of range (table has ${strings.length})`);
       labels[i] = strings[idx]!;
     }
-    const count = uint(r[1], `${path}/1`);
-    const tw = arr(r[2], `${path}/2`, NT, NT);
+    const count = u(r[1], () => `${path()}/1`);
+    const tw = Array.isArray(r[2]) && r[2].length === NT ? (r[2] as unknown[]) : arr(r[2], `${path()}/2`, NT, NT);
     const timings = new Array<Timing | null>(NT);
-    for (let t = 0; t < NT; t++) timings[t] = timing(tw[t], `${path}/2/${t}`, nBuckets);
+    for (let t = 0; t < NT; t++) timings[t] = tw[t] == null ? null : timing(tw[t], () => `/series/${s}/2/${t}`, nBuckets);
     series[s] = { labels, count, timings };
   }
 

@@ -1,0 +1,103 @@
+// Measures (1) ingest throughput over real HTTP against the real entry point in a child process
+// and (2) /metrics render time and size at 10k and 50k stored series.
+// Run: node --import tsx aggregator/scripts/measure.ts [--seconds 5] [--series-per-batch 500]
+import { spawn } from "node:child_process";
+import http from "node:http";
+import { build } from "../src/app.ts";
+import { makeConfig } from "../src/config.ts";
+import { buildBatch, randomVmId, requests } from "../test/batch-builder.ts";
+import type { SeriesInput } from "../test/batch-builder.ts";
+
+const arg = (name: string, def: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const SECONDS = arg("seconds", 5);
+const PER_BATCH = arg("series-per-batch", 500);
+const CONCURRENCY = arg("concurrency", 8);
+
+function seriesSet(n: number, offset = 0): SeriesInput[] {
+  const tiers = ["free", "standard", "premium", "enterprise"];
+  return Array.from({ length: n }, (_, j) => {
+    const i = j + offset;
+    return requests(3, { requestMs: 5 + (i % 50), upstreamMs: 4 + (i % 50) - (i % 3), appMs: 2 + (i % 20) * 0.1 }, {
+      source_workload: `wl-${i % 97}`, destination_service: `svc-${Math.floor(i / 97) % 1000}.ns-${i % 13}.svc.cluster.local`,
+      user_tier: tiers[i % 4], response_code: i % 31 === 0 ? "503" : "200", region: `region-${i % 3}`,
+    });
+  });
+}
+
+async function ingestOverHttp(): Promise<void> {
+  const main = new URL("../src/main.ts", import.meta.url).pathname;
+  const child = spawn(process.execPath, ["--import", "tsx", main, "--host", "127.0.0.1", "--port", "0", "--log-level", "info", "--max-series", "100000"], { stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let buf = "";
+      child.stdout!.on("data", (d: Buffer) => { buf += d; const m = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(buf); if (m) resolve(Number(m[1])); });
+      child.on("exit", () => reject(new Error(buf)));
+    });
+    child.stdout!.resume();
+    // Prebuilt bodies (one VM, increasing seq) so the client spends its time sending, not encoding.
+    const pool = seriesSet(10_000);
+    const bodies: Uint8Array[] = [];
+    const vm = randomVmId();
+    let seq = 0;
+    const nBodies = 400;
+    for (let b = 0; b < nBodies; b++) bodies.push(buildBatch({ vm, seq: ++seq, series: pool.slice((b * PER_BATCH) % pool.length, ((b * PER_BATCH) % pool.length) + PER_BATCH) }));
+    const size = bodies.reduce((s, b) => s + b.length, 0) / bodies.length;
+    const url = `http://127.0.0.1:${port}/v1/batches`;
+    let sent = 0, points = 0, errors = 0;
+    const t0 = performance.now();
+    const deadline = t0 + SECONDS * 1000;
+    let next = 0;
+    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < deadline && next < bodies.length) {
+        const body = bodies[next++]!;
+        const r = await fetch(url, { method: "POST", headers: { "content-type": "application/msgpack" }, body });
+        await r.arrayBuffer();
+        if (r.status === 204) { sent++; points += PER_BATCH; } else errors++;
+      }
+    }));
+    const s = (performance.now() - t0) / 1000;
+    console.log(`ingest over HTTP: ${sent} batches x ${PER_BATCH} series (${(size / 1024).toFixed(1)} KiB avg) in ${s.toFixed(2)} s, concurrency ${CONCURRENCY}: ${(sent / s).toFixed(0)} batches/s, ${(points / s).toFixed(0)} series-points/s, ${errors} non-204`);
+  } finally {
+    child.kill("SIGTERM");
+  }
+}
+
+async function renderAt(nSeries: number): Promise<void> {
+  const { fastify } = build(makeConfig({ log_level: "silent", max_series: nSeries + 10, shed_event_loop_delay_ms: 0, body_limit_bytes: 64 * 1024 * 1024 }));
+  const vm = randomVmId();
+  let seq = 0;
+  for (let off = 0; off < nSeries; off += 5000) {
+    const r = await fastify.inject({ method: "POST", url: "/v1/batches", headers: { "content-type": "application/msgpack" }, payload: Buffer.from(buildBatch({ vm, seq: ++seq, series: seriesSet(Math.min(5000, nSeries - off), off) })) });
+    if (r.statusCode !== 204) throw new Error(r.body);
+  }
+  // Over real HTTP, counting bytes as they stream: at 50k series the text exceeds V8's
+  // maximum string length, so it can only ever exist as a stream.
+  await fastify.listen({ host: "127.0.0.1", port: 0 });
+  const { port } = fastify.server.address() as { port: number };
+  for (const [label, headers] of [["text", {}], ["openmetrics", { accept: "application/openmetrics-text" }], ["text+gzip", { "accept-encoding": "gzip" }]] as const) {
+    const times: number[] = [];
+    let bytes = 0;
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      bytes = await new Promise<number>((resolve, reject) => {
+        http.get({ host: "127.0.0.1", port, path: "/metrics", headers }, (res) => {
+          let n = 0;
+          res.on("data", (d: Buffer) => { n += d.length; });
+          res.on("end", () => resolve(n));
+        }).on("error", reject);
+      });
+      times.push(performance.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    console.log(`/metrics ${label} at ${nSeries} series: median ${times[1]!.toFixed(0)} ms, ${(bytes / 1024 / 1024).toFixed(1)} MiB`);
+  }
+  const heap = process.memoryUsage().heapUsed / 1024 / 1024;
+  console.log(`heap used with ${nSeries} series (+ windows): ${heap.toFixed(0)} MiB`);
+  await fastify.close();
+}
+
+await ingestOverHttp();
+for (const n of [10_000, 50_000]) await renderAt(n);
