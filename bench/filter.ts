@@ -7,7 +7,7 @@ import type { Plugin, Vm } from "../test/host/index.ts";
 import { Driver, mix } from "./lib/host-driver.ts";
 import type { Prepared } from "./lib/host-driver.ts";
 import { interleave } from "./lib/interleave.ts";
-import { allocCounter, captureInstances } from "./lib/probe.ts";
+import { allocCounter, captureInstances, timingImports } from "./lib/probe.ts";
 import type { AllocCounter } from "./lib/probe.ts";
 import { metric } from "./lib/results.ts";
 import type { Metric, SubjectResult } from "./lib/results.ts";
@@ -63,6 +63,29 @@ async function moduleAt(path: string): Promise<WebAssembly.Module> {
 }
 
 interface Running { plugin: Plugin; vm: Vm; clock: ManualClock; driver: Driver; allocs?: AllocCounter }
+
+/**
+ * Where a typical request's time goes: host functions (by name) against the whole request, from
+ * a run with timed imports. Diagnostic only (details), never guarded: the timers add their own
+ * cost to each host call.
+ */
+async function hostTimeSplit(spec: MixSpec): Promise<Record<string, unknown>> {
+  let r: Running | undefined;
+  const { nsByImport } = await timingImports(async () => { r = await start(MESHLAT_WASM, spec); });
+  try {
+    await warmUp(r!);
+    nsByImport.clear();
+    const n = 50_000;
+    const t0 = process.hrtime.bigint();
+    await runSettling(r!, n);
+    const total = Number(process.hrtime.bigint() - t0) / n;
+    const byImport = Object.fromEntries([...nsByImport].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Math.round(v / n)]));
+    const host = Object.values(byImport).reduce((a, b) => a + b, 0);
+    return { requestNs: Math.round(total), hostNs: host, hostShare: +(host / total).toFixed(3), byImportNs: byImport };
+  } finally {
+    r?.plugin.stop();
+  }
+}
 
 async function start(path: string, spec: MixSpec, probe = false): Promise<Running> {
   const clock = new ManualClock();
@@ -209,6 +232,7 @@ export async function runFilter(opts: { quick: boolean; only?: string }): Promis
           metrics["filter.typical.own_cost_vs_sdk"] = metric("info", own.median, "x", "(meshlat − floor) / (SDK no-op − floor): the filter's own work against the SDK's", { spread: sp(own) });
         }
         d.timing = Object.fromEntries(res.map((x) => [x.name, x.summary]));
+        if (spec.name === "typical") d.hostTimeSplit = await hostTimeSplit(spec);
       } else {
         await runSettling(m, timedRequests);
       }

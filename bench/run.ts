@@ -73,6 +73,23 @@ function gitCommit(): string {
   }
 }
 
+/** Host calls by function and where a typical request's time goes, from the filter's details. */
+function diagnostics(res: Results): string {
+  const f = res.details.filter as Record<string, { hostCalls?: { meshlat?: { byFunction: Record<string, number> } }; hostTimeSplit?: { requestNs: number; hostNs: number; hostShare: number; byImportNs: Record<string, number> } }> | undefined;
+  if (!f) return "";
+  const out: string[] = [];
+  for (const mix of ["typical", "inbound"]) {
+    const by = f[mix]?.hostCalls?.meshlat?.byFunction;
+    if (by) out.push(`host calls per ${mix} request: ${Object.entries(by).map(([k, v]) => `${k.replace(/^env\.|^wasi_snapshot_preview1\./, "")} ${v}`).join(", ")}`);
+  }
+  const t = f.typical?.hostTimeSplit;
+  if (t) {
+    out.push(`time split of a typical request (timed imports, inflated by the timers): ${t.requestNs} ns, of which host functions ${t.hostNs} ns (${Math.round(t.hostShare * 100)}%): ` +
+      Object.entries(t.byImportNs).map(([k, v]) => `${k.replace(/^env\.|^wasi_snapshot_preview1\./, "")} ${v}`).join(", "));
+  }
+  return out.join("\n");
+}
+
 export function loadBaseline(): Results | undefined {
   return existsSync(BASELINE) ? (JSON.parse(readFileSync(BASELINE, "utf8")) as Results) : undefined;
 }
@@ -98,6 +115,8 @@ async function main(argv: string[]): Promise<number> {
   console.log(`\nmeshlat benchmarks (${res.run.mode}, ${res.run.durationS.toFixed(0)} s, node ${res.run.node}, ${res.run.cpus} CPUs, load ${res.run.loadavg1m.toFixed(2)}, commit ${res.run.gitCommit})\n`);
   console.log(table);
   console.log(`\n${formatLegend(res)}\n`);
+  const diag = diagnostics(res);
+  if (diag) console.log(diag + "\n");
   const errors = Object.entries(res.details).filter(([, d]) => (d as { error?: string })?.error);
   for (const [name, d] of errors) console.log(`subject ${name} failed:\n${(d as { error: string }).error}\n`);
   if (verdict) {

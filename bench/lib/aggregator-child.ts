@@ -4,6 +4,7 @@
 //   { cmd: "heap" }            -> { heapUsed } after full GCs (memory per series)
 //   { cmd: "eld-start" }       -> {}            starts an event-loop delay histogram
 //   { cmd: "eld-stop" }        -> { maxMs, p99Ms } blocking seen since eld-start
+//   { cmd: "cpu" }             -> { cpuUs } process CPU time (user + system) so far
 //   { cmd: "stop" }            -> closes the server and exits
 // and first sends { port } once listening on 127.0.0.1 with an ephemeral port.
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -12,7 +13,7 @@ import type { AddressInfo } from "node:net";
 import { build } from "../../aggregator/src/app.ts";
 import { makeConfig } from "../../aggregator/src/config.ts";
 
-type Msg = { cmd: "heap" | "eld-start" | "eld-stop" | "stop" };
+type Msg = { cmd: "heap" | "eld-start" | "eld-stop" | "cpu" | "stop" };
 
 async function main(): Promise<void> {
   const overrides = JSON.parse(process.env.MESHLAT_BENCH_CONFIG ?? "{}");
@@ -38,6 +39,11 @@ async function main(): Promise<void> {
         eld?.disable();
         process.send!({ maxMs: (eld?.max ?? 0) / 1e6, p99Ms: (eld?.percentile(99) ?? 0) / 1e6 });
         break;
+      case "cpu": {
+        const u = process.cpuUsage();
+        process.send!({ cpuUs: u.user + u.system });
+        break;
+      }
       case "stop":
         await app.close();
         process.exit(0);
