@@ -5,7 +5,6 @@ export type HostErrorCode =
   | "HOST_ERR_NO_MALLOC" // neither malloc nor proxy_on_memory_allocate exported
   | "HOST_ERR_NO_MEMORY" // no exported linear memory
   | "HOST_ERR_START_FAILED" // _start/_initialize trapped (incl. a restricted host call)
-  | "HOST_ERR_VM_START_FAILED" // proxy_on_vm_start returned false
   | "HOST_ERR_BAD_OPTIONS" // startPlugin options invalid
   | "HOST_ERR_STREAM_ORDER" // HttpStream phases called out of Envoy's order
   | "HOST_ERR_NOT_MANUAL_CLOCK"; // runRequest needs a ManualClock

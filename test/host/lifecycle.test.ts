@@ -12,8 +12,7 @@ import { fixture, messages, messagesSince, NODE } from "./test-support.ts";
 test("VM layout: canary configures once and is discarded, main + one VM per worker", async () => {
   const p = await startPlugin({ module: await fixture("lifecycle"), configuration: "cfg-1", node: NODE, workers: 3 });
   assert.equal(p.accepted, true);
-  assert.deepEqual(p.vms.map((v) => v.role), ["canary", "main", "worker", "worker", "worker"]);
-  assert.equal(new Set(p.vms.map((v) => v.id)).size, 5);
+  assert.deepEqual(p.vms.map((v) => [v.id, v.role]), [[0, "canary"], [1, "main"], [2, "worker"], [3, "worker"], [4, "worker"]]);
   for (const vm of p.vms) {
     assert.deepEqual(messages(vm), ["module start", "vm_start 0", "configure cfg-1"], `vm ${vm.id}`);
   }
@@ -125,6 +124,9 @@ test("a configuration rejected by proxy_on_configure rejects the plugin", async 
   const p = await startPlugin({ module: await fixture("lifecycle"), configuration: "reject", node: NODE });
   assert.equal(p.accepted, false);
   assert.deepEqual(messages(p.canary), ["module start", "vm_start 0", "configure reject"]);
+  // cpp-host WasmHandleBase::canary reports this message; a refusal is not a trap
+  assert.equal(p.canary.refused, "Failed to configure base Wasm plugin");
+  assert.equal(p.canary.failed, false);
   // Nothing else of the plugin ran.
   assert.deepEqual(messages(p.main), []);
   assert.deepEqual(messages(p.workers[0]!), []);
@@ -196,5 +198,8 @@ test("reconfigure: new root context in every VM, old root shut down (the SDK's r
   assert.equal(w.failed, true);
   assert.match(w.logs.at(-1)!.message, /^Function: proxy_on_done failed/);
   assert.equal(await p.reconfigure("reject"), false);
+  const rejectingCanary = p.canary;
+  assert.equal(await p.reconfigure("reject"), false);
+  assert.equal(p.canary, rejectingCanary, "the canary's verdict is cached per configuration (plugin_canary_cache_)");
   p.stop();
 });

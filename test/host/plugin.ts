@@ -24,15 +24,16 @@ export class Plugin {
   /** false when the canary's proxy_on_vm_start / proxy_on_configure returned false or trapped. */
   accepted: boolean;
   /** The canary VM of the latest (re)configuration (discarded after configuring). */
-  canary: Vm;
+  canary!: Vm;
   /** Main-thread VM: ticks, never sees traffic. */
-  readonly main: Vm;
+  main!: Vm;
   /** Worker VMs: traffic and ticks. */
-  readonly workers: Vm[];
+  workers: Vm[] = [];
   readonly clock: Clock;
   readonly env: VmEnvironment;
   #opts: PluginOptions;
   readonly #pending = new Set<Promise<unknown>>();
+  readonly #canaryCache = new Map<string, boolean>();
   #nextVmId = 0;
   #stopped = false;
 
@@ -56,11 +57,6 @@ export class Plugin {
       },
     };
     this.accepted = false;
-    this.canary = this.#newVm("canary");
-    this.main = this.#newVm("main");
-    this.workers = [];
-    const workers = opts.workers ?? 2;
-    for (let i = 0; i < workers; i++) this.workers.push(this.#newVm("worker"));
   }
 
   static async start(opts: PluginOptions): Promise<Plugin> {
@@ -92,17 +88,43 @@ export class Plugin {
     };
   }
 
-  /** Starts and configures a VM; returns whether configure accepted. Start failures throw. */
+  /**
+   * getOrCreateThreadLocalPlugin: start (first time: module start; then root context create +
+   * vm_start) and configure; a refusal is recorded in vm.refused with Envoy's message ("Failed
+   * to configure thread-local Wasm plugin"); Envoy then has no plugin on that thread. Start
+   * traps throw.
+   */
   #configure(vm: Vm, configuration: string, first: boolean): RootCtx | null {
     if (first) vm.runStart();
-    const { root, ok } = vm.startRoot(this.#identity(vm), enc.encode(configuration));
+    const { root, ok, refused } = vm.startRoot(this.#identity(vm), enc.encode(configuration));
+    if (!ok && !vm.failed) vm.refused = refused === "vm_start" ? "Failed to start thread-local Wasm" : "Failed to configure thread-local Wasm plugin";
     return ok ? root : null;
+  }
+
+  /**
+   * WasmHandleBase::canary: a clone starts and configures; a refusal is recorded in
+   * canary.refused with Envoy's message "Failed to configure base Wasm plugin" ("Failed to
+   * start base Wasm" when vm_start refused; Envoy also marks that VM failed — here `failed`
+   * stays reserved for traps). The verdict is cached per configuration (plugin_canary_cache_).
+   */
+  #runCanary(configuration: string): boolean {
+    const cached = this.#canaryCache.get(configuration);
+    if (cached !== undefined) return cached;
+    const canary = this.#newVm("canary");
+    this.canary = canary;
+    canary.runStart();
+    const { ok, refused } = canary.startRoot(this.#identity(canary), enc.encode(configuration));
+    if (!ok && !canary.failed) canary.refused = refused === "vm_start" ? "Failed to start base Wasm" : "Failed to configure base Wasm plugin";
+    this.#discard(canary);
+    this.#canaryCache.set(configuration, ok);
+    return ok;
   }
 
   #install(): void {
     const config = this.#opts.configuration;
-    this.accepted = this.#configure(this.canary, config, true) !== null;
-    this.#discard(this.canary);
+    this.accepted = this.#runCanary(config);
+    this.main = this.#newVm("main");
+    for (let i = 0; i < (this.#opts.workers ?? 2); i++) this.workers.push(this.#newVm("worker"));
     if (!this.accepted) {
       // Envoy: "Unable to create Wasm HTTP filter": nothing else of this plugin runs.
       this.main.discarded = true;
@@ -123,12 +145,9 @@ export class Plugin {
    */
   async reconfigure(configuration: string): Promise<boolean> {
     if (this.#stopped || !this.accepted) throw new HostError("HOST_ERR_BAD_OPTIONS", "reconfigure on a stopped or rejected plugin");
-    this.#opts = { ...this.#opts, configuration };
-    const canary = this.#newVm("canary");
-    const ok = this.#configure(canary, configuration, true) !== null;
-    this.#discard(canary);
-    this.canary = canary;
+    const ok = this.#runCanary(configuration);
     if (!ok) return false;
+    this.#opts = { ...this.#opts, configuration };
     for (const vm of [this.main, ...this.workers]) {
       if (vm.failed) continue;
       const old = vm.liveRoot();

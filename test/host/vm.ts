@@ -90,6 +90,7 @@ interface GuestExports {
   malloc: (size: number) => number;
   start: (() => void) | undefined;
   initialize: (() => void) | undefined;
+  main: ((argc: number, argv: number) => number) | undefined;
   on_context_create?: GuestFn;
   on_vm_start?: GuestFn;
   on_configure?: GuestFn;
@@ -116,6 +117,8 @@ export class Vm {
   readonly logs: LogLine[] = [];
   failed = false;
   failure: Error | undefined;
+  /** Envoy's message when vm_start / configure refused on this VM (not a trap: `failed` stays false). */
+  refused: string | undefined;
   /** Discarded (the canary after configuring; every VM after Plugin.stop()). */
   discarded = false;
 
@@ -158,6 +161,7 @@ export class Vm {
       malloc: malloc as (size: number) => number,
       start: fn("_start") as (() => void) | undefined,
       initialize: fn("_initialize") as (() => void) | undefined,
+      main: (fn("main") ?? fn("__main_void")) as ((argc: number, argv: number) => number) | undefined,
       on_context_create: fn("proxy_on_context_create"),
       on_vm_start: fn("proxy_on_vm_start"),
       on_configure: fn("proxy_on_configure"),
@@ -291,14 +295,15 @@ export class Vm {
 
   // ---- failure ----
 
-  fail(err: unknown, where: string): void {
+  fail(err: unknown, where: string | null): void {
     const e = err instanceof Error ? err : new Error(String(err));
     if (!this.failed) {
       this.failed = true;
       this.failure = e;
     }
-    // cpp-host: "Function: <name> failed: <trap message>" through integration()->error.
-    this.emit(LogLevel.error, `Function: ${where} failed: ${e.message}`, "host");
+    // cpp-host: "Function: <name> failed: <trap message>" through integration()->error;
+    // WasmBase::fail(state, message) for host-side failures (where = null).
+    this.emit(LogLevel.error, where === null ? e.message : `Function: ${where} failed: ${e.message}`, "host");
     for (const ctx of this.contexts.values()) if (ctx.kind === "root") this.cancelRootTimers(ctx);
   }
 
@@ -327,9 +332,13 @@ export class Vm {
     }
   }
 
-  /** Module start (cpp-host WasmBase::startVm): _initialize else _start, restricted imports only. */
+  /**
+   * Module start (cpp-host WasmBase::startVm): a WASI reactor's _initialize (then main(0, 0)
+   * if exported), else a command's _start; only the restricted imports may be called.
+   */
   runStart(): void {
-    const f = this.g.initialize ?? this.g.start;
+    const init = this.g.initialize;
+    const f = init ? () => (init(), this.g.main?.(0, 0)) : this.g.start;
     if (!f) return;
     this.starting = true;
     try {
@@ -361,7 +370,7 @@ export class Vm {
    * proxy_on_context_create(root, 0), proxy_on_vm_start, proxy_on_configure. Returns the root
    * context, or null when vm_start or configure returned false or trapped.
    */
-  startRoot(identity: PluginIdentity, configuration: Uint8Array): { root: RootCtx; ok: boolean } {
+  startRoot(identity: PluginIdentity, configuration: Uint8Array): { root: RootCtx; ok: boolean; refused?: "vm_start" | "configure" } {
     const root: RootCtx = {
       kind: "root",
       id: this.nextContextId++,
@@ -382,9 +391,9 @@ export class Vm {
       this.invoke(root, this.g.on_context_create, "proxy_on_context_create", 0);
       if (this.failed) return { root, ok: false };
       const vmStart = this.invoke(root, this.g.on_vm_start, "proxy_on_vm_start", this.env.vmConfiguration.length);
-      if (this.failed || vmStart === 0) return { root, ok: false };
+      if (this.failed || vmStart === 0) return { root, ok: false, refused: "vm_start" };
       const ok = this.g.on_configure ? this.invoke(root, this.g.on_configure, "proxy_on_configure", configuration.length) : 1;
-      return { root, ok: !this.failed && ok !== 0 };
+      return !this.failed && ok !== 0 ? { root, ok: true } : { root, ok: false, refused: "configure" };
     } finally {
       root.configReadable = false;
     }
