@@ -71,7 +71,7 @@ async function decodeComparison(quick: boolean): Promise<{ metrics: Record<strin
     const ratio = summarize(pairedRatios(res[1].perRound, res[0].perRound));
     metrics[`aggregator.decode.${name}.msgpack_us`] = metric("info", res[0].summary.median / 1000, "µs/batch",
       `decode one ${name} batch (${mp.length} B) with the aggregator's msgpackr decoder`, { spread: spreadOf(res[0].summary, 1000) });
-    metrics[`aggregator.decode.${name}.json_over_msgpack`] = metric("ratio", ratio.median, "x",
+    metrics[`aggregator.decode.${name}.json_over_msgpack`] = metric("info", ratio.median, "x",
       `JSON.parse of the same batch as JSON (${js.length} B) / msgpackr decode (> 1: msgpack faster)`, { better: "higher", spread: spreadOf(ratio) });
     details[`decode_${name}`] = { msgpackBytes: mp.length, jsonBytes: js.length, msgpackUs: spreadOf(res[0].summary, 1000), jsonUs: spreadOf(res[1].summary, 1000) };
   }
