@@ -46,6 +46,7 @@ async function probe(paths: string[], info: StreamInfo, version: EnvoyVersion = 
     info,
     requestHeaders: [[":method", "GET"], [":path", "/cart?x=1"], [":authority", "checkout"], ["x-user-tier", "gold"], ["x-probe", paths.join(",")]],
     responseHeaders: [[":status", "503"], ["x-probe", paths.join(",")]],
+    responseBody: "oops",
     requestMs: 2,
     upstreamMs: 30,
     responseMs: 5,
@@ -92,6 +93,9 @@ test("properties: names, phases and serialization", async () => {
     "request|duration",
     "request|headers|x-user-tier",
     "request|url_path",
+    "request|size",
+    "response|size",
+    "upstream|request_attempt_count",
     "plugin_root_id",
     "plugin_name",
     "filter_state|wasm.upstream_peer",
@@ -147,6 +151,10 @@ test("properties: names, phases and serialization", async () => {
     ["sh upstream|locality|region", 0, (b) => assert.equal(text(b), "us-east-1")],
     ["sh request|headers|x-user-tier", 1], // request headers no longer readable
     ["sh response|backend_latency", 1],
+    ["sh upstream|request_attempt_count", 0, (b) => assert.equal(Buffer.from(b).readBigUInt64LE(0), 1n)],
+    ["rh upstream|request_attempt_count", 0, (b) => assert.equal(Buffer.from(b).readBigUInt64LE(0), 0n)],
+    ["rh request|size", 0, (b) => assert.equal(i64(b), 0n)],
+    ["log response|size", 0, (b) => assert.equal(i64(b), 4n)],
     // on_log
     ["log response|code", 0, (b) => assert.equal(i64(b), 503n)],
     ["log response|backend_latency", 0, (b) => assert.equal(i64(b), 37_000_000n)],

@@ -30,6 +30,11 @@ export interface StreamView {
   readonly completeMonoNs: bigint | undefined;
   /** Response headers have been processed (router set code/upstream info). */
   readonly responseStarted: boolean;
+  /** :status of the response headers as they reached the filter (StreamInfo::responseCode). */
+  readonly statusCode: number | undefined;
+  /** Body bytes received from downstream / sent downstream so far (bytesReceived / bytesSent). */
+  readonly bytesReceived: number;
+  readonly bytesSent: number;
   readonly logPhase: boolean;
   /** Header maps readable by CEL now (null = pointer dropped, as Envoy does). */
   readableRequestHeaders(): HeaderMap | null;
@@ -92,6 +97,15 @@ function requestAttr(s: StreamView): LookupMap {
         return s.info.protocol ?? "HTTP/1.1";
     }
     const h = s.readableRequestHeaders();
+    switch (k) {
+      case "size": {
+        // content-length when present, else the body bytes received so far
+        const cl = h?.get("content-length");
+        return prop.int(cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : s.bytesReceived);
+      }
+      case "total_size":
+        return prop.int(s.bytesReceived + (h ? h.byteSize() : 0));
+    }
     if (!h) return undefined;
     switch (k) {
       case "headers":
@@ -125,15 +139,19 @@ function requestAttr(s: StreamView): LookupMap {
 }
 
 function responseCode(s: StreamView): number | undefined {
-  if (s.info.responseCode !== undefined) return s.info.responseCode;
-  const status = s.readableResponseHeaders()?.get(":status");
-  return status === undefined ? undefined : Number(status);
+  return s.info.responseCode ?? s.statusCode;
 }
 
 function responseAttr(s: StreamView, code: number | undefined): LookupMap {
   return new LookupMap((k) => {
+    if (k === "size") return prop.int(s.bytesSent);
     if (!s.responseStarted) return k === "flags" ? prop.int(0) : undefined;
     switch (k) {
+      case "total_size": {
+        const h = s.readableResponseHeaders();
+        const t = s.readableResponseTrailers();
+        return prop.int(s.bytesSent + (h ? h.byteSize() : 0) + (t ? t.byteSize() : 0));
+      }
       case "code":
         return code === undefined ? undefined : prop.int(code);
       case "code_details":
@@ -170,6 +188,9 @@ function connectionAttr(s: StreamView): LookupMap {
 function upstreamAttr(s: StreamView): LookupMap {
   return new LookupMap((k) => {
     if (k === "locality" && s.responseStarted && s.info.upstreamLocality) return localityMessage(s.info.upstreamLocality);
+    // attemptCount().value_or(0): the router (after this filter) has not tried upstream yet in
+    // on_request_headers; one attempt once a response came back (override via properties).
+    if (k === "request_attempt_count") return prop.uint(s.responseStarted ? 1 : 0);
     return undefined;
   });
 }

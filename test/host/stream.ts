@@ -51,6 +51,9 @@ export class HttpStream implements StreamView {
   readonly startMonoNs: bigint;
   completeMonoNs: bigint | undefined;
   responseStarted = false;
+  statusCode: number | undefined;
+  bytesReceived = 0;
+  bytesSent = 0;
   logPhase = false;
   readonly filterState = new Map<string, Uint8Array>();
 
@@ -227,6 +230,7 @@ export class HttpStream implements StreamView {
   requestBody(chunk: Uint8Array, endOfStream: boolean): number {
     this.#order("requestBody");
     if (!this.#created) return FilterStatus.Continue;
+    this.bytesReceived += chunk.length;
     this.#reqBody = this.#bufferingReq && this.#reqBody ? concat(this.#reqBody, chunk) : chunk;
     this.#reqBodyLive = true;
     const pre = this.#failed(FilterStatus.StopIterationNoBuffer);
@@ -259,6 +263,8 @@ export class HttpStream implements StreamView {
     this.#order("responseHeaders");
     this.#respHeaders = new HeaderMap(h);
     this.responseStarted = true;
+    const status = this.#respHeaders.get(":status");
+    if (status !== undefined && /^\d+$/.test(status)) this.statusCode = Number(status);
     if (!this.#created || this.#failureReplySent) return FilterStatus.Continue;
     const pre = this.#failed(FilterStatus.StopAllIterationAndWatermark);
     if (pre !== null) return pre;
@@ -274,6 +280,7 @@ export class HttpStream implements StreamView {
   responseBody(chunk: Uint8Array, endOfStream: boolean): number {
     this.#order("responseBody");
     if (!this.#created || this.#failureReplySent) return FilterStatus.Continue;
+    this.bytesSent += chunk.length;
     this.#respBody = this.#bufferingResp && this.#respBody ? concat(this.#respBody, chunk) : chunk;
     this.#respBodyLive = true;
     const pre = this.#failed(FilterStatus.StopIterationNoBuffer);
