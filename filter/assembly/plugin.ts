@@ -262,6 +262,7 @@ export class Plugin {
       const totalUs = nsToUsSafe(t3, t0);
       table.observe(e, T_REQUEST, totalUs);
       if ((f & S.F_T2) != 0) {
+        // response before the request ended (early reply while uploading): measure from t0
         const t1 = (f & S.F_T1) != 0 ? S.t1(s) : t0;
         let upUs = nsToUsSafe(S.t2(s), t1);
         if (upUs > totalUs) upUs = totalUs;
