@@ -1,8 +1,9 @@
 // Builds wire-format v1 batches (docs/wire-format.md) from readable series objects, encoded
-// with msgpackr the way the filter encodes them: string table, sparse non-cumulative buckets,
-// integer µs sums, cumulative counters, smallest integer encodings (uint64 for Unix ms).
+// byte for byte the way the filter encodes them: string table, sparse non-cumulative buckets,
+// integer µs sums, cumulative counters, smallest unsigned integer encodings (uint64 for Unix
+// ms). wire-example.test.ts checks the bytes against the filter's worked example.
 // Shared by the aggregator tests, the benchmarks and the end-to-end tests.
-import { Packr } from "msgpackr";
+import { encodeMsgpack } from "./msgpack-encode.ts";
 import { randomBytes } from "node:crypto";
 import { LABEL_NAMES, TIMING_NAMES } from "../src/wire/types.ts";
 import type { CounterKey, LabelName, TimingName } from "../src/wire/types.ts";
@@ -10,9 +11,10 @@ import type { CounterKey, LabelName, TimingName } from "../src/wire/types.ts";
 export { LABEL_NAMES, TIMING_NAMES };
 export type Labels = Record<LabelName, string>;
 
-/** Bounds a filter is likely to use (µs): 0.5 ms … 10 s. Tests may pass their own. */
+/** The filter's bounds (µs, filter/assembly/series.ts BOUNDS_US): 25 µs … 60 s. Tests may pass their own. */
 export const DEFAULT_BOUNDS_US: readonly number[] = [
-  500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
+  25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000,
+  2500000, 5000000, 10000000, 30000000, 60000000,
 ];
 
 export const DEFAULT_LABELS: Readonly<Labels> = Object.freeze({
@@ -128,22 +130,8 @@ export function batchValue(input: BatchInput = {}): Record<string, unknown> {
   };
 }
 
-const packr = new Packr({ useRecords: false, variableMapSize: true });
-
-// msgpackr writes integers above 2^32 as float64; the filter writes uint64, so do the same.
-function widen(v: unknown): unknown {
-  if (typeof v === "number") return Number.isInteger(v) && v > 0xffffffff ? BigInt(v) : v;
-  if (Array.isArray(v)) return v.map(widen);
-  if (v !== null && typeof v === "object" && !(v instanceof Uint8Array)) {
-    const o: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) o[k] = widen(x);
-    return o;
-  }
-  return v;
-}
-
 export function encodeBatch(value: unknown): Uint8Array {
-  return packr.pack(widen(value));
+  return encodeMsgpack(value);
 }
 
 export function buildBatch(input: BatchInput = {}): Uint8Array {

@@ -1,6 +1,5 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Packr } from "msgpackr";
 import { batchValue, buildBatch, encodeBatch, requests } from "./batch-builder.ts";
 import { parseExposition, sample, testApp, windowAt } from "./helpers.ts";
 import type { TestApp } from "./helpers.ts";
@@ -46,8 +45,7 @@ test("all three msgpack content types are accepted", () => withApp(async (a) => 
   }
 }));
 
-const packr = new Packr({ useRecords: false, variableMapSize: true });
-const mut = (f: (b: any) => void) => { const b: any = batchValue({ series: [requests(3, { requestMs: 2, upstreamMs: 1 })] }); f(b); return packr.pack(b); };
+const mut = (f: (b: any) => void) => { const b: any = batchValue({ series: [requests(3, { requestMs: 2, upstreamMs: 1 })] }); f(b); return encodeBatch(b); };
 const rejections: [string, () => { body: Uint8Array | string; ct?: string }, number, string, string][] = [
   ["truncated msgpack", () => ({ body: buildBatch({ series: [requests(2, { requestMs: 1 })] }).subarray(0, 60) }), 400, "AGG_ERR_DECODE", "decode"],
   ["not msgpack at all", () => ({ body: Uint8Array.from([0xc1]) }), 400, "AGG_ERR_SCHEMA", "schema"],
