@@ -95,12 +95,11 @@ describe("sample mesh without a filter", () => {
 
   test("injected app delay and network delay both lengthen the caller's view", async () => {
     const { port, authority } = mesh.entry();
-    const base = (await get(port, authority)).ms;
     mesh.setNetworkDelay("checkout", "payment", 60);
     mesh.setAppDelay("payment", 40);
     try {
       const r = await get(port, authority);
-      assert.ok(r.ms >= base + 95, `expected ≥ ${base + 95} ms, got ${r.ms}`);
+      assert.ok(r.ms >= 100, `expected ≥ 100 ms, got ${r.ms}`);
       // payment's own time grew by the app delay only; frontend's own time includes both.
       const dur = Number(String(r.headers["server-timing"]).split("dur=")[1]);
       assert.ok(dur >= 100, `frontend app dur ${dur}`);
