@@ -87,10 +87,12 @@ describe("timing split under injected delays", { timeout: 120_000 }, () => {
     }
   });
 
-  test("network delay on the hop moves network, not app", (t) => {
+  test("network delay on the hop moves network, not app and not proxy", (t) => {
     const dNet = mean(1, "network") - mean(0, "network");
     const dApp = mean(1, "app") - mean(0, "app");
-    t.diagnostic(`+${NET_DELAY_MS} ms on the hop: network ${dNet.toFixed(2)} ms, app ${dApp.toFixed(2)} ms`);
+    const dProxy = mean(1, "proxy") - mean(0, "proxy");
+    t.diagnostic(`+${NET_DELAY_MS} ms on the hop: network ${dNet.toFixed(2)} ms, app ${dApp.toFixed(2)} ms, proxy ${dProxy.toFixed(2)} ms`);
+    assert.ok(Math.abs(dProxy) < STILL_MS, `proxy moved by ${dProxy.toFixed(2)} ms`);
     assert.ok(dNet > NET_DELAY_MS * 0.9 && dNet < NET_DELAY_MS + 25, `network moved by ${dNet.toFixed(2)} ms`);
     assert.ok(Math.abs(dApp) < STILL_MS, `app moved by ${dApp.toFixed(2)} ms`);
   });

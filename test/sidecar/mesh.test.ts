@@ -45,11 +45,27 @@ describe("sample mesh without a filter", () => {
     const r = await get(port, authority, { "x-user-tier": "premium" });
     assert.equal(r.status, 200);
     assert.match(String(r.headers["server-timing"]), /^app;dur=\d+\.\d{3}$/);
-    const body = JSON.parse(r.body) as { service: string; downstream: Record<string, number> };
+    const body = JSON.parse(r.body) as { service: string; downstream: Record<string, number>; headers: Record<string, string> };
     assert.equal(body.service, "frontend");
     assert.deepEqual(body.downstream, { "checkout.shop.svc.cluster.local:8080": 200 });
+    // What the app received: Envoy's additions, the original Host, no peer headers.
+    assert.equal(body.headers.host, "frontend.shop.svc.cluster.local:8080");
+    assert.equal(body.headers["x-user-tier"], "premium");
+    assert.equal(body.headers["x-forwarded-proto"], "http");
+    assert.match(body.headers["x-request-id"], /^[0-9a-f-]{36}$/);
+    assert.equal(body.headers["x-envoy-peer-metadata"], undefined);
     // The peer-metadata headers are consumed by the sidecars, never seen by the client.
     assert.equal(r.headers["x-envoy-peer-metadata"], undefined);
+  });
+
+  test("metadata exchange: peer headers travel between sidecars only", async () => {
+    // frontend's outbound listener → checkout's inbound listener → checkout's app
+    const r = await get(mesh.pod("frontend").sidecar.outboundPort, "checkout.shop.svc.cluster.local:8080");
+    assert.equal(r.status, 200);
+    const seen = (JSON.parse(r.body) as { headers: Record<string, string> }).headers;
+    assert.equal(seen["x-envoy-peer-metadata"], undefined, "the inbound sidecar consumes the caller's peer headers");
+    assert.equal(seen["x-envoy-peer-metadata-id"], undefined);
+    assert.equal(r.headers["x-envoy-peer-metadata"], undefined, "the outbound sidecar consumes the callee's");
   });
 
   const failures = [

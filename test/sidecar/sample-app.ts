@@ -92,7 +92,8 @@ export class SampleApp {
       if (code !== 200) status = 502;
     }
     if (status === 200 && this.errorRate > 0 && this.rand() < this.errorRate) status = 500;
-    const body = JSON.stringify({ service: this.name, status, downstream });
+    // Echo what reached the app, so tests can see what the sidecars forwarded.
+    const body = JSON.stringify({ service: this.name, status, downstream, headers: req.headers });
     const durMs = Number(process.hrtime.bigint() - start) / 1e6;
     this.histogram.observe({ method: req.method ?? "GET", route: "/", status_code: String(status) }, durMs / 1000);
     res.writeHead(status, {

@@ -317,7 +317,9 @@ function requestPairs(req: http.IncomingMessage, add: [string, string][]): [stri
   ];
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const k = req.rawHeaders[i].toLowerCase();
-    if (k !== "host") h.push([k, req.rawHeaders[i + 1]]);
+    // Peer headers from a caller were consumed by metadata exchange (inbound) before any
+    // Wasm filter; on outbound MX adds ours (in `add`).
+    if (k !== "host" && k !== PEER_ID && k !== PEER_MD) h.push([k, req.rawHeaders[i + 1]]);
   }
   if (req.headers["x-request-id"] === undefined) h.push(["x-request-id", crypto.randomUUID()]);
   h.push(["x-forwarded-proto", "http"]);
