@@ -1,7 +1,8 @@
-// The traffic families of DESIGN.md, rendered straight from the store in chunks (a scrape of
-// 50k series is hundreds of MB of text: it is streamed, never built as one string). Each
-// series' escaped label text is computed once and cached on the series.
+// The traffic families of DESIGN.md, rendered straight from the store into Buffer chunks (a
+// scrape of 50k series is over a GB of text: it is streamed, never built as one string). Each
+// series' escaped label bytes are computed once and cached.
 import { familyHeader, formatValue, labelText } from "./exposition.ts";
+import { ChunkWriter } from "./chunk-writer.ts";
 import type { SeriesStore, StoredSeries } from "../store/series-store.ts";
 import { LABEL_NAMES, TIMING_NAMES } from "../wire/types.ts";
 
@@ -14,42 +15,59 @@ const HELP: Readonly<Record<string, string>> = {
   app: "Application time from the upstream's Server-Timing, ms.",
   network: "Upstream time not spent in the application (upstream - app, floored at 0), ms.",
 };
-const SERIES_PER_CHUNK = 500;
+const NL = 10, SPACE = 32;
 
-function labelsOf(s: StoredSeries): string {
-  return (s.labelText ??= labelText(LABEL_NAMES, s.labels));
+/** Cached bytes of `{name="value",...` for a series (no closing brace). */
+const labelBytes = new WeakMap<StoredSeries, Buffer>();
+function labelsOf(s: StoredSeries): Buffer {
+  let b = labelBytes.get(s);
+  if (!b) { b = Buffer.from("{" + labelText(LABEL_NAMES, s.labels)); labelBytes.set(s, b); }
+  return b;
 }
 
-function histogramLines(name: string, lt: string, s: StoredSeries, t: number): string {
+/** `,le="<bound>"} ` per bucket, per bounds set. */
+const leBytes = new WeakMap<readonly string[], Buffer[]>();
+function leOf(le: readonly string[]): Buffer[] {
+  let b = leBytes.get(le);
+  if (!b) { b = le.map((x) => Buffer.from(`,le="${x}"} `)); leBytes.set(le, b); }
+  return b;
+}
+
+interface Names { bucket: Buffer; sum: Buffer; count: Buffer }
+const CLOSE = Buffer.from("} ");
+
+function histogram(w: ChunkWriter, n: Names, lt: Buffer, s: StoredSeries, t: number): void {
   const h = s.timings[t]!;
-  const le = h.bounds.le;
-  let out = "";
+  const le = leOf(h.bounds.le);
   let cum = 0;
   for (let i = 0; i < h.counts.length; i++) {
     cum += h.counts[i]!;
-    out += `${name}_bucket{${lt},le="${le[i]}"} ${cum}\n`;
+    w.bytes(n.bucket); w.bytes(lt); w.bytes(le[i]!); w.uint(cum); w.byte(NL);
   }
-  return out + `${name}_sum{${lt}} ${formatValue(h.sumUs / 1000)}\n${name}_count{${lt}} ${h.n}\n`;
+  w.bytes(n.sum); w.bytes(lt); w.bytes(CLOSE); w.ascii(formatValue(h.sumUs / 1000)); w.byte(NL);
+  w.bytes(n.count); w.bytes(lt); w.bytes(CLOSE); w.uint(h.n); w.byte(NL);
 }
 
-/** Yields the traffic families as text chunks, in family order. */
-export function* renderTraffic(store: SeriesStore, om: boolean): Generator<string> {
+/** Yields the traffic families as Buffer chunks (~1 MiB), in family order. */
+export function* renderTraffic(store: SeriesStore, om: boolean): Generator<Buffer> {
   const list = [...store.series.values()]; // snapshot: ingest may run between chunks
-  let chunk = familyHeader(REQUESTS_FAMILY, "counter", "Requests seen by meshlat filters.", om);
-  let k = 0;
+  const w = new ChunkWriter();
+  w.ascii(familyHeader(REQUESTS_FAMILY, "counter", "Requests seen by meshlat filters.", om));
+  const req = Buffer.from(REQUESTS_FAMILY);
   for (const s of list) {
-    chunk += `${REQUESTS_FAMILY}{${labelsOf(s)}} ${s.count}\n`;
-    if (++k % (SERIES_PER_CHUNK * 10) === 0) { yield chunk; chunk = ""; }
+    w.bytes(req); w.bytes(labelsOf(s)); w.bytes(CLOSE); w.uint(s.count); w.byte(NL);
+    yield* w.take();
   }
   for (let t = 0; t < TIMING_NAMES.length; t++) {
     const name = HISTOGRAM_FAMILIES[t]!;
-    chunk += familyHeader(name, "histogram", HELP[TIMING_NAMES[t]!]!, om);
-    k = 0;
+    const names: Names = { bucket: Buffer.from(`${name}_bucket`), sum: Buffer.from(`${name}_sum`), count: Buffer.from(`${name}_count`) };
+    w.ascii(familyHeader(name, "histogram", HELP[TIMING_NAMES[t]!]!, om));
     for (const s of list) {
       if (!s.timings[t]) continue;
-      chunk += histogramLines(name, labelsOf(s), s, t);
-      if (++k % SERIES_PER_CHUNK === 0) { yield chunk; chunk = ""; }
+      histogram(w, names, labelsOf(s), s, t);
+      yield* w.take();
     }
   }
-  if (chunk) yield chunk;
+  w.flush();
+  yield* w.take();
 }

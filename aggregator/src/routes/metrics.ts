@@ -25,10 +25,9 @@ export async function metricsRoutes(app: FastifyInstance, opts: { state: Aggrega
     const om = wantsOpenMetrics(req.headers.accept);
     const self = renderPromClient(await opts.metrics.registry.getMetricsAsJSON(), om);
     const traffic = renderTraffic(opts.state.store, om);
-    function* all(): Generator<string> {
+    function* all(): Generator<Buffer> {
       yield* traffic;
-      yield self;
-      if (om) yield "# EOF\n";
+      yield Buffer.from(self + (om ? "# EOF\n" : ""));
     }
     reply.header("content-type", om ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE);
     const stream = Readable.from(all(), { objectMode: false });

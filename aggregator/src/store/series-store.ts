@@ -13,8 +13,6 @@ const OVERFLOW_KEY = OVERFLOW_LABELS.join("\u0000");
 export class StoredSeries {
   count = 0;
   readonly timings: (Hist | null)[] = TIMING_NAMES.map(() => null);
-  /** Rendered `name="value",...` label text, cached by the exposition. */
-  labelText: string | undefined = undefined;
   constructor(readonly key: string, readonly labels: readonly string[], public lastSeen: number) {}
 
   add(w: WireSeries, from: Bounds): void {
