@@ -23,6 +23,16 @@ export interface ContenderResult {
   summary: Summary;
 }
 
+/**
+ * Process CPU time (user + system, all threads) in ns. On a shared machine a round that is
+ * preempted loses wall time but not CPU time, so CPU-timed rounds stay comparable; the V8
+ * threads' own work (GC, JIT) counts, as it is part of the cost.
+ */
+export function cpuNow(): bigint {
+  const u = process.cpuUsage();
+  return BigInt(u.user + u.system) * 1000n;
+}
+
 export async function interleave(contenders: readonly Contender[], opts: InterleaveOptions): Promise<ContenderResult[]> {
   if (contenders.length === 0) throw new RangeError("no contenders");
   if (!(opts.rounds >= 1 && opts.iterations >= 1)) throw new RangeError("rounds and iterations must be >= 1");
