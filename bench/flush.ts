@@ -142,7 +142,7 @@ export async function runFlush(opts: { quick: boolean }): Promise<SubjectResult>
   const runs = [
     { key: "wire.filter.typical", mix: "typical", workers: 1, what: "typical mix (outbound 200s with Server-Timing: 3 services × 4 tiers)" },
     { key: "wire.filter.realistic", mix: "realistic", workers: 1, what: "realistic mix (3 services × 4 tiers + missing tier, 1.5% 503, 0.5% 404)" },
-    { key: "wire.filter.realistic_2_workers", mix: "realistic", workers: 2, what: "realistic mix over 2 worker VMs (Istio's default proxy concurrency; requests round-robin)" },
+    { key: "wire.filter.realistic_2_workers", mix: "realistic", workers: 2, what: "realistic mix over 2 worker VMs (a sidecar with proxy concurrency 2: Istio's former default, now derived from the CPU limit; requests round-robin)" },
   ] as const;
   for (const r of runs) {
     const w = await wireAtRate(seconds, r.workers, r.mix);

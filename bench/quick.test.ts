@@ -12,7 +12,8 @@ import { WIRE_TARGET } from "./wire.ts";
 describe("bench --quick", () => {
   let res: Results;
   before(async () => {
-    buildModules();
+    // npm test has just built filter/build/meshlat.wasm; other tests are reading it now.
+    buildModules({ filter: false });
     res = await runAll({ quick: true, only: [], log: () => {} });
   });
 

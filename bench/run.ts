@@ -29,8 +29,9 @@ const SUBJECTS: { name: string; quick: boolean; run: (o: { quick: boolean }) => 
   { name: "aggregator", quick: false, run: runAggregator },
 ];
 
-export function buildModules(): void {
-  const b = spawnSync(process.execPath, ["bench/build.mjs"], { stdio: "inherit" });
+/** Compiles the fixtures and probe builds; `filter: false` leaves filter/build/meshlat.wasm alone (npm test builds it first). */
+export function buildModules(opts: { filter: boolean } = { filter: true }): void {
+  const b = spawnSync(process.execPath, ["bench/build.mjs", ...(opts.filter ? [] : ["--no-filter"])], { stdio: "inherit" });
   if (b.status !== 0) throw new Error("bench: building the benchmark modules failed");
 }
 
