@@ -2,7 +2,7 @@
 // configure), the series table, the per-request label resolution and the flush cycle.
 import { proxy_get_current_time_nanoseconds, proxy_set_tick_period_milliseconds } from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 import {
-  Bytes, getProperty, getIntProperty, getHeader, valPtr, valLen, monoNow, random64, logLine,
+  Bytes, getProperty, getIntProperty, getHeader, valPtr, valLen, monoNow, random64, logLine, bytesEq,
   MAP_REQUEST_HEADERS, LOG_INFO, LOG_WARN,
 } from "./abi";
 import { Config } from "./config";
@@ -38,8 +38,13 @@ const P_RESPONSE_FLAGS = new Bytes("response\0flags");
 const P_MTLS = new Bytes("connection\0mtls");
 const P_UPSTREAM_REGION = new Bytes("upstream\0locality\0region");
 // Istio >= 1.24 metadata exchange stores the downstream peer here (reference §3.6).
+// Read whole (one call): a map property comes back as serialized pairs (reference §2.2);
+// if it does not parse as such, the two fields are read one by one.
+const P_PEER = new Bytes("filter_state\0downstream_peer");
 const P_PEER_WORKLOAD = new Bytes("filter_state\0downstream_peer\0workload");
 const P_PEER_NAMESPACE = new Bytes("filter_state\0downstream_peer\0namespace");
+const K_WORKLOAD = new Bytes("workload");
+const K_NAMESPACE = new Bytes("namespace");
 const H_AUTHORITY = new Bytes(":authority");
 
 const WALL_OUT = memory.data(8, 8);
@@ -204,6 +209,41 @@ export class Plugin {
     return this.strings.intern(valPtr, valLen);
   }
 
+  /** source_workload / source_namespace of an inbound request: the downstream peer that
+   * Istio's metadata exchange left in filter state (reference §3.6), else unknown. */
+  private peerLabels(): void {
+    const table = this.table;
+    let wl = this.idUnknown;
+    let ns = this.idUnknown;
+    let parsed = false;
+    if (getProperty(P_PEER) && valLen >= 4) {
+      const base = valPtr;
+      const size = valLen;
+      const count = <usize>load<u32>(base);
+      if (count <= 1024 && <usize>4 + count * 8 <= size) {
+        let off: usize = 4 + count * 8;
+        parsed = true;
+        for (let i: usize = 0; i < count; i++) {
+          const kl = <usize>load<u32>(base + 4 + i * 8);
+          const vl = <usize>load<u32>(base + 8 + i * 8);
+          if (kl > size || vl > size || off + kl + vl + 2 > size) { parsed = false; break; }
+          const kp = base + off;
+          const vp = kp + kl + 1;
+          off += kl + vl + 2;
+          if (vl == 0) continue;
+          if (bytesEq(kp, kl, K_WORKLOAD)) wl = this.strings.intern(vp, vl);
+          else if (bytesEq(kp, kl, K_NAMESPACE)) ns = this.strings.intern(vp, vl);
+        }
+      }
+      if (!parsed) {
+        wl = this.propertyId(P_PEER_WORKLOAD);
+        ns = this.propertyId(P_PEER_NAMESPACE);
+      }
+    }
+    table.setLabel(1, wl);
+    table.setLabel(2, ns);
+  }
+
   /** proxy_on_log: resolve the labels, fold the timings into the series table. */
   record(s: usize): void {
     this.checkCaches();
@@ -228,8 +268,7 @@ export class Plugin {
 
     if (dir == DIR_INBOUND) {
       table.setLabel(0, this.idDestination);
-      table.setLabel(1, this.propertyId(P_PEER_WORKLOAD));
-      table.setLabel(2, this.propertyId(P_PEER_NAMESPACE));
+      this.peerLabels();
       table.setLabel(6, getIntProperty(P_MTLS) == 1 ? this.idMtls : this.idNone);
       table.setLabel(9, this.idUnknown);
     } else {

@@ -76,6 +76,19 @@ const streamCases: { name: string; info: StreamInfo; req?: [string, string][]; r
     expect: { reporter: "destination", source_workload: "frontend", source_namespace: "web", destination_service: "payments.shop", connection_security_policy: "mutual_tls", peer_region: "unknown" },
   },
   {
+    name: "inbound: the whole downstream_peer map (nested labels, more fields) is parsed",
+    info: {
+      clusterName: INBOUND, mtls: true,
+      properties: { "filter_state\u0000downstream_peer": { type: "pod", name: "fe-1", labels: { app: "fe", "x": "workload" }, namespace: "web", workload: "fe", cluster: "Kubernetes" } },
+    },
+    expect: { source_workload: "fe", source_namespace: "web" },
+  },
+  {
+    name: "inbound: peer with an empty workload",
+    info: { clusterName: INBOUND, properties: { "filter_state\u0000downstream_peer": { workload: "", namespace: "web" } } },
+    expect: { source_workload: "unknown", source_namespace: "web", connection_security_policy: "none" },
+  },
+  {
     name: "inbound plaintext without peer metadata",
     info: { clusterName: INBOUND, mtls: false },
     expect: { reporter: "destination", source_workload: "unknown", source_namespace: "unknown", connection_security_policy: "none" },
