@@ -200,6 +200,9 @@ export async function runFilter(opts: { quick: boolean; only?: string }): Promis
               `heap allocations per ${spec.name} request after warm-up (probe build: every TLSF block allocated)`, { target: { op: "<=", value: 0 } });
             if (spec.name === "typical") metrics["filter.allocs_per_flush"] = metric("count", perFlush, "allocs", `heap allocations of one flush (tick, encode, proxy_http_call, response) after ${WARMUP_FLUSHES} warm-up flushes`);
           }
+          if (name === "noop_sdk" && spec.name === "typical") {
+            metrics["filter.noop_sdk.allocs_per_request"] = metric("info", w.perRequest, "allocs/req", "heap allocations per request of the SDK no-op (its per-stream context objects), for comparison");
+          }
           d[`allocs_${name}`] = { perRequest: w.perRequest, perFlush };
         } finally {
           p.plugin.stop();
