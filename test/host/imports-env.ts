@@ -95,13 +95,14 @@ export function envImports(vm: Vm): Record<string, (...args: never[]) => unknown
 
     // ---- properties ----
     proxy_get_property(pathPtr: number, pathSize: number, valuePtrPtr: number, valueSizePtr: number): number {
-      const path = vm.str(pathPtr, pathSize);
+      const path = vm.cachedStr(pathPtr, pathSize);
       if (path === null) return Status.INVALID_MEMORY_ACCESS;
       const c = vm.ctx();
       if (!c) return Status.NOT_FOUND;
       const root = c.kind === "root" ? c : c.root;
       const v = resolveProperty(root.identity, c.kind === "stream" ? c.stream : null, path);
       if (v === undefined) return Status.NOT_FOUND;
+      if (typeof v === "string") return vm.copyOut(v, valuePtrPtr, valueSizePtr) ? Status.OK : Status.INVALID_MEMORY_ACCESS;
       const bytes = serializeValue(v);
       if (typeof bytes === "number") return bytes;
       return vm.copyOut(bytes, valuePtrPtr, valueSizePtr) ? Status.OK : Status.INVALID_MEMORY_ACCESS;
@@ -179,7 +180,7 @@ export function envImports(vm: Vm): Record<string, (...args: never[]) => unknown
     // ---- header maps (envoy context.cc getMap / getConstMap) ----
     proxy_get_header_map_value(type: number, keyPtr: number, keySize: number, valuePtrPtr: number, valueSizePtr: number): number {
       if (type >>> 0 > MAP_TYPE_MAX) return Status.BAD_ARGUMENT;
-      const key = vm.str(keyPtr, keySize);
+      const key = vm.cachedStr(keyPtr, keySize);
       if (key === null) return Status.INVALID_MEMORY_ACCESS;
       const map = vm.constMap(type);
       // Not currently available: BAD_ARGUMENT, but NOT_FOUND in the access-log phase (ABI 0.2.x).

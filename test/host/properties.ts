@@ -86,8 +86,8 @@ function headerLookup(h: HeaderMap): LookupMap {
   });
 }
 
-function requestAttr(s: StreamView): LookupMap {
-  return new LookupMap((k) => {
+function requestValue(s: StreamView, k: string): PropertyValue | undefined {
+  {
     switch (k) {
       case "time":
         return prop.timestampNs(s.startWallNs);
@@ -131,19 +131,19 @@ function requestAttr(s: StreamView): LookupMap {
       case "query": {
         const p = h.get(":path") ?? "";
         const i = p.indexOf("?");
-        return i < 0 ? "" : p.slice(i + 1);
+        return i < 0 ? "" : p.slice(i + 1).split("#")[0];
       }
     }
     return undefined;
-  });
+  }
 }
 
 function responseCode(s: StreamView): number | undefined {
   return s.info.responseCode ?? s.statusCode;
 }
 
-function responseAttr(s: StreamView, code: number | undefined): LookupMap {
-  return new LookupMap((k) => {
+function responseValue(s: StreamView, k: string): PropertyValue | undefined {
+  {
     if (k === "size") return prop.int(s.bytesSent);
     if (!s.responseStarted) return k === "flags" ? prop.int(0) : undefined;
     switch (k) {
@@ -152,8 +152,10 @@ function responseAttr(s: StreamView, code: number | undefined): LookupMap {
         const t = s.readableResponseTrailers();
         return prop.int(s.bytesSent + (h ? h.byteSize() : 0) + (t ? t.byteSize() : 0));
       }
-      case "code":
+      case "code": {
+        const code = responseCode(s);
         return code === undefined ? undefined : prop.int(code);
+      }
       case "code_details":
         return s.info.responseCodeDetails ?? "via_upstream";
       case "flags":
@@ -170,29 +172,46 @@ function responseAttr(s: StreamView, code: number | undefined): LookupMap {
       }
     }
     return undefined;
-  });
+  }
 }
 
-function connectionAttr(s: StreamView): LookupMap {
-  return new LookupMap((k) => {
-    switch (k) {
-      case "mtls":
-        return s.info.mtls ?? false;
-      case "id":
-        return prop.uint(s.connectionId);
-    }
-    return undefined;
-  });
+function connectionValue(s: StreamView, k: string): PropertyValue | undefined {
+  switch (k) {
+    case "mtls":
+      return s.info.mtls ?? false;
+    case "id":
+      return prop.uint(s.connectionId);
+  }
+  return undefined;
 }
 
-function upstreamAttr(s: StreamView): LookupMap {
-  return new LookupMap((k) => {
+function upstreamValue(s: StreamView, k: string): PropertyValue | undefined {
+  {
     if (k === "locality" && s.responseStarted && s.info.upstreamLocality) return localityMessage(s.info.upstreamLocality);
     // attemptCount().value_or(0): the router (after this filter) has not tried upstream yet in
     // on_request_headers; one attempt once a response came back (override via properties).
     if (k === "request_attempt_count") return prop.uint(s.responseStarted ? 1 : 0);
     return undefined;
-  });
+  }
+}
+
+type Lookup = (p: PluginIdentity, s: StreamView | null, k: string) => PropertyValue | undefined;
+
+/** The attribute maps: a top-level name and its key lookup (Envoy's *Wrapper::operator[]). */
+function attribute(p: PluginIdentity, s: StreamView | null, name: string): Lookup | undefined {
+  if (name === "xds") return p.version !== "legacy" ? xdsValue : undefined;
+  if (!s) return undefined;
+  switch (name) {
+    case "request":
+      return (_p, st, k) => requestValue(st!, k);
+    case "response":
+      return (_p, st, k) => responseValue(st!, k);
+    case "connection":
+      return (_p, st, k) => connectionValue(st!, k);
+    case "upstream":
+      return (_p, st, k) => upstreamValue(st!, k);
+  }
+  return undefined;
 }
 
 /** The xds attribute: `node` resolves without a stream; the others need one (expr XDSWrapper). */
@@ -213,9 +232,9 @@ function xdsValue(p: PluginIdentity, s: StreamView | null, k: string): PropertyV
 function topLevel(p: PluginIdentity, s: StreamView | null, name: string): PropertyValue | undefined {
   const user = s?.userTree?.get(name);
   if (user !== undefined) return user;
-  const modern = p.version !== "legacy";
   const legacy = p.version !== "1.33+";
-  if (name === "xds" && modern) return new LookupMap((k) => xdsValue(p, s, k));
+  const attr = attribute(p, s, name);
+  if (attr) return new LookupMap((k) => attr(p, s, k));
   if (legacy) {
     // Pre-#36619 Wasm-only tokens (envoy context.cc PROPERTY_TOKENS before 1.33).
     switch (name) {
@@ -227,20 +246,7 @@ function topLevel(p: PluginIdentity, s: StreamView | null, name: string): Proper
         return xdsValue(p, s, name);
     }
   }
-  if (s) {
-    switch (name) {
-      case "request":
-        return requestAttr(s);
-      case "response":
-        return responseAttr(s, responseCode(s));
-      case "connection":
-        return connectionAttr(s);
-      case "upstream":
-        return upstreamAttr(s);
-      case "connection_id":
-        return prop.uint(s.connectionId);
-    }
-  }
+  if (s && name === "connection_id") return prop.uint(s.connectionId);
   switch (name) {
     case "plugin_name":
       return p.name;
@@ -253,13 +259,32 @@ function topLevel(p: PluginIdentity, s: StreamView | null, name: string): Proper
   return fs;
 }
 
+const segmentCache = new Map<string, string[]>();
+
+function segments(path: string): string[] {
+  let segs = segmentCache.get(path);
+  if (segs === undefined) {
+    segs = path.split("\0");
+    // Envoy stops at the end of the path: a trailing NUL adds no empty segment.
+    if (segs.length > 1 && segs[segs.length - 1] === "") segs.pop();
+    if (segmentCache.size >= 256) segmentCache.clear();
+    segmentCache.set(path, segs);
+  }
+  return segs;
+}
+
 /** Resolves a NUL-separated path; undefined = NOT_FOUND. */
 export function resolveProperty(p: PluginIdentity, s: StreamView | null, path: string): PropertyValue | undefined {
-  const segs = path.split("\0");
-  // Envoy stops at the end of the path: a trailing NUL adds no empty segment.
-  if (segs.length > 1 && segs[segs.length - 1] === "") segs.pop();
+  const segs = segments(path);
   if (segs[0] === "" && segs.length === 1) return undefined;
-  let v = topLevel(p, s, segs[0]!);
-  for (let i = 1; i < segs.length && v !== undefined; i++) v = child(v, segs[i]!);
+  let v: PropertyValue | undefined;
+  let i = 1;
+  // Fast path: "<attribute>\0<key>..." looks the key up directly (no wrapper map built).
+  const attr = segs.length > 1 && !s?.userTree?.has(segs[0]!) ? attribute(p, s, segs[0]!) : undefined;
+  if (attr) {
+    v = attr(p, s, segs[1]!);
+    i = 2;
+  } else v = topLevel(p, s, segs[0]!);
+  for (; i < segs.length && v !== undefined; i++) v = child(v, segs[i]!);
   return v;
 }

@@ -61,21 +61,27 @@ export const prop = {
 
 const enc = new TextEncoder();
 
+// 8-byte scalars go through one scratch word (host order = little-endian on every platform
+// Node runs on, as Envoy's reinterpret_cast copies host order). The returned view is only
+// valid until the next call: callers copy it at once (maps/lists slice it).
+const word = new ArrayBuffer(8);
+const wordI64 = new BigInt64Array(word);
+const wordU64 = new BigUint64Array(word);
+const wordF64 = new Float64Array(word);
+const wordU8 = new Uint8Array(word);
+
 function int64(v: bigint, unsigned: boolean): Uint8Array {
-  const b = new Uint8Array(8);
-  const dv = new DataView(b.buffer);
-  if (unsigned) dv.setBigUint64(0, BigInt.asUintN(64, v), true);
-  else dv.setBigInt64(0, BigInt.asIntN(64, v), true);
-  return b;
+  if (unsigned) wordU64[0] = v; // typed-array stores wrap modulo 2^64
+  else wordI64[0] = v;
+  return wordU8;
 }
 
 function double(v: number): Uint8Array {
-  const b = new Uint8Array(8);
-  new DataView(b.buffer).setFloat64(0, v, true);
-  return b;
+  wordF64[0] = v;
+  return wordU8;
 }
 
-/** Serialized bytes, or a Status code on failure. */
+/** Serialized bytes (a scratch view for 8-byte scalars: copy before the next call), or a Status code. */
 export function serializeValue(v: PropertyValue): Uint8Array | number {
   switch (typeof v) {
     case "string":
@@ -109,13 +115,13 @@ export function serializeValue(v: PropertyValue): Uint8Array | number {
     for (const item of v as readonly PropertyValue[]) {
       const s = serializeValue(item);
       if (typeof s === "number") return Status.SERIALIZATION_FAILURE;
-      pairs.push([s, new Uint8Array(0)]);
+      pairs.push([s.slice(), new Uint8Array(0)]);
     }
   } else {
     for (const [k, item] of Object.entries(v as Record<string, PropertyValue>)) {
       const s = serializeValue(item);
       if (typeof s === "number") return Status.SERIALIZATION_FAILURE;
-      pairs.push([enc.encode(k), s]);
+      pairs.push([enc.encode(k), s.slice()]);
     }
   }
   return encodeBytePairs(pairs);
