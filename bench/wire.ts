@@ -4,14 +4,13 @@
 // wire.model.*: batches built with the aggregator's batch builder (aggregator/test/batch-builder.ts,
 // the wire format v1 reference encoder) from the same request mix the filter sees, at
 // RATE requests/s and 1 s flushes. The real filter's bytes are measured in flush.ts.
-import { batchValue, encodeBatch, requests as _unused, timingOf } from "../aggregator/test/batch-builder.ts";
+import { batchValue, encodeBatch, timingOf } from "../aggregator/test/batch-builder.ts";
 import type { SeriesInput, Labels } from "../aggregator/test/batch-builder.ts";
 import { envoyAccessLogLine, jsonRecord } from "./lib/access-log.ts";
 import { metric } from "./lib/results.ts";
 import type { SubjectResult } from "./lib/results.ts";
 import { NODE, USER_AGENT, prng, requestCase } from "./lib/traffic.ts";
 import type { RequestCase } from "./lib/traffic.ts";
-void _unused;
 
 export const RATE = 1000;       // requests per second per sidecar
 export const WINDOWS = 10;      // flush windows of 1 s
