@@ -34,6 +34,9 @@ describe("Prometheus queries over meshlat metrics", { timeout: 90_000 }, () => {
     }
     // Everything flushed and scraped: the edge's destination reporter counted every request.
     await stack.prom.waitFor(`sum(meshlat_requests_total{reporter="destination",${frontend}})`, (v) => v === N, 20_000);
+    // ... and so did every other reporter and the apps' own histograms (every request reaches payment).
+    await stack.prom.waitFor(`count(sum by (reporter, destination_service) (meshlat_requests_total) == ${N})`, (v) => v === 5, 20_000);
+    await stack.prom.waitFor(`sum(http_request_duration_seconds_count)`, (v) => v === 3 * N, 20_000);
   });
   after(() => stack?.stop());
 
