@@ -16,7 +16,7 @@ test("access-log line follows Envoy's default format field by field", () => {
 
 test("a JSON record carries the labels and only the timings that exist", () => {
   const cases = [
-    { name: "with Server-Timing", appMs: 5, keys: ["app_ms", "network_ms"] },
+    { name: "with Server-Timing", appMs: 5 as number | undefined, keys: ["app_ms", "network_ms"] as string[] },
     { name: "without Server-Timing", appMs: undefined, keys: [] },
   ];
   for (const k of cases) {
