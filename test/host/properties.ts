@@ -197,19 +197,24 @@ function upstreamValue(s: StreamView, k: string): PropertyValue | undefined {
 
 type Lookup = (p: PluginIdentity, s: StreamView | null, k: string) => PropertyValue | undefined;
 
+const requestLookup: Lookup = (_p, s, k) => requestValue(s!, k);
+const responseLookup: Lookup = (_p, s, k) => responseValue(s!, k);
+const connectionLookup: Lookup = (_p, s, k) => connectionValue(s!, k);
+const upstreamLookup: Lookup = (_p, s, k) => upstreamValue(s!, k);
+
 /** The attribute maps: a top-level name and its key lookup (Envoy's *Wrapper::operator[]). */
 function attribute(p: PluginIdentity, s: StreamView | null, name: string): Lookup | undefined {
   if (name === "xds") return p.version !== "legacy" ? xdsValue : undefined;
   if (!s) return undefined;
   switch (name) {
     case "request":
-      return (_p, st, k) => requestValue(st!, k);
+      return requestLookup;
     case "response":
-      return (_p, st, k) => responseValue(st!, k);
+      return responseLookup;
     case "connection":
-      return (_p, st, k) => connectionValue(st!, k);
+      return connectionLookup;
     case "upstream":
-      return (_p, st, k) => upstreamValue(st!, k);
+      return upstreamLookup;
   }
   return undefined;
 }

@@ -26,7 +26,16 @@ export interface RequestSpec {
 }
 
 const enc = new TextEncoder();
-const bytes = (b: Uint8Array | string) => (typeof b === "string" ? enc.encode(b) : b);
+
+// Module-level helpers: closures created per call would cost an allocation (and tsx's
+// keepNames wrapper) on every request.
+function bytes(b: Uint8Array | string): Uint8Array {
+  return typeof b === "string" ? enc.encode(b) : b;
+}
+
+function ms(x: number | undefined): number {
+  return x ?? 0;
+}
 
 /**
  * Runs the request and returns its (ended) stream. Unless info.backendLatencyNs is given,
@@ -35,7 +44,6 @@ const bytes = (b: Uint8Array | string) => (typeof b === "string" ? enc.encode(b)
  */
 export function runRequest(vm: Vm, clock: ManualClock, spec: RequestSpec): HttpStream {
   if (!(clock instanceof ManualClock)) throw new HostError("HOST_ERR_NOT_MANUAL_CLOCK", "runRequest needs a ManualClock");
-  const ms = (x: number | undefined) => x ?? 0;
   const info: StreamInfo = { ...spec.info };
   if (info.backendLatencyNs === undefined) {
     info.backendLatencyNs = BigInt(Math.round((ms(spec.requestMs) + ms(spec.upstreamMs) + ms(spec.responseMs)) * 1e6));
