@@ -97,3 +97,15 @@ test("http call timeout: Envoy's async client answers 504 at exactly the timeout
   assert.equal(messagesSince(w, from).length, 2);
   p.stop();
 });
+
+test("pending http calls are cancelled when the root context goes away (stop): no callback, settle returns", async () => {
+  let answer: () => void = () => {};
+  const { p, w, clock, from } = await setup(`${CLUSTER};5000;aggregator`, () => new Promise((r) => (answer = () => r({ headers: [[":status", "200"]] }))));
+  clock.advanceMs(1000);
+  p.stop();
+  answer();
+  await p.settle();
+  // (the SDK's root proxy_on_done aborts during stop; see lifecycle.test.ts)
+  assert.deepEqual(messagesSince(w, from).filter((m) => !m.startsWith("abort:")), ["call 0 token=4"]);
+  assert.equal(clock.pendingTimers(), 0, "timeout and tick timers cancelled");
+});
