@@ -4,6 +4,34 @@
 // table is compacted back to its pinned constants between windows when it gets crowded.
 
 export const MAX_STRINGS: i32 = 4096;
+/** Longest label value kept (bytes): DNS names and Kubernetes names fit; anything longer, or
+ * not valid UTF-8, becomes `other` so one hostile value cannot get a batch rejected. */
+export const MAX_LABEL_BYTES: usize = 256;
+
+/** Strict UTF-8 check (RFC 3629: no overlongs, no surrogates, <= U+10FFFF). */
+export function validUtf8(p: usize, n: usize): bool {
+  let i: usize = 0;
+  while (i < n) {
+    const c = <u32>load<u8>(p + i);
+    if (c < 0x80) { i++; continue; }
+    let need: usize = 0;
+    let min: u32 = 0;
+    let cp: u32 = 0;
+    if ((c & 0xe0) == 0xc0) { need = 1; min = 0x80; cp = c & 0x1f; }
+    else if ((c & 0xf0) == 0xe0) { need = 2; min = 0x800; cp = c & 0x0f; }
+    else if ((c & 0xf8) == 0xf0) { need = 3; min = 0x10000; cp = c & 0x07; }
+    else return false;
+    for (let k: usize = 1; k <= need; k++) {
+      if (i + k >= n) return false;
+      const d = <u32>load<u8>(p + i + k);
+      if ((d & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += need + 1;
+  }
+  return true;
+}
 const INDEX_SLOTS: i32 = 8192;            // power of two, 2x MAX_STRINGS
 const BYTES_CAP: usize = 256 * 1024;       // string bytes
 
@@ -28,6 +56,7 @@ export class InternTable {
   count: i32 = 0;
   pinnedCount: i32 = 0;
   overflowId: i32 = 0;
+  otherId: i32 = 0;
   /** Bumped whenever ids are invalidated (compaction), so caches can check it. */
   generation: u32 = 0;
 
@@ -59,8 +88,10 @@ export class InternTable {
     }
   }
 
-  /** Id of the bytes, interning them when new; `overflowId` when the table is full. */
+  /** Id of the bytes, interning them when new; `overflowId` when the table is full, `otherId`
+   * for values over MAX_LABEL_BYTES or not valid UTF-8. */
   intern(p: usize, n: usize): i32 {
+    if (n > MAX_LABEL_BYTES) return this.otherId;
     const h = fnv1a(p, n);
     let slot = <i32>(h & <u32>(INDEX_SLOTS - 1));
     while (true) {
@@ -71,6 +102,7 @@ export class InternTable {
           memory.compare(this.ptrOf(id), p, n) == 0) return id;
       slot = (slot + 1) & (INDEX_SLOTS - 1);
     }
+    if (!validUtf8(p, n)) return this.otherId;
     if (this.count >= MAX_STRINGS || this.bytesTop + n > BYTES_CAP) return this.overflowId;
     const id = this.count++;
     memory.copy(this.bytes + this.bytesTop, p, n);

@@ -126,6 +126,7 @@ export class Plugin {
     st.overflowId = this.idOverflow;
     this.idUnknown = st.internString("unknown");
     this.idOther = st.internString("other");
+    st.otherId = this.idOther;
     this.idSource = st.internString("source");
     this.idDestination = st.internString("destination");
     this.idMtls = st.internString("mutual_tls");

@@ -237,3 +237,27 @@ test("region and identity are read once per VM, not per request", async () => {
     h.stop();
   }
 });
+
+const longCases: { name: string; value: string | Uint8Array; expect: string }[] = [
+  { name: "256 bytes kept", value: "r".repeat(256), expect: "r".repeat(256) },
+  { name: "257 bytes -> other", value: "r".repeat(257), expect: "other" },
+  { name: "invalid UTF-8 -> other", value: new Uint8Array([0x65, 0x75, 0xff, 0x31]), expect: "other" },
+  { name: "overlong UTF-8 -> other", value: new Uint8Array([0xc0, 0xaf]), expect: "other" },
+  { name: "UTF-8 surrogate -> other", value: new Uint8Array([0xed, 0xa0, 0x80]), expect: "other" },
+  { name: "valid multi-byte kept", value: "région-東京-🙂", expect: "région-東京-🙂" },
+];
+
+for (const c of longCases) {
+  test(`label values from properties: ${c.name}`, async () => {
+    const h = await harness(BASE_CONFIG);
+    try {
+      const b = await oneBatch(h, [{
+        info: { clusterName: OUTBOUND, properties: { "upstream\u0000locality\u0000region": c.value } },
+        requestHeaders: REQ, responseHeaders: RESP_200,
+      }]);
+      assert.equal(onlyLabels(b).peer_region, c.expect);
+    } finally {
+      h.stop();
+    }
+  });
+}

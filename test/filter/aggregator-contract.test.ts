@@ -1,0 +1,55 @@
+// Cross-part contract: batches the built filter really sends pass the aggregator's own wire
+// decoder and validator (aggregator/src/wire) with its default limits — worked example,
+// overflow, hostile label values, and a retried batch after an outage.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { runRequest } from "../host/index.ts";
+import { decodeMsgpack } from "../../aggregator/src/wire/decode.ts";
+import { validateBatch } from "../../aggregator/src/wire/validate.ts";
+import { harness, workedExample, BASE_CONFIG, OUTBOUND, INBOUND, REQ } from "./helpers.ts";
+
+const LIMITS = { maxSeries: 70000, maxStrings: 700000, maxBounds: 128, maxLabelLength: 1024 };
+
+test("the worked example validates", async () => {
+  const b = validateBatch(decodeMsgpack(await workedExample()), LIMITS);
+  assert.equal(b.series.length, 2);
+});
+
+test("busy, hostile and overflowing batches validate", async () => {
+  const h = await harness({ ...BASE_CONFIG, max_series: 16 });
+  try {
+    const vm = h.plugin.workers[0]!;
+    let down = true;
+    h.respond = () => ({ headers: [[":status", down ? "503" : "204"]] });
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 60; i++) {
+        runRequest(vm, h.clock, {
+          info: {
+            clusterName: i % 2 ? `outbound|80||svc-${i}.ns.svc.cluster.local` : INBOUND,
+            responseFlags: i * 97,
+            upstreamLocality: { region: "x".repeat(i * 10) },
+            properties: { "filter_state\u0000downstream_peer": { workload: "w".repeat(i * 20), namespace: "ns" } },
+          },
+          requestHeaders: [...REQ, [":authority", `Host-${i}.example:${i}`], ["x-user-tier", "é".repeat(i)]],
+          responseHeaders: [[":status", String(100 + i * 7)], ["server-timing", `app;dur=${i / 3}`]],
+          upstreamMs: i / 7,
+        });
+      }
+      h.clock.advanceMs(1000);
+      await h.plugin.settle();
+    }
+    down = false;
+    runRequest(vm, h.clock, { info: { clusterName: OUTBOUND }, requestHeaders: REQ, responseHeaders: [[":status", "200"]] });
+    for (let i = 0; i < 10; i++) {
+      h.clock.advanceMs(1000);
+      await h.plugin.settle();
+    }
+    assert.ok(h.posts.length >= 4);
+    for (const p of h.posts) {
+      const b = validateBatch(decodeMsgpack(p.body), LIMITS);
+      assert.ok(b.series.length <= 17);
+    }
+  } finally {
+    h.stop();
+  }
+});
