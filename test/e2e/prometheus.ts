@@ -1,10 +1,10 @@
 // Test harness for a real Prometheus server (Debian's /usr/bin/prometheus; .ci/run installs
 // it): a temp dir for config and TSDB, loopback on a free port, a generated config that
 // scrapes the given targets every second, and a small client for the HTTP query API.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { killOnExit } from "../sidecar/child-process.ts";
 import { freePort } from "../sidecar/aggregator-process.ts";
 import { sleep } from "../sidecar/sample-app.ts";
@@ -27,15 +27,20 @@ export class PrometheusNotFoundError extends Error {
 
 /** Path of the prometheus binary, or a clear error: CI installs it through .ci/run. */
 export function findPrometheus(): string {
-  const r = spawnSync("sh", ["-c", "command -v prometheus"], { encoding: "utf8" });
-  const path = r.stdout.trim();
-  if (r.status !== 0 || path === "") {
-    throw new PrometheusNotFoundError(
-      "prometheus is not on PATH: the end-to-end tests need a real Prometheus " +
-        "(Debian: apt-get install prometheus; .ci/run installs it on CI)",
-    );
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    if (dir === "") continue;
+    const p = join(dir, "prometheus");
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // not here
+    }
   }
-  return path;
+  throw new PrometheusNotFoundError(
+    "prometheus is not on PATH: the end-to-end tests need a real Prometheus " +
+      "(Debian: apt-get install prometheus; .ci/run installs it on CI)",
+  );
 }
 
 export function renderConfig(jobs: ScrapeJob[], intervalS = 1): string {

@@ -122,6 +122,19 @@ describe("Prometheus queries over meshlat metrics", { timeout: 90_000 }, () => {
     assert.deepEqual([...seen].sort(), ["checkout<-frontend:mutual_tls", "frontend<-unknown:none", "payment<-checkout:mutual_tls"]);
   });
 
+  test("the dependency graph API shows the observed edges with mTLS and errors", async () => {
+    const res = await fetch(`${stack.aggregator.url}/api/v1/graph?namespace=shop&window=5m`);
+    assert.equal(res.status, 200);
+    const g = (await res.json()) as { edges: { source: string; destination: string; requests: number; error_rate: number; mtls_share: number | null }[] };
+    const edges = Object.fromEntries(g.edges.map((e) => [`${e.source}->${e.destination.split(".")[0]}`, e]));
+    assert.deepEqual(Object.keys(edges).sort(), ["checkout.shop->payment", "frontend.shop->checkout", "unknown.unknown->frontend"]);
+    for (const k of ["checkout.shop->payment", "frontend.shop->checkout"]) {
+      assert.equal(edges[k].requests, N);
+      assert.equal(edges[k].mtls_share, 1);
+    }
+    assert.ok(edges["checkout.shop->payment"].error_rate > 0.03, JSON.stringify(edges["checkout.shop->payment"]));
+  });
+
   test("aggregator and filter self-metrics are scraped", async () => {
     const accepted = await stack.prom.scalar(`sum(meshlat_aggregator_batches_total{result="accepted"})`);
     assert.ok(accepted > 0);
