@@ -110,6 +110,22 @@ describe("sidecar with the meshlat filter", () => {
     }
   });
 
+  test("a request with a body streams through the filter (end of stream on the last chunk)", async () => {
+    const before = sink.total({ reporter: "destination", destination_service: "frontend.shop.svc.cluster.local", user_tier: "standard" });
+    const { port, authority } = mesh.entry();
+    const status = await new Promise<number>((resolve, reject) => {
+      const r = http.request({ host: "127.0.0.1", port, method: "POST", path: "/", headers: { host: authority, "x-user-tier": "Standard ", "transfer-encoding": "chunked" } }, (res) => {
+        res.resume();
+        res.once("end", () => resolve(res.statusCode ?? 0));
+      });
+      r.once("error", reject);
+      r.write("a".repeat(1000));
+      setImmediate(() => r.end("b".repeat(1000)));
+    });
+    assert.equal(status, 200);
+    await until(() => sink.total({ reporter: "destination", destination_service: "frontend.shop.svc.cluster.local", user_tier: "standard" }) === before + 1);
+  });
+
   const failures = [
     { name: "no healthy upstream: 503 UH", setup: (m: Mesh) => m.setHealthy("payment", false), undo: (m: Mesh) => m.setHealthy("payment", true), code: "503", flags: "UH" },
   ];
