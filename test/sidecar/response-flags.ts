@@ -3,7 +3,9 @@
 // Source: envoyproxy/envoy source/common/stream_info/utility.h (ResponseFlagUtils) and
 // test/common/stream_info/stream_info_impl_test.cc; see also the router's local replies in
 // source/common/router/router.cc (503 on connection failure / no healthy upstream, 504 on
-// upstream request timeout).
+// upstream request timeout), and response.code_details from
+// source/common/stream_info (ResponseCodeDetails: no_healthy_upstream, response_timeout,
+// upstream_reset_before_response_started{<reason>}, route_not_found).
 export const ResponseFlag = {
   NoHealthyUpstream: 0x2, // UH
   UpstreamRequestTimeout: 0x4, // UT
@@ -24,7 +26,7 @@ export interface LocalReply {
 
 export const LOCAL_REPLIES = {
   noHealthyUpstream: { flags: ResponseFlag.NoHealthyUpstream, status: 503, body: "no healthy upstream", details: "no_healthy_upstream" },
-  timeout: { flags: ResponseFlag.UpstreamRequestTimeout, status: 504, body: "upstream request timeout", details: "upstream_response_timeout" },
+  timeout: { flags: ResponseFlag.UpstreamRequestTimeout, status: 504, body: "upstream request timeout", details: "response_timeout" },
   connectFailure: {
     flags: ResponseFlag.UpstreamConnectionFailure,
     status: 503,
