@@ -2,7 +2,7 @@
 // configure), the series table, the per-request label resolution and the flush cycle.
 import { proxy_get_current_time_nanoseconds, proxy_set_tick_period_milliseconds } from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 import {
-  Bytes, getProperty, getIntProperty, getHeader, valPtr, valLen, monoNow, random64, logLine, bytesEq,
+  Bytes, getProperty, getIntProperty, getHeader, valPtr, valLen, monoNow, random64, logLine,
   MAP_REQUEST_HEADERS, LOG_INFO, LOG_WARN,
 } from "./abi";
 import { Config } from "./config";
@@ -16,6 +16,7 @@ import {
   DIR_INBOUND, DIR_OUTBOUND, DIR_UNKNOWN, fqdnOff, fqdnLen, authorityHost, codeString,
 } from "./tags";
 import * as S from "./slots";
+import { parsePeer, wlPtr, wlLen, nsPtr, nsLen } from "./peer";
 
 // Property paths (segments joined by NUL; reference §2.1). Envoy >= 1.33 only has xds.*;
 // older Envoy has the bare Wasm tokens (node, cluster_name, listener_direction).
@@ -38,13 +39,11 @@ const P_RESPONSE_FLAGS = new Bytes("response\0flags");
 const P_MTLS = new Bytes("connection\0mtls");
 const P_UPSTREAM_REGION = new Bytes("upstream\0locality\0region");
 // Istio >= 1.24 metadata exchange stores the downstream peer here (reference §3.6).
-// Read whole (one call): a map property comes back as serialized pairs (reference §2.2);
-// if it does not parse as such, the two fields are read one by one.
+// Read whole in one call (see peer.ts); if the value parses neither as a protobuf Struct nor
+// as pairs, the two fields are read one by one.
 const P_PEER = new Bytes("filter_state\0downstream_peer");
 const P_PEER_WORKLOAD = new Bytes("filter_state\0downstream_peer\0workload");
 const P_PEER_NAMESPACE = new Bytes("filter_state\0downstream_peer\0namespace");
-const K_WORKLOAD = new Bytes("workload");
-const K_NAMESPACE = new Bytes("namespace");
 const H_AUTHORITY = new Bytes(":authority");
 
 const WALL_OUT = memory.data(8, 8);
@@ -216,27 +215,11 @@ export class Plugin {
     const table = this.table;
     let wl = this.idUnknown;
     let ns = this.idUnknown;
-    let parsed = false;
-    if (getProperty(P_PEER) && valLen >= 4) {
-      const base = valPtr;
-      const size = valLen;
-      const count = <usize>load<u32>(base);
-      if (count <= 1024 && <usize>4 + count * 8 <= size) {
-        let off: usize = 4 + count * 8;
-        parsed = true;
-        for (let i: usize = 0; i < count; i++) {
-          const kl = <usize>load<u32>(base + 4 + i * 8);
-          const vl = <usize>load<u32>(base + 8 + i * 8);
-          if (kl > size || vl > size || off + kl + vl + 2 > size) { parsed = false; break; }
-          const kp = base + off;
-          const vp = kp + kl + 1;
-          off += kl + vl + 2;
-          if (vl == 0) continue;
-          if (bytesEq(kp, kl, K_WORKLOAD)) wl = this.strings.intern(vp, vl);
-          else if (bytesEq(kp, kl, K_NAMESPACE)) ns = this.strings.intern(vp, vl);
-        }
-      }
-      if (!parsed) {
+    if (getProperty(P_PEER)) {
+      if (parsePeer(valPtr, valLen)) {
+        if (wlLen > 0) wl = this.strings.intern(wlPtr, wlLen);
+        if (nsLen > 0) ns = this.strings.intern(nsPtr, nsLen);
+      } else {
         wl = this.propertyId(P_PEER_WORKLOAD);
         ns = this.propertyId(P_PEER_NAMESPACE);
       }

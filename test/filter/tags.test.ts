@@ -57,6 +57,23 @@ test("user_tier: custom header and allow-list", async () => {
   }
 });
 
+/** google.protobuf.Struct bytes, as Envoy returns a protobuf CelState read whole
+ * (envoy cel_state.cc) and Istio's metadata exchange stores the peer (istio/proxy
+ * peer_metadata filter.cc setFilterState). Values: string, number, nested struct. */
+function structBytes(fields: Record<string, string | number | Record<string, string>>): Uint8Array {
+  const enc = new TextEncoder();
+  const varint = (n: number) => { const o: number[] = []; while (n > 127) { o.push((n & 127) | 128); n >>>= 7; } o.push(n); return o; };
+  const ld = (tag: number, b: number[]) => [tag, ...varint(b.length), ...b];
+  const value = (v: string | number | Record<string, string>): number[] => {
+    if (typeof v === "string") return ld(0x1a, [...enc.encode(v)]);
+    if (typeof v === "number") { const d = new DataView(new ArrayBuffer(8)); d.setFloat64(0, v, true); return [0x11, ...new Uint8Array(d.buffer)]; }
+    return ld(0x2a, [...structBytes(v)]);
+  };
+  const out: number[] = [];
+  for (const [k, v] of Object.entries(fields)) out.push(...ld(0x0a, [...ld(0x0a, [...enc.encode(k)]), ...ld(0x12, value(v))]));
+  return Uint8Array.from(out);
+}
+
 const PEER = { "filter_state\u0000downstream_peer": { workload: "frontend", namespace: "web", name: "frontend-1" } };
 
 const streamCases: { name: string; info: StreamInfo; req?: [string, string][]; resp?: [string, string][]; expect: Record<string, string> }[] = [
@@ -82,6 +99,19 @@ const streamCases: { name: string; info: StreamInfo; req?: [string, string][]; r
       properties: { "filter_state\u0000downstream_peer": { type: "pod", name: "fe-1", labels: { app: "fe", "x": "workload" }, namespace: "web", workload: "fe", cluster: "Kubernetes" } },
     },
     expect: { source_workload: "fe", source_namespace: "web" },
+  },
+  {
+    name: "inbound: downstream_peer as Envoy returns it (protobuf Struct bytes)",
+    info: {
+      clusterName: INBOUND, mtls: true,
+      properties: { "filter_state\u0000downstream_peer": structBytes({ type: "pod", labels: { workload: "no" }, namespace: "payments", port: 8080, workload: "checkout-v2", name: "checkout-v2-abc" }) },
+    },
+    expect: { source_workload: "checkout-v2", source_namespace: "payments", connection_security_policy: "mutual_tls" },
+  },
+  {
+    name: "inbound: garbage peer bytes -> unknown",
+    info: { clusterName: INBOUND, properties: { "filter_state\u0000downstream_peer": Uint8Array.from([0x0a, 0xff, 0xff, 0x01, 0x02]) } },
+    expect: { source_workload: "unknown", source_namespace: "unknown" },
   },
   {
     name: "inbound: peer with an empty workload",
