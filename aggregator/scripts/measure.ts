@@ -3,6 +3,13 @@
 // Run: node --import tsx aggregator/scripts/measure.ts [--seconds 5] [--series-per-batch 500]
 import { spawn } from "node:child_process";
 import http from "node:http";
+import { readFileSync } from "node:fs";
+
+/** CPU seconds (user + system) a process has used, from /proc (Linux): robust on a loaded box. */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
 import { build } from "../src/app.ts";
 import { makeConfig } from "../src/config.ts";
 import { buildBatch, randomVmId, requests } from "../test/batch-builder.ts";
@@ -48,6 +55,7 @@ async function ingestOverHttp(): Promise<void> {
     const url = `http://127.0.0.1:${port}/v1/batches`;
     let sent = 0, points = 0, errors = 0;
     const t0 = performance.now();
+    const cpu0 = cpuSeconds(child.pid!);
     const deadline = t0 + SECONDS * 1000;
     let next = 0;
     await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
@@ -59,7 +67,8 @@ async function ingestOverHttp(): Promise<void> {
       }
     }));
     const s = (performance.now() - t0) / 1000;
-    console.log(`ingest over HTTP: ${sent} batches x ${PER_BATCH} series (${(size / 1024).toFixed(1)} KiB avg) in ${s.toFixed(2)} s, concurrency ${CONCURRENCY}: ${(sent / s).toFixed(0)} batches/s, ${(points / s).toFixed(0)} series-points/s, ${errors} non-204`);
+    const cpu = cpuSeconds(child.pid!) - cpu0;
+    console.log(`ingest over HTTP: ${sent} batches x ${PER_BATCH} series (${(size / 1024).toFixed(1)} KiB avg) in ${s.toFixed(2)} s, concurrency ${CONCURRENCY}: ${(sent / s).toFixed(0)} batches/s, ${(points / s).toFixed(0)} series-points/s wall; server CPU ${cpu.toFixed(2)} s = ${(points / cpu).toFixed(0)} series-points per CPU-second; ${errors} non-204`);
   } finally {
     child.kill("SIGTERM");
   }
@@ -79,9 +88,11 @@ async function renderAt(nSeries: number): Promise<void> {
   const { port } = fastify.server.address() as { port: number };
   for (const [label, headers] of [["text", {}], ["openmetrics", { accept: "application/openmetrics-text" }], ["text+gzip", { "accept-encoding": "gzip" }]] as const) {
     const times: number[] = [];
+    const cpus: number[] = [];
     let bytes = 0;
     for (let i = 0; i < 3; i++) {
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       bytes = await new Promise<number>((resolve, reject) => {
         http.get({ host: "127.0.0.1", port, path: "/metrics", headers }, (res) => {
           let n = 0;
@@ -90,9 +101,12 @@ async function renderAt(nSeries: number): Promise<void> {
         }).on("error", reject);
       });
       times.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpus.push((c.user + c.system) / 1000);
     }
     times.sort((a, b) => a - b);
-    console.log(`/metrics ${label} at ${nSeries} series: median ${times[1]!.toFixed(0)} ms, ${(bytes / 1024 / 1024).toFixed(1)} MiB`);
+    cpus.sort((a, b) => a - b);
+    console.log(`/metrics ${label} at ${nSeries} series: median ${times[1]!.toFixed(0)} ms wall, ${cpus[1]!.toFixed(0)} ms CPU (server + reading client), ${(bytes / 1024 / 1024).toFixed(1)} MiB`);
   }
   const heap = process.memoryUsage().heapUsed / 1024 / 1024;
   console.log(`heap used with ${nSeries} series (+ windows): ${heap.toFixed(0)} MiB`);

@@ -12,6 +12,7 @@ import { INGEST_PATH, ingestRoutes } from "./routes/ingest.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { apiRoutes } from "./routes/api.ts";
+import { uiRoutes } from "./routes/ui.ts";
 
 export interface BuildOptions {
   /** Wall clock in Unix ms (tests inject one). */
@@ -72,6 +73,7 @@ export function build(config: Config, opts: BuildOptions = {}): App {
   fastify.register(ingestRoutes, { state, metrics, lagging: opts.lagging });
   fastify.register(metricsRoutes, { state, metrics });
   fastify.register(apiRoutes, { state });
+  fastify.register(uiRoutes);
   fastify.register(healthRoutes, { ready: () => fastify.server.listening && !closing });
   return { fastify, state, metrics };
 }

@@ -142,3 +142,14 @@ test("healthz always; readyz only while listening and not closing", async () => 
     assert.equal((await a.get("/nope")).json().code, "AGG_ERR_NOT_FOUND");
   } finally { await a.fastify.close(); }
 });
+
+test("GET / serves the HTML page fed by the APIs", async () => {
+  const a = testApp();
+  try {
+    const r = await a.get("/");
+    assert.equal(r.statusCode, 200);
+    assert.match(String(r.headers["content-type"]), /^text\/html/);
+    assert.match(r.body, /api\/v1\/latency/);
+    assert.match(r.body, /api\/v1\/graph/);
+  } finally { await a.fastify.close(); }
+});

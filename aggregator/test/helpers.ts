@@ -13,7 +13,7 @@ export interface TestApp extends App {
   clock: { now: number };
   post(body: Uint8Array | string, contentType?: string): Promise<{ statusCode: number; json: () => any; body: string }>;
   scrape(accept?: string): Promise<string>;
-  get(url: string): Promise<{ statusCode: number; json: () => any; body: string }>;
+  get(url: string): Promise<{ statusCode: number; json: () => any; body: string; headers: Record<string, unknown> }>;
 }
 
 export function testApp(overrides: Partial<Record<ConfigKey, number | string>> = {}, opts: BuildOptions = {}): TestApp {
