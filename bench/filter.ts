@@ -237,7 +237,7 @@ export async function runFilter(opts: { quick: boolean; only?: string }): Promis
           metrics["filter.typical.own_cost_vs_sdk"] = metric("info", own.median, "x", "(meshlat − floor) / (SDK no-op − floor): the filter's own work against the SDK's", { spread: sp(own) });
         }
         d.timing = Object.fromEntries(res.map((x) => [x.name, x.summary]));
-        if (spec.name === "typical") d.hostTimeSplit = await hostTimeSplit(spec);
+        if (spec.name === "typical" || spec.name === "inbound") d.hostTimeSplit = await hostTimeSplit(spec);
       } else {
         await runSettling(m, timedRequests);
       }

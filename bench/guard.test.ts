@@ -28,6 +28,8 @@ test("guard: table of baseline/current pairs", () => {
     { name: "size within 2% passes", base: { s: size(30000) }, cur: { s: size(30000 * (1 + SIZE_TOLERANCE)) }, ok: true, status: "ok" },
     { name: "size beyond 2% fails", base: { s: size(30000) }, cur: { s: size(30700) }, ok: false, status: "regressed" },
     { name: "ratio within tolerance passes", base: { r: ratio(1.0) }, cur: { r: ratio(1 + RATIO_TOLERANCE - 0.01) }, ok: true, status: "ok" },
+    { name: "ratio better within tolerance is noise, not an improvement", base: { r: ratio(1.0) }, cur: { r: ratio(0.95) }, ok: true, status: "ok" },
+    { name: "ratio better beyond tolerance is an improvement", base: { r: ratio(1.0) }, cur: { r: ratio(0.8) }, ok: true, status: "improved" },
     { name: "ratio beyond tolerance fails", base: { r: ratio(1.0) }, cur: { r: ratio(1.2) }, ok: false, status: "regressed" },
     { name: "ratio over its timing target alone does not fail", base: { r: ratio(1.4) }, cur: { r: ratio(1.4) }, ok: true, status: "ok" },
     { name: "higher-is-better ratio that drops fails", base: { x: speedup(3) }, cur: { x: speedup(2) }, ok: false, status: "regressed" },

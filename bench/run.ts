@@ -83,9 +83,10 @@ function diagnostics(res: Results): string {
     const by = f[mix]?.hostCalls?.meshlat?.byFunction;
     if (by) out.push(`host calls per ${mix} request: ${Object.entries(by).map(([k, v]) => `${k.replace(/^env\.|^wasi_snapshot_preview1\./, "")} ${v}`).join(", ")}`);
   }
-  const t = f.typical?.hostTimeSplit;
-  if (t) {
-    out.push(`time split of a typical request (timed imports, inflated by the timers): ${t.requestNs} ns, of which host functions ${t.hostNs} ns (${Math.round(t.hostShare * 100)}%): ` +
+  for (const mix of ["typical", "inbound"]) {
+    const t = f[mix]?.hostTimeSplit;
+    if (!t) continue;
+    out.push(`time split of a ${mix} request (timed imports, inflated by the timers): ${t.requestNs} ns, of which host functions ${t.hostNs} ns (${Math.round(t.hostShare * 100)}%): ` +
       Object.entries(t.byImportNs).map(([k, v]) => `${k.replace(/^env\.|^wasi_snapshot_preview1\./, "")} ${v}`).join(", "));
   }
   return out.join("\n");

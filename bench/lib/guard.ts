@@ -63,7 +63,9 @@ export function check(baseline: Results, current: Results): CheckResult {
       continue;
     }
     const worse = base.better === "lower" ? cur.value > limit + EPS : cur.value < limit - EPS;
-    const better = base.better === "lower" ? cur.value < base.value - EPS : cur.value > base.value + EPS;
+    // "improved" only beyond the same tolerance, so that noise is not reported as progress.
+    const tol = base.kind === "size" ? SIZE_TOLERANCE : base.kind === "ratio" ? RATIO_TOLERANCE : 0;
+    const better = base.better === "lower" ? cur.value < base.value / (1 + tol) - EPS : cur.value > base.value * (1 + tol) + EPS;
     findings.push({
       id, value: cur.value, baseline: base.value, limit,
       status: worse ? "regressed" : better ? "improved" : "ok",

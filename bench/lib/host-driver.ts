@@ -3,7 +3,9 @@
 // stream), response headers, response body (end of stream), log, done/delete. Requests are
 // prepared once (headers, stream properties, clock steps) so the loop itself costs as little
 // as possible and the same for every contender.
+import { Message } from "../../test/host/index.ts";
 import type { ManualClock, StreamInfo, Vm } from "../../test/host/index.ts";
+import { encodeStruct } from "../../test/host/protobuf.ts";
 import { prng, requestCase, requestHeaders, responseHeaders } from "./traffic.ts";
 import type { RequestCase } from "./traffic.ts";
 
@@ -17,6 +19,7 @@ export interface Prepared {
 }
 
 const BODY = new Uint8Array(512).fill(0x7b);
+const PEER = { type: "pod", workload: "frontend", name: "frontend-7d9f8b6c5-x2x4q", cluster: "Kubernetes", namespace: "shop", service: "frontend", revision: "v1", app: "frontend", version: "v1" };
 
 export function prepare(c: RequestCase): Prepared {
   const info: StreamInfo = {
@@ -28,10 +31,10 @@ export function prepare(c: RequestCase): Prepared {
   };
   if (c.direction === "outbound") info.upstreamLocality = { region: c.peerRegion, zone: `${c.peerRegion}a` };
   else {
-    // Istio >= 1.24 metadata exchange: the downstream peer in filter state (reference §3.6).
-    info.properties = {
-      "filter_state\u0000downstream_peer": { workload: "frontend", namespace: "shop", name: "frontend-7d9f8b6c5-x2x4q", cluster: "Kubernetes", app: "frontend", version: "v1" },
-    };
+    // Istio >= 1.24 metadata exchange leaves the downstream peer in filter state as a CelState
+    // of type google.protobuf.Struct, which Envoy returns whole as its serialized bytes
+    // (reference §3.6; istio/proxy peer_metadata filter.cc, envoy cel_state.cc).
+    info.properties = { "filter_state\u0000downstream_peer": new Message(encodeStruct(PEER), PEER) };
   }
   const reqHeaders = requestHeaders(c);
   if (c.direction === "inbound") reqHeaders[0] = [":authority", `${c.destination}:${c.port}`];
