@@ -11,6 +11,7 @@ import { cpus, loadavg } from "node:os";
 import { check } from "./lib/guard.ts";
 import type { CheckResult } from "./lib/guard.ts";
 import { formatLegend, formatTable } from "./lib/report.ts";
+import { resultsMarkdown, spliceResults } from "./lib/summary.ts";
 import type { Results, SubjectResult } from "./lib/results.ts";
 import { runFilter } from "./filter.ts";
 import { runFlush } from "./flush.ts";
@@ -19,6 +20,7 @@ import { runAggregator } from "./aggregator.ts";
 
 export const BASELINE = "bench/baseline.json";
 export const LATEST = "bench/results/latest.json";
+export const SECTION = "bench/PERFORMANCE-SECTION.md";
 
 export interface RunOptions { quick: boolean; only: string[]; log: (s: string) => void }
 
@@ -139,7 +141,8 @@ async function main(argv: string[]): Promise<number> {
       return 1;
     }
     writeFileSync(BASELINE, JSON.stringify(res, null, 2) + "\n");
-    console.log(`baseline written: ${BASELINE}`);
+    writeFileSync(SECTION, spliceResults(readFileSync(SECTION, "utf8"), resultsMarkdown(res)));
+    console.log(`baseline written: ${BASELINE}; results table updated in ${SECTION}`);
   }
   if (wantCheck) {
     if (!verdict) {

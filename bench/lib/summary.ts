@@ -1,0 +1,59 @@
+// The "Latest results" table of bench/PERFORMANCE-SECTION.md (the README's Performance
+// section), generated from a run so that the prose never drifts from the numbers.
+import { fmt } from "./guard.ts";
+import { meetsTarget } from "./results.ts";
+import type { Results } from "./results.ts";
+
+const ROWS: readonly (readonly [string, string])[] = [
+  ["filter.typical.ratio_vs_noop_sdk", "typical request: meshlat / SDK no-op (paired rounds)"],
+  ["filter.typical.ns_per_request", "typical request through the host, meshlat"],
+  ["filter.noop_sdk.ns_per_request", "… SDK no-op"],
+  ["filter.noop_raw.ns_per_request", "… raw-ABI no-op (the host's floor)"],
+  ["filter.typical.host_calls_per_request", "host calls per typical request"],
+  ["filter.inbound.host_calls_per_request", "host calls per inbound request"],
+  ["filter.typical.allocs_per_request", "heap allocations per request after warm-up"],
+  ["filter.allocs_per_flush", "heap allocations per flush after warm-up"],
+  ["filter.typical.memory_growth_bytes", "linear-memory growth after warm-up (~300k requests)"],
+  ["filter.wasm_bytes", "optimized meshlat.wasm"],
+  ["flush.tick_100_series.us", "one flush of 100 series (encode + proxy_http_call)"],
+  ["flush.tick_1000_series.us", "one flush of 1,000 series"],
+  ["wire.filter.typical.bytes_per_request", "wire bytes per request, 1,000 req/s, 1 s flushes, typical mix"],
+  ["wire.filter.realistic.bytes_per_request", "… realistic mix (errors, missing tier)"],
+  ["wire.filter.realistic_2_workers.bytes_per_request", "… realistic mix over 2 worker VMs"],
+  ["wire.access_log_bytes_per_request", "one Envoy default access-log line per request, for comparison"],
+  ["wire.json_bytes_per_request", "one JSON record per request, for comparison"],
+  ["aggregator.ingest.points_per_cpu_s", "aggregator ingest, series-points per CPU-second"],
+  ["aggregator.decode.typical.json_over_msgpack", "JSON.parse / msgpackr decode, same batch"],
+  ["aggregator.metrics_render.10k.cpu_ms", "/metrics at 10k label sets: aggregator CPU per scrape"],
+  ["aggregator.metrics_render.10k.block_ms", "/metrics at 10k label sets: longest event-loop block"],
+  ["aggregator.metrics_render.10k.gzip_bytes", "/metrics at 10k label sets: gzip bytes"],
+  ["aggregator.metrics_render.50k.cpu_ms", "/metrics at 50k label sets: aggregator CPU per scrape"],
+  ["aggregator.metrics_render.50k.block_ms", "/metrics at 50k label sets: longest event-loop block"],
+  ["aggregator.memory_per_series_bytes", "aggregator heap per stored label set"],
+];
+
+export function resultsMarkdown(res: Results): string {
+  const lines = [
+    `Measured ${res.run.startedAt.slice(0, 16).replace("T", " ")} UTC on ${res.run.cpus} × ${res.run.cpuModel.trim()}, node ${res.run.node}, ` +
+      `load average ${res.run.loadavg1m.toFixed(1)} (a shared machine), commit ${res.run.gitCommit}. Full table: \`npm run bench\`.`,
+    "",
+    "| measure | value | target | |",
+    "|---|---|---|---|",
+  ];
+  for (const [id, name] of ROWS) {
+    const m = res.metrics[id];
+    if (!m) continue;
+    const spread = m.spread ? ` (${fmt(m.spread.q1)}–${fmt(m.spread.q3)})` : "";
+    const pass = meetsTarget(m);
+    lines.push(`| ${name} | ${fmt(m.value)} ${m.unit}${spread} | ${m.target ? `${m.target.op} ${fmt(m.target.value)}` : ""} | ${pass === undefined ? "" : pass ? "PASS" : "**FAIL**"} |`);
+  }
+  return lines.join("\n");
+}
+
+/** Replaces the text between the bench-results markers. */
+export function spliceResults(doc: string, table: string): string {
+  const begin = "<!-- bench-results:begin -->", end = "<!-- bench-results:end -->";
+  const i = doc.indexOf(begin), j = doc.indexOf(end);
+  if (i < 0 || j < i) throw new Error("bench: bench-results markers not found");
+  return doc.slice(0, i + begin.length) + "\n" + table + "\n" + doc.slice(j);
+}
