@@ -437,6 +437,7 @@ export class Vm {
       deleted: false,
     };
     this.contexts.set(root.id, root);
+    this.#latestRoot = root;
     try {
       this.invoke(root, this.g.on_context_create, "proxy_on_context_create", 0);
       if (this.failed) return { root, ok: false };
@@ -482,8 +483,12 @@ export class Vm {
     c.timer = null;
   }
 
+  #latestRoot: RootCtx | null = null;
+
   /** The root context serving traffic (the newest live one). */
   liveRoot(): RootCtx | null {
+    const latest = this.#latestRoot;
+    if (latest !== null && !latest.deleted && !latest.pendingDone) return latest;
     let found: RootCtx | null = null;
     for (const c of this.contexts.values()) if (c.kind === "root" && !c.deleted && !c.pendingDone) found = c;
     return found;
