@@ -58,3 +58,14 @@ test("guard: limits per kind", () => {
   assert.equal(limitFor(info(5)), undefined);
   assert.throws(() => metric("count", NaN, "", "x"), RangeError);
 });
+
+test("results table for the Performance section: rows with targets and verdicts, markers kept", async () => {
+  const { resultsMarkdown, spliceResults } = await import("./lib/summary.ts");
+  const res = run({ "filter.typical.host_calls_per_request": calls(9), "filter.wasm_bytes": size(59000) });
+  const md = resultsMarkdown(res);
+  assert.match(md, /\| host calls per typical request \| 9 calls\/req \| <= 8 \| \*\*FAIL\*\* \|/);
+  assert.match(md, /\| optimized meshlat\.wasm \| 59000 bytes \| <= 65536 \| PASS \|/);
+  const doc = "a\n<!-- bench-results:begin -->\nold\n<!-- bench-results:end -->\nb\n";
+  assert.equal(spliceResults(doc, "new"), "a\n<!-- bench-results:begin -->\nnew\n<!-- bench-results:end -->\nb\n");
+  assert.throws(() => spliceResults("no markers", "x"), /markers/);
+});

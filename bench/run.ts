@@ -101,6 +101,11 @@ export function loadBaseline(): Results | undefined {
 async function main(argv: string[]): Promise<number> {
   const only: string[] = [];
   for (let i = 0; i < argv.length; i++) if (argv[i] === "--only") only.push(argv[++i] ?? "");
+  const unknown = only.filter((o) => !SUBJECTS.some((s) => s.name === o));
+  if (unknown.length) {
+    console.error(`bench: unknown subject(s) ${unknown.join(", ")}; subjects: ${SUBJECTS.map((s) => s.name).join(", ")}`);
+    return 2;
+  }
   const quick = argv.includes("--quick");
   const wantCheck = argv.includes("--check");
   const update = argv.includes("--update-baseline");
