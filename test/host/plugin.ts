@@ -76,16 +76,21 @@ export class Plugin {
     return new Vm(this.#nextVmId++, role, this.#opts.module, this.env);
   }
 
-  #identity(vm: Vm): PluginIdentity {
-    const o = this.#opts;
-    void vm;
-    return {
-      node: nodeMessage(o.node),
-      name: o.name ?? "",
-      rootId: o.rootId ?? "",
-      vmId: o.vmId ?? "",
-      version: o.envoyVersion ?? "1.33+",
-    };
+  #identityCache: PluginIdentity | null = null;
+
+  /** What property lookups need from the plugin (built once; the node never changes). */
+  #identity(): PluginIdentity {
+    if (this.#identityCache === null) {
+      const o = this.#opts;
+      this.#identityCache = {
+        node: nodeMessage(o.node),
+        name: o.name ?? "",
+        rootId: o.rootId ?? "",
+        vmId: o.vmId ?? "",
+        version: o.envoyVersion ?? "1.33+",
+      };
+    }
+    return this.#identityCache;
   }
 
   /**
@@ -96,7 +101,7 @@ export class Plugin {
    */
   #configure(vm: Vm, configuration: string, first: boolean): RootCtx | null {
     if (first) vm.runStart();
-    const { root, ok, refused } = vm.startRoot(this.#identity(vm), enc.encode(configuration));
+    const { root, ok, refused } = vm.startRoot(this.#identity(), enc.encode(configuration));
     if (!ok && !vm.failed) vm.refused = refused === "vm_start" ? "Failed to start thread-local Wasm" : "Failed to configure thread-local Wasm plugin";
     return ok ? root : null;
   }
@@ -113,7 +118,7 @@ export class Plugin {
     const canary = this.#newVm("canary");
     this.canary = canary;
     canary.runStart();
-    const { ok, refused } = canary.startRoot(this.#identity(canary), enc.encode(configuration));
+    const { ok, refused } = canary.startRoot(this.#identity(), enc.encode(configuration));
     if (!ok && !canary.failed) canary.refused = refused === "vm_start" ? "Failed to start base Wasm" : "Failed to configure base Wasm plugin";
     this.#discard(canary);
     this.#canaryCache.set(configuration, ok);
