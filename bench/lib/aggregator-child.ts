@@ -49,6 +49,8 @@ async function main(): Promise<void> {
         process.exit(0);
     }
   });
+  // The parent died or dropped us (Ctrl-C, a crash): never linger as an orphan server.
+  process.on("disconnect", () => process.exit(0));
   process.send!({ port: addr.port });
 }
 
