@@ -150,11 +150,24 @@ const streamCases: { name: string; info: StreamInfo; req?: [string, string][]; r
   {
     name: "response flags: every bit",
     info: { clusterName: OUTBOUND, responseFlags: 0x3fffffff },
+    resp: [[":status", "503"]],
     expect: { response_flags: "LH,UH,UT,LR,UR,UF,UC,UO,NR,DI,FI,RL,UAEX,RLSE,DC,URX,SI,IH,DPE,UMSDR,RFCF,NFCF,DT,UPE,NC,OM,DF,DO,DR,UDO" },
+  },
+  {
+    name: "response flags on a clean 2xx (both directions ended): not read, '-' (documented trade-off)",
+    info: { clusterName: OUTBOUND, responseFlags: 0x200 },
+    expect: { response_code: "200", response_flags: "-" },
+  },
+  {
+    name: "response flags on a 4xx are read",
+    info: { clusterName: OUTBOUND, responseFlags: 0x800 },
+    resp: [[":status", "429"]],
+    expect: { response_code: "429", response_flags: "RL" },
   },
   {
     name: "response flags: unknown bits only",
     info: { clusterName: OUTBOUND, responseFlags: 0x40000000 },
+    resp: [[":status", "500"]],
     expect: { response_flags: "-" },
   },
 ];
@@ -261,8 +274,8 @@ test("region and identity are read once per VM, not per request", async () => {
     runRequest(vm, h.clock, spec);
     vm.resetHostCalls();
     for (let i = 0; i < 10; i++) runRequest(vm, h.clock, spec);
-    // 3 properties per outbound request: cluster name, response flags, upstream locality.
-    assert.equal(vm.hostCalls.get("env.proxy_get_property"), 30);
+    // 2 properties per clean outbound 200: cluster name, upstream locality.
+    assert.equal(vm.hostCalls.get("env.proxy_get_property"), 20);
   } finally {
     h.stop();
   }
@@ -291,3 +304,20 @@ for (const c of longCases) {
     }
   });
 }
+
+test("response flags are read when a 2xx response did not end cleanly (reset mid-body)", async () => {
+  const h = await harness(BASE_CONFIG);
+  try {
+    const vm = h.plugin.workers[0]!;
+    const s = vm.stream({ clusterName: OUTBOUND, responseFlags: 0x4000 });
+    s.requestHeaders(REQ, true);
+    s.responseHeaders(RESP_200, false);
+    s.responseBody(new Uint8Array(5), false);
+    s.log();
+    s.done();
+    const b = await oneBatch(h, []);
+    assert.equal(onlyLabels(b).response_flags, "DC");
+  } finally {
+    h.stop();
+  }
+});
