@@ -113,5 +113,40 @@ async function renderAt(nSeries: number): Promise<void> {
   await fastify.close();
 }
 
-await ingestOverHttp();
-for (const n of [10_000, 50_000]) await renderAt(n);
+/** Worst case for the windows: every series gets data in every slot for 16 minutes. */
+async function windowMemory(nSeries: number): Promise<void> {
+  const clock = { now: Date.UTC(2026, 0, 1) };
+  const { fastify, state } = build(makeConfig({ log_level: "silent", max_series: nSeries + 10, shed_event_loop_delay_ms: 0, body_limit_bytes: 64 * 1024 * 1024 }), { now: () => clock.now });
+  const vm = randomVmId();
+  let seq = 0;
+  const bodies: Buffer[] = [];
+  for (let off = 0; off < nSeries; off += 5000) bodies.push(Buffer.from(buildBatch({ vm, seq: 1, series: seriesSet(Math.min(5000, nSeries - off), off) })));
+  global.gc?.();
+  const heap0 = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+  for (let t = 0; t < 16 * 60; t += 10) {
+    clock.now += 10_000;
+    for (const b of bodies) {
+      // A fresh vm id per POST keeps every batch first-seen (seq 1).
+      const r = await fastify.inject({ method: "POST", url: "/v1/batches", headers: { "content-type": "application/msgpack" }, payload: rewriteVm(b, ++seq) });
+      if (r.statusCode !== 204) throw new Error(r.body);
+    }
+  }
+  global.gc?.();
+  const mem = process.memoryUsage();
+  const used = mem.heapUsed + mem.arrayBuffers - heap0;
+  console.log(`windows worst case at ${nSeries} series (data in every 10 s slot for 16 min): ${state.windows.size} window entries, +${(used / 1048576).toFixed(0)} MiB (heap + array buffers), ${(used / state.windows.size).toFixed(0)} B per entry`);
+  await fastify.close();
+}
+
+/** Copies a built body with another 16-hex vm id (same length, so the bytes stay valid). */
+function rewriteVm(b: Buffer, n: number): Buffer {
+  const out = Buffer.from(b);
+  const at = out.indexOf(Buffer.from([0xa2, 0x76, 0x6d, 0xb0])); // "vm" key, then a 16-char fixstr
+  out.write(n.toString(16).padStart(16, "0"), at + 4, "latin1");
+  return out;
+}
+
+const only = process.argv.find((a) => a.startsWith("--only="))?.slice(7);
+if (!only || only === "ingest") await ingestOverHttp();
+if (!only || only === "render") for (const n of [10_000, 50_000]) await renderAt(n);
+if (!only || only === "windows") await windowMemory(arg("window-series", 10_000));

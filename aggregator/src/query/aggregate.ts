@@ -8,12 +8,9 @@ export class Agg {
   readonly timings: (Hist | null)[] = TIMING_NAMES.map(() => null);
   add(e: WindowEntry): void {
     this.count += e.count;
-    for (let i = 0; i < e.timings.length; i++) {
-      const h = e.timings[i];
-      if (!h) continue;
-      let mine = this.timings[i];
-      if (!mine) mine = this.timings[i] = new Hist(h.bounds);
-      mine.addHist(h);
+    for (let t = 0; t < this.timings.length; t++) {
+      if (e.n(t) === 0) continue;
+      e.addTimingTo(t, (this.timings[t] ??= new Hist(e.bounds)));
     }
   }
   mean(t: number): number | null {

@@ -32,7 +32,7 @@ const maps = new WeakMap<Bounds, Map<string, Int32Array>>();
  * is ≥ the source bucket's upper bound. Cumulative counts stay correct at every `le` of `to`
  * that is also ≥ the values' real upper bound; values are never counted below where they may be.
  */
-function mapping(from: Bounds, to: Bounds): Int32Array {
+export function mapping(from: Bounds, to: Bounds): Int32Array {
   let m = maps.get(from);
   if (!m) { m = new Map(); maps.set(from, m); }
   let a = m.get(to.key);
@@ -67,6 +67,19 @@ export class Hist {
     } else {
       const m = mapping(from, this.bounds);
       for (let i = 0; i < b.length; i += 2) this.counts[m[b[i]!]!]! += b[i + 1]!;
+    }
+  }
+
+  /** Adds `n`, `sumUs` and dense non-cumulative counts stored at `counts[off..]` against `from`. */
+  addDense(n: number, sumUs: number, counts: Float32Array | Float64Array, off: number, from: Bounds): void {
+    this.n += n;
+    this.sumUs += sumUs;
+    const len = from.us.length + 1;
+    if (from === this.bounds) {
+      for (let i = 0; i < len; i++) this.counts[i]! += counts[off + i]!;
+    } else {
+      const m = mapping(from, this.bounds);
+      for (let i = 0; i < len; i++) this.counts[m[i]!]! += counts[off + i]!;
     }
   }
 

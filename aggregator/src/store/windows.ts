@@ -1,28 +1,112 @@
-// Sliding windows for the APIs: a ring of time slots (window_slot_s each, covering 15 minutes),
-// each holding the per-series deltas merged in that slot. Memory follows activity: a series
-// takes room only in the slots in which it received data.
-import { Hist } from "./histogram.ts";
-import type { Bounds } from "./histogram.ts";
+// Sliding windows for the APIs: rings of time slots, each holding the per-series deltas merged
+// in that slot. Memory follows activity: a series takes room only in the slots in which it
+// received data, and a slot keeps all its entries in one growing Float32Array (a slab), so an
+// entry costs its numbers plus one Map entry — no object or typed array per entry.
+import { mapping } from "./histogram.ts";
+import type { Bounds, Hist } from "./histogram.ts";
 import type { StoredSeries } from "./series-store.ts";
 import type { WireSeries } from "../wire/types.ts";
 import { TIMING_NAMES } from "../wire/types.ts";
 
 export const WINDOWS_MS: Readonly<Record<string, number>> = Object.freeze({ "1m": 60_000, "5m": 300_000, "15m": 900_000 });
 const SPAN_MS = 900_000;
+const NT = TIMING_NAMES.length;
 
-export interface WindowEntry {
-  readonly labels: readonly string[];
-  count: number;
-  readonly timings: (Hist | null)[];
+/**
+ * A read view of one series' deltas in one slot. Layout at `off`: [count, then per timing: n,
+ * sum_us, one count per bucket of `bounds`]. Float32 is exact for counts below 2^24 per series
+ * per slot (280k requests/s for a minute) and keeps sums to ~1e-7 relative, plenty for API
+ * means; /metrics never reads the windows. Views are valid until the next ingest.
+ */
+export class WindowEntry {
+  private readonly stride: number;
+  constructor(readonly labels: readonly string[], readonly bounds: Bounds, private readonly data: Float32Array, private readonly off: number) {
+    this.stride = bounds.us.length + 3;
+  }
+
+  get count(): number { return this.data[this.off]!; }
+
+  n(t: number): number { return this.data[this.off + 1 + t * this.stride]!; }
+
+  /** Adds timing `t` into `h`; false when this entry has no samples of it. */
+  addTimingTo(t: number, h: Hist): boolean {
+    const o = this.off + 1 + t * this.stride;
+    const n = this.data[o]!;
+    if (n === 0) return false;
+    h.addDense(n, this.data[o + 1]!, this.data, o + 2, this.bounds);
+    return true;
+  }
 }
 
-interface Slot { no: number; readonly entries: Map<string, WindowEntry> }
+const entrySize = (b: Bounds) => 1 + NT * (b.us.length + 3);
 
-export class WindowRing {
+class Slot {
+  no = -1;
+  private readonly index = new Map<string, number>(); // series key → entry number
+  private labels: (readonly string[])[] = [];
+  private bounds: Bounds[] = [];
+  private offs: number[] = [];
+  private data = new Float32Array(0);
+  private used = 0;
+
+  get size(): number { return this.offs.length; }
+
+  reset(no: number): void {
+    this.no = no;
+    this.index.clear();
+    this.labels = [];
+    this.bounds = [];
+    this.offs = [];
+    // Keep the slab for reuse unless the slot was far busier than it is likely to be again.
+    if (this.data.length > 4 * this.used + 65536) this.data = new Float32Array(0);
+    else this.data.fill(0, 0, this.used);
+    this.used = 0;
+  }
+
+  add(s: StoredSeries, w: WireSeries, from: Bounds): void {
+    let e = this.index.get(s.key);
+    if (e === undefined) {
+      const need = entrySize(from);
+      if (this.used + need > this.data.length) {
+        const grown = new Float32Array(Math.max(1024, 2 * (this.used + need)));
+        grown.set(this.data.subarray(0, this.used));
+        this.data = grown;
+      }
+      e = this.offs.length;
+      this.index.set(s.key, e);
+      this.labels.push(s.labels);
+      this.bounds.push(from);
+      this.offs.push(this.used);
+      this.used += need;
+    }
+    const bounds = this.bounds[e]!;
+    const d = this.data;
+    const base = this.offs[e]!;
+    const stride = bounds.us.length + 3;
+    const m = from === bounds ? null : mapping(from, bounds);
+    d[base]! += w.count;
+    for (let t = 0; t < w.timings.length; t++) {
+      const wt = w.timings[t];
+      if (!wt) continue;
+      const o = base + 1 + t * stride;
+      d[o]! += wt.n;
+      d[o + 1]! += wt.sumUs;
+      const b = wt.buckets;
+      for (let i = 0; i < b.length; i += 2) d[o + 2 + (m ? m[b[i]!]! : b[i]!)]! += b[i + 1]!;
+    }
+  }
+
+  *views(): Iterable<WindowEntry> {
+    for (let e = 0; e < this.offs.length; e++) yield new WindowEntry(this.labels[e]!, this.bounds[e]!, this.data, this.offs[e]!);
+  }
+}
+
+/** One ring of equal slots covering `spanMs`. */
+class Ring {
   private readonly slots: Slot[];
-  constructor(readonly slotMs: number) {
-    const n = Math.ceil(SPAN_MS / slotMs) + 1;
-    this.slots = Array.from({ length: n }, () => ({ no: -1, entries: new Map() }));
+  constructor(readonly slotMs: number, readonly spanMs: number) {
+    const n = Math.ceil(spanMs / slotMs) + 1;
+    this.slots = Array.from({ length: n }, () => new Slot());
   }
 
   add(t: number, s: StoredSeries, w: WireSeries, from: Bounds): void {
@@ -30,28 +114,50 @@ export class WindowRing {
     const slot = this.slots[no % this.slots.length]!;
     if (slot.no !== no) {
       if (slot.no > no) return; // older than the ring covers
-      slot.no = no;
-      slot.entries.clear();
+      slot.reset(no);
     }
-    let e = slot.entries.get(s.key);
-    if (!e) { e = { labels: s.labels, count: 0, timings: TIMING_NAMES.map(() => null) }; slot.entries.set(s.key, e); }
-    e.count += w.count;
-    for (let i = 0; i < w.timings.length; i++) {
-      const wt = w.timings[i];
-      if (!wt) continue;
-      let h = e.timings[i];
-      if (!h) h = e.timings[i] = new Hist(s.timings[i]?.bounds ?? from);
-      h.addWire(wt, from);
-    }
+    slot.add(s, w, from);
   }
 
-  /** Entries of the slots within `windowMs` before `now` (one per series per slot). */
   *entries(now: number, windowMs: number): Iterable<WindowEntry> {
     const last = Math.floor(now / this.slotMs);
     const first = last - Math.ceil(windowMs / this.slotMs) + 1;
     for (const slot of this.slots) {
       if (slot.no < first || slot.no > last) continue;
-      yield* slot.entries.values();
+      yield* slot.views();
     }
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const s of this.slots) n += s.size;
+    return n;
+  }
+}
+
+/**
+ * Two rings: fine slots (`slotMs`) for the last minute and one-minute slots for 15 minutes, so
+ * a series active in every slot costs ~23 window entries, not 91. A query uses the finest ring
+ * that covers its window.
+ */
+export class WindowRing {
+  private readonly rings: Ring[];
+  constructor(readonly slotMs: number) {
+    this.rings = slotMs < 60_000 ? [new Ring(slotMs, 60_000), new Ring(60_000, SPAN_MS)] : [new Ring(slotMs, SPAN_MS)];
+  }
+
+  add(t: number, s: StoredSeries, w: WireSeries, from: Bounds): void {
+    for (const r of this.rings) r.add(t, s, w, from);
+  }
+
+  /** Entries of the slots within `windowMs` before `now` (one per series per slot). */
+  entries(now: number, windowMs: number): Iterable<WindowEntry> {
+    const ring = this.rings.find((r) => r.spanMs >= windowMs) ?? this.rings[this.rings.length - 1]!;
+    return ring.entries(now, windowMs);
+  }
+
+  /** Window entries held (all rings): the windows' memory is proportional to this. */
+  get size(): number {
+    return this.rings.reduce((n, r) => n + r.size, 0);
   }
 }
