@@ -4,14 +4,12 @@
 import {
   proxy_get_property,
   proxy_get_header_map_value,
-  proxy_get_header_map_pairs,
   proxy_log,
 } from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 import { malloc as sdkMalloc, free as sdkFree } from "@gcoredev/proxy-wasm-sdk-as/assembly/malloc";
 
 // Status codes (proxy-wasm ABI 0.2.1 spec, proxy_status_t).
 export const WASM_OK: u32 = 0;
-export const WASM_NOT_FOUND: u32 = 1;
 
 // Header map types (ABI 0.2.1).
 export const MAP_REQUEST_HEADERS: i32 = 0;
@@ -20,7 +18,6 @@ export const MAP_HTTP_CALL_RESPONSE_HEADERS: i32 = 6;
 export const BUFFER_PLUGIN_CONFIGURATION: i32 = 7;
 
 // Log levels (ABI 0.2.1).
-export const LOG_DEBUG: i32 = 1;
 export const LOG_INFO: i32 = 2;
 export const LOG_WARN: i32 = 3;
 export const LOG_ERROR: i32 = 4;
@@ -136,26 +133,8 @@ export function getHeader(map: i32, key: Bytes): bool {
   return true;
 }
 
-/** proxy_get_header_map_pairs (serialized map, ABI spec "Serialization"). */
-export function getHeaderPairs(map: i32): bool {
-  store<usize>(OUT_PTR, 0);
-  store<usize>(OUT_LEN, 0);
-  const r = proxy_get_header_map_pairs(map, OUT_PTR, OUT_LEN);
-  if (r != WASM_OK) { valPtr = 0; valLen = 0; return false; }
-  valPtr = load<usize>(OUT_PTR);
-  valLen = load<usize>(OUT_LEN);
-  return true;
-}
-
 /** Leveled log line through proxy_log (not WASI stdout, which Envoy prints whatever the level). */
 export function logLine(level: i32, msg: string): void {
   const b = String.UTF8.encode(msg, false);
   proxy_log(<usize>level, changetype<usize>(b), <usize>b.byteLength);
-}
-
-/** Byte-wise equality of a memory range with a Bytes constant. */
-// @ts-ignore: decorator
-@inline
-export function bytesEq(p: usize, n: usize, b: Bytes): bool {
-  return n == b.len && memory.compare(p, b.ptr, n) == 0;
 }

@@ -6,11 +6,6 @@ import { isTokenChar } from "./config";
 @inline
 function isOws(c: u32): bool { return c == 0x20 || c == 0x09; }
 
-/** ns -> µs rounded to nearest. */
-// @ts-ignore: decorator
-@inline
-export function nsToUs(ns: u64): u64 { return (ns + 500) / 1000; }
-
 // Largest `dur` accepted (ms): keeps µs sums far from u64 overflow; ~31 years.
 const MAX_DUR_MS: f64 = 1e12;
 
