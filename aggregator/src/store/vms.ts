@@ -68,7 +68,11 @@ export class VmRegistry {
     const st = this.vms.get(key);
     if (!st) return;
     this.vms.delete(key);
-    const r = this.bucket(this.retired, st.workload, st.namespace);
+    // Retired totals are bounded too: past max_vms distinct workloads they fold into `overflow`.
+    const known = this.retired.has(st.workload + "\u0000" + st.namespace);
+    const r = known || this.retired.size < this.opts.maxVms
+      ? this.bucket(this.retired, st.workload, st.namespace)
+      : this.bucket(this.retired, "overflow", "overflow");
     for (const k of COUNTER_KEYS) r.counters[k] += st.counters[k];
   }
 
