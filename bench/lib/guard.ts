@@ -6,9 +6,9 @@ import type { Metric, Results } from "./results.ts";
 /** Artifact sizes may grow by 2% (a small feature) before the guard objects. */
 export const SIZE_TOLERANCE = 0.02;
 /**
- * Interleaved ratios on a noisy 2-core machine move by a few percent between runs (measured:
- * see bench/PERFORMANCE-SECTION.md); 15% is well outside that noise and well inside a real
- * regression of the hot path.
+ * CPU-timed, paired, interleaved ratios move by a few percent between runs on a loaded 2-core
+ * machine (measured: 1.02–1.04 over three runs at load 13–15, bench/PERFORMANCE-SECTION.md);
+ * 15% is well outside that noise and well inside a real regression of the hot path.
  */
 export const RATIO_TOLERANCE = 0.15;
 
