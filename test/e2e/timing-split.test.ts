@@ -18,6 +18,8 @@ const APP_DELAY_MS = 60;
  */
 const STILL_MS = 8;
 const notMoved = (d: number) => d < STILL_MS && d > -3 * STILL_MS;
+/** "Moved by the injected delay": timer jitter on a starved machine blurs the baseline. */
+const movedBy = (d: number, delay: number) => d > delay * 0.7 && d < delay + 30;
 
 type Timing = "request" | "upstream" | "proxy" | "app" | "network";
 type Snapshot = Record<Timing, { sum: number; count: number }> & { appOwn: { sum: number; count: number } };
@@ -99,7 +101,7 @@ describe("timing split under injected delays", { timeout: 120_000 }, () => {
     const dProxy = mean(1, "proxy") - mean(0, "proxy");
     t.diagnostic(`+${NET_DELAY_MS} ms on the hop: network ${dNet.toFixed(2)} ms, app ${dApp.toFixed(2)} ms, proxy ${dProxy.toFixed(2)} ms`);
     assert.ok(notMoved(dProxy), `proxy moved by ${dProxy.toFixed(2)} ms`);
-    assert.ok(dNet > NET_DELAY_MS * 0.9 && dNet < NET_DELAY_MS + 25, `network moved by ${dNet.toFixed(2)} ms`);
+    assert.ok(movedBy(dNet, NET_DELAY_MS), `network moved by ${dNet.toFixed(2)} ms`);
     assert.ok(notMoved(dApp), `app moved by ${dApp.toFixed(2)} ms`);
   });
 
@@ -107,7 +109,7 @@ describe("timing split under injected delays", { timeout: 120_000 }, () => {
     const dApp = mean(2, "app") - mean(0, "app");
     const dNet = mean(2, "network") - mean(0, "network");
     t.diagnostic(`+${APP_DELAY_MS} ms in payment: app ${dApp.toFixed(2)} ms, network ${dNet.toFixed(2)} ms`);
-    assert.ok(dApp > APP_DELAY_MS * 0.9 && dApp < APP_DELAY_MS + 25, `app moved by ${dApp.toFixed(2)} ms`);
+    assert.ok(movedBy(dApp, APP_DELAY_MS), `app moved by ${dApp.toFixed(2)} ms`);
     assert.ok(notMoved(dNet), `network moved by ${dNet.toFixed(2)} ms`);
   });
 
