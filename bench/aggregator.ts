@@ -8,6 +8,9 @@ import { once } from "node:events";
 import { batchValue, encodeBatch, timingOf } from "../aggregator/test/batch-builder.ts";
 import type { SeriesInput } from "../aggregator/test/batch-builder.ts";
 import { decodeMsgpack } from "../aggregator/src/wire/decode.ts";
+import { validateBatch } from "../aggregator/src/wire/validate.ts";
+import { AggregatorState } from "../aggregator/src/store/state.ts";
+import { makeConfig } from "../aggregator/src/config.ts";
 import { interleave } from "./lib/interleave.ts";
 import { get, load } from "./lib/http-load.ts";
 import { metric } from "./lib/results.ts";
@@ -82,6 +85,45 @@ function spreadOf(s: { q1: number; q3: number; min: number; max: number; n: numb
   return { q1: s.q1 / div, q3: s.q3 / div, min: s.min / div, max: s.max / div, n: s.n };
 }
 
+/**
+ * The ingest pipeline without HTTP, in this process: decode → validate → merge of 100-series
+ * batches over stored label sets, stage by stage (CPU time). Tells the HTTP/fastify share of
+ * the over-HTTP figure apart from the aggregator's own work.
+ */
+function pipeline(quick: boolean): { metrics: Record<string, Metric>; details: unknown } {
+  const config = makeConfig({ max_series: 60_000, max_vms: 1_000_000 });
+  const limits = { maxSeries: config.max_batch_series, maxStrings: config.max_batch_strings, maxBounds: config.max_bounds, maxLabelLength: config.max_label_length };
+  const state = new AggregatorState(config, Date.now);
+  const templates = Array.from({ length: 10 }, (_, k) => template(k * 100, 100));
+  const stages = { decode: 0, validate: 0, merge: 0 };
+  const n = quick ? 200 : 3000;
+  for (let i = 0; i < n + 200; i++) {
+    const body = withVm(templates[i % templates.length]);
+    const c0 = cpuNs();
+    const v = decodeMsgpack(body);
+    const c1 = cpuNs();
+    const b = validateBatch(v, limits);
+    const c2 = cpuNs();
+    if (state.ingest(b) !== "accepted") throw new Error("bench: pipeline batch not accepted");
+    const c3 = cpuNs();
+    if (i >= 200) { stages.decode += c1 - c0; stages.validate += c2 - c1; stages.merge += c3 - c2; } // the first 200 warm up and create the series
+  }
+  const totalNs = stages.decode + stages.validate + stages.merge;
+  const perBatchUs = Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, +(v / n / 1000).toFixed(1)]));
+  return {
+    metrics: {
+      "aggregator.pipeline.points_per_cpu_s": metric("info", (n * 100) / (totalNs / 1e9), "points/CPU-s",
+        "decode + validate + merge without HTTP (in-process), 100-series batches over stored label sets", { better: "higher" }),
+    },
+    details: { batches: n, perBatchUs },
+  };
+}
+
+function cpuNs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) * 1000;
+}
+
 class Child {
   private constructor(readonly proc: ChildProcess, readonly port: number) {}
   static async start(config: Record<string, unknown>): Promise<Child> {
@@ -111,8 +153,9 @@ class Child {
 
 export async function runAggregator(opts: { quick: boolean }): Promise<SubjectResult> {
   const dec = await decodeComparison(opts.quick);
-  const metrics: Record<string, Metric> = { ...dec.metrics };
-  const details: Record<string, unknown> = { decode: dec.details };
+  const pipe = pipeline(opts.quick);
+  const metrics: Record<string, Metric> = { ...dec.metrics, ...pipe.metrics };
+  const details: Record<string, unknown> = { decode: dec.details, pipeline: pipe.details };
   const sizes = opts.quick ? [1000] : [1000, 10_000, 50_000];
   // Load shedding off: this measures capacity, and a loaded 2-core CI machine would trip the
   // event-loop-delay probe (the production default) at random.
