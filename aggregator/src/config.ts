@@ -15,6 +15,7 @@ export const SCHEMA = {
   body_limit_bytes: { kind: "int", default: 8 * 1024 * 1024, min: 1024, max: 256 * 1024 * 1024, unit: "bytes", help: "largest accepted batch body (413 above)" },
   max_inflight_bytes: { kind: "int", default: 64 * 1024 * 1024, min: 1024, max: 4 * 1024 * 1024 * 1024, unit: "bytes", help: "ingest bodies being received/merged at once; 429 above" },
   shed_event_loop_delay_ms: { kind: "int", default: 1000, min: 0, max: 60000, unit: "milliseconds (0 = off)", help: "shed ingest (429) while the event loop delay (p99, last second) exceeds this" },
+  shed_heap_percent: { kind: "int", default: 85, min: 0, max: 100, unit: "percent of the V8 heap limit (0 = off)", help: "shed ingest (429) while the used heap exceeds this share of its limit" },
   max_series: { kind: "int", default: 50000, min: 1, max: 2_000_000, unit: "label sets", help: "stored series cap; new label sets beyond it fold into the overflow series" },
   series_idle_timeout_s: { kind: "int", default: 900, min: 10, max: 7 * 86400, unit: "seconds", help: "a series not updated for this long is removed (restarts from 0 if it returns)" },
   window_slot_s: { kind: "int", default: 10, min: 1, max: 60, unit: "seconds", help: "granularity of the sliding windows behind the APIs (1m/5m/15m)" },

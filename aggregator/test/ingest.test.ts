@@ -192,3 +192,26 @@ test("encodeBatch output is what buildBatch sends", () => {
   const v = batchValue({ vm: "4444444444444444", window: [1, 2] });
   assert.deepEqual(encodeBatch(v), encodeBatch(v));
 });
+
+test("fuzz: mutated and truncated batches never crash, never 5xx, and a 400 never changes the store", () => withApp(async (a) => {
+  let seed = 12345;
+  const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) >>> 0; return seed % n; };
+  const good = buildBatch({ vm: "5555555555555555", series: [requests(3, { requestMs: 4, upstreamMs: 3, appMs: 2 }), requests(2, { requestMs: 9 }, { response_code: "503", user_tier: "premium" })], counters: { requests: 5 } });
+  let before = traffic(await a.scrape());
+  const seen = new Map<number, number>();
+  for (let i = 0; i < 400; i++) {
+    const b = Buffer.from(good);
+    const kind = rnd(3);
+    let body: Buffer;
+    if (kind === 0) { for (let k = 0; k <= rnd(4); k++) b[rnd(b.length)] = rnd(256); body = b; }
+    else if (kind === 1) body = b.subarray(0, rnd(b.length));
+    else { b[rnd(b.length)] ^= 1 << rnd(8); body = b; }
+    const r = await a.post(body);
+    seen.set(r.statusCode, (seen.get(r.statusCode) ?? 0) + 1);
+    assert.ok(r.statusCode === 204 || r.statusCode === 400, `iteration ${i}: ${r.statusCode} ${r.body}`);
+    const after = traffic(await a.scrape());
+    if (r.statusCode === 400) assert.equal(after, before, `iteration ${i}: a rejected batch changed the store`);
+    before = after;
+  }
+  assert.ok((seen.get(400) ?? 0) > 100, JSON.stringify([...seen]));
+}));

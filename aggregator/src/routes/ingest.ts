@@ -1,8 +1,8 @@
 // POST /v1/batches: msgpack body → decode → validate (fully) → dedupe → merge. Load shedding
 // happens in onRequest, before the body is read; body size is enforced by fastify's bodyLimit.
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { monitorEventLoopDelay } from "node:perf_hooks";
 import { AggError } from "../errors.ts";
+import { startLoadProbe } from "../load-probe.ts";
 import { decodeMsgpack } from "../wire/decode.ts";
 import { validateBatch } from "../wire/validate.ts";
 import type { WireLimits } from "../wire/types.ts";
@@ -21,16 +21,14 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
   const cfg = state.config;
   const limits: WireLimits = { maxSeries: cfg.max_batch_series, maxStrings: cfg.max_batch_strings, maxBounds: cfg.max_bounds, maxLabelLength: cfg.max_label_length };
 
-  // Event-loop lag: p99 over the last second, sampled by perf_hooks (no work on the hot path).
-  let lagging = opts.lagging ?? (() => false);
-  if (!opts.lagging && cfg.shed_event_loop_delay_ms > 0) {
-    const h = monitorEventLoopDelay({ resolution: 20 });
-    h.enable();
-    let lag = false;
-    const timer = setInterval(() => { lag = h.percentile(99) / 1e6 > cfg.shed_event_loop_delay_ms; h.reset(); }, 1000);
-    timer.unref();
-    lagging = () => lag;
-    app.addHook("onClose", async () => { clearInterval(timer); h.disable(); });
+  let pressure: () => string | null;
+  if (opts.lagging) {
+    const injected = opts.lagging;
+    pressure = () => (injected() ? "event loop delay (injected)" : null);
+  } else {
+    const probe = startLoadProbe({ eventLoopDelayMs: cfg.shed_event_loop_delay_ms, heapPercent: cfg.shed_heap_percent });
+    pressure = probe.reason;
+    app.addHook("onClose", async () => probe.stop());
   }
   let bytesInFlight = 0;
 
@@ -42,7 +40,8 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
       // A body that can never fit is 413 (drop), not 429 (retry forever).
       if (len > cfg.body_limit_bytes) throw new AggError("AGG_ERR_TOO_LARGE", `body of ${len} bytes exceeds body_limit_bytes=${cfg.body_limit_bytes}`);
       if (bytesInFlight + len > cfg.max_inflight_bytes) throw new AggError("AGG_ERR_SHED", `ingest bytes in flight would exceed max_inflight_bytes=${cfg.max_inflight_bytes}`);
-      if (lagging()) throw new AggError("AGG_ERR_SHED", `event loop delay above shed_event_loop_delay_ms=${cfg.shed_event_loop_delay_ms}`);
+      const why = pressure();
+      if (why) throw new AggError("AGG_ERR_SHED", why);
       bytesInFlight += len;
       inflight.set(req, len);
     },
