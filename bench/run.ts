@@ -78,19 +78,20 @@ function gitCommit(): string {
 
 /** Host calls by function and where a typical request's time goes, from the filter's details. */
 function diagnostics(res: Results): string {
-  const f = res.details.filter as Record<string, { hostCalls?: { meshlat?: { byFunction: Record<string, number> } }; hostTimeSplit?: { requestNs: number; hostNs: number; hostShare: number; byImportNs: Record<string, number> } }> | undefined;
-  if (!f) return "";
   const out: string[] = [];
+  const f = res.details.filter as Record<string, { hostCalls?: { meshlat?: { byFunction: Record<string, number> } }; hostTimeSplit?: { requestNs: number; hostNs: number; hostShare: number; byImportNs: Record<string, number> } }> | undefined;
   for (const mix of ["typical", "inbound"]) {
-    const by = f[mix]?.hostCalls?.meshlat?.byFunction;
+    const by = f?.[mix]?.hostCalls?.meshlat?.byFunction;
     if (by) out.push(`host calls per ${mix} request: ${Object.entries(by).map(([k, v]) => `${k.replace(/^env\.|^wasi_snapshot_preview1\./, "")} ${v}`).join(", ")}`);
   }
   for (const mix of ["typical", "inbound"]) {
-    const t = f[mix]?.hostTimeSplit;
+    const t = f?.[mix]?.hostTimeSplit;
     if (!t) continue;
     out.push(`time split of a ${mix} request (timed imports, inflated by the timers): ${t.requestNs} ns, of which host functions ${t.hostNs} ns (${Math.round(t.hostShare * 100)}%): ` +
       Object.entries(t.byImportNs).map(([k, v]) => `${k.replace(/^env\.|^wasi_snapshot_preview1\./, "")} ${v}`).join(", "));
   }
+  const pipe = (res.details.aggregator as { pipeline?: { perBatchUs: Record<string, number> } } | undefined)?.pipeline;
+  if (pipe) out.push(`aggregator CPU per 100-series batch without HTTP: ${Object.entries(pipe.perBatchUs).map(([k, v]) => `${k} ${v} µs`).join(", ")}`);
   return out.join("\n");
 }
 

@@ -23,6 +23,7 @@ const ROWS: readonly (readonly [string, string])[] = [
   ["wire.access_log_bytes_per_request", "one Envoy default access-log line per request, for comparison"],
   ["wire.json_bytes_per_request", "one JSON record per request, for comparison"],
   ["aggregator.ingest.points_per_cpu_s", "aggregator ingest, series-points per CPU-second"],
+  ["aggregator.pipeline.points_per_cpu_s", "… the same pipeline without HTTP (decode + validate + merge)"],
   ["aggregator.decode.typical.json_over_msgpack", "JSON.parse / msgpackr decode, same batch"],
   ["aggregator.metrics_render.10k.cpu_ms", "/metrics at 10k label sets: aggregator CPU per scrape"],
   ["aggregator.metrics_render.10k.block_ms", "/metrics at 10k label sets: longest event-loop block"],
