@@ -46,11 +46,14 @@ describe("bench --quick", () => {
     assert.ok((d.allocs_noop_sdk?.perRequest ?? 0) > 0, "probe counted no allocation in the SDK no-op: the counter is broken");
   });
 
-  test("no deterministic count regressed against bench/baseline.json", (t) => {
+  // The hot path's own counts must never creep up unnoticed; the .wasm size and the wire bytes
+  // change with features and are guarded by `npm run bench -- --check` before a release (and
+  // by their absolute budgets above).
+  test("hot-path counts (host calls, allocations, memory growth) did not regress against bench/baseline.json", (t) => {
     const baseline = loadBaseline();
     if (!baseline) return t.skip("no bench/baseline.json (npm run bench -- --update-baseline)");
-    const verdict = check(baseline, res);
-    const bad = verdict.findings.filter((f) => f.status === "regressed");
+    const hotPath = /\.(host_calls_per_request|allocs_per_request|allocs_per_flush|memory_growth_bytes)$/;
+    const bad = check(baseline, res).findings.filter((f) => f.status === "regressed" && hotPath.test(f.id));
     assert.deepEqual(bad.map((f) => f.message), []);
   });
 });
