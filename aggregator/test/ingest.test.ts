@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import net from "node:net";
 import { batchValue, buildBatch, encodeBatch, requests } from "./batch-builder.ts";
 import { parseExposition, sample, testApp, windowAt } from "./helpers.ts";
 import type { TestApp } from "./helpers.ts";
@@ -215,3 +216,24 @@ test("fuzz: mutated and truncated batches never crash, never 5xx, and a 400 neve
   }
   assert.ok((seen.get(400) ?? 0) > 100, JSON.stringify([...seen]));
 }));
+
+test("a client that disconnects mid-body releases its in-flight bytes", () => withApp(async (a) => {
+  await a.fastify.listen({ host: "127.0.0.1", port: 0 });
+  const { port } = a.fastify.server.address() as { port: number };
+  const body = buildBatch({ series: Array.from({ length: 20 }, (_, i) => requests(1, { requestMs: 1 }, { destination_service: `s-${i}.shop.svc.cluster.local` })) });
+  assert.ok(body.length > 600 && body.length < 3000, String(body.length));
+  const post = async () => (await fetch(`http://127.0.0.1:${port}/v1/batches`, { method: "POST", headers: { "content-type": "application/msgpack" }, body })).status;
+  const until = async (want: number) => {
+    const deadline = Date.now() + 5000;
+    let status = 0;
+    while (Date.now() < deadline && (status = await post()) !== want) await new Promise((r) => setImmediate(r));
+    return status;
+  };
+  const sock = net.connect(port, "127.0.0.1");
+  try {
+    await new Promise((r) => sock.once("connect", r));
+    sock.write(`POST /v1/batches HTTP/1.1\r\nhost: x\r\ncontent-type: application/msgpack\r\ncontent-length: 2500\r\n\r\n` + "x".repeat(100));
+    assert.equal(await until(429), 429, "the half-sent body holds its bytes");
+  } finally { sock.destroy(); }
+  assert.equal(await until(204), 204, "released after the disconnect");
+}, { max_inflight_bytes: 3000 }));

@@ -31,6 +31,10 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
     app.addHook("onClose", async () => probe.stop());
   }
   let bytesInFlight = 0;
+  const release = (req: FastifyRequest) => {
+    bytesInFlight -= inflight.get(req) ?? 0;
+    inflight.delete(req);
+  };
 
   app.addContentTypeParser(MSGPACK_TYPES, { parseAs: "buffer" }, (_req, body, done) => done(null, body));
 
@@ -45,10 +49,9 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
       bytesInFlight += len;
       inflight.set(req, len);
     },
-    onResponse: async (req) => {
-      bytesInFlight -= inflight.get(req) ?? 0;
-      inflight.delete(req);
-    },
+    // A client that disconnects mid-body gets no response: release its bytes on abort too.
+    onResponse: async (req) => release(req),
+    onRequestAbort: async (req) => release(req),
     handler: async (req, reply) => {
       const t0 = performance.now();
       const body = req.body;
