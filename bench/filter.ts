@@ -125,8 +125,9 @@ function countedWindow(r: Running, k: number, read: () => number): { perRequest:
 }
 
 const WARMUP = 3000;
-// The filter fills its batch buffers lazily (one per flush up to max_buffered_batches = 16 by
-// default), and AssemblyScript doubles memory when it grows: steady state starts after that.
+// The filter allocates its batch buffers on its first flushes (at most max_buffered_batches = 16
+// of them, when the aggregator does not answer), and AssemblyScript doubles memory when it
+// grows: steady state starts after more flushes than that.
 const WARMUP_FLUSHES = 20;
 
 /**
