@@ -22,7 +22,7 @@ test("the demo prints the URLs and a live table with verdicts, then exits cleanl
   assert.match(out, /metrics\s+http:\/\/127\.0\.0\.1:\d+\/metrics/);
   assert.match(out, /latency\s+http:\/\/127\.0\.0\.1:\d+\/api\/v1\/latency\?/);
   assert.match(out, /graph\s+http:\/\/127\.0\.0\.1:\d+\/api\/v1\/graph\?/);
-  assert.match(out, /service\s+tier\s+reporter\s+reqs\s+p99 total\s+proxy\s+network\s+app\s+verdict/);
+  assert.match(out, /service\s+tier\s+reporter\s+reqs\s+p99 total\s+proxy\s+network\s+app\s+mean split p\/n\/a %\s+verdict/);
   // The last table has rows for the three services with a real verdict for at least one.
   const last = out.slice(out.lastIndexOf("--- t="));
   for (const s of ["frontend", "checkout", "payment"]) assert.match(last, new RegExp(`^${s}\\s`, "m"), last);
