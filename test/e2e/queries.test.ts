@@ -18,6 +18,7 @@ describe("Prometheus queries over meshlat metrics", { timeout: 90_000 }, () => {
   before(async () => {
     stack = await startStack({
       mesh: {
+        workers: 2, // two worker VMs per sidecar: the aggregator must sum them exactly
         services: [
           { name: "frontend", region: "us-east-1", delayMs: 1, calls: ["checkout"] },
           { name: "checkout", region: "us-east-1", delayMs: 2, calls: ["payment"] },
@@ -140,7 +141,10 @@ describe("Prometheus queries over meshlat metrics", { timeout: 90_000 }, () => {
     assert.ok(accepted > 0);
     const filterReq = await stack.prom.query(`sum by (workload) (meshlat_filter_requests_total)`);
     const byWl = Object.fromEntries(filterReq.map((s) => [s.metric.workload, s.value]));
-    // frontend: N inbound + N outbound; each VM counts every request it recorded.
+    // frontend: N inbound + N outbound, summed over its VMs.
     assert.equal(byWl.frontend, 2 * N);
+    // The load generator's 4 connections are spread over frontend's 2 worker VMs; the main
+    // and canary VMs never see traffic, so never report.
+    assert.equal(await stack.prom.scalar(`sum(meshlat_filter_vms{workload="frontend"})`), 2);
   });
 });

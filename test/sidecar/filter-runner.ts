@@ -14,6 +14,8 @@ export interface FilterRunnerOptions {
   /** Base URL the aggregator cluster maps to, read at every http call (it may move). */
   aggregatorUrl: () => string | undefined;
   clock?: Clock;
+  /** Worker VMs (Envoy --concurrency); default 1. Plus the main-thread VM and the canary. */
+  workers?: number;
   onError?: (err: unknown) => void;
 }
 
@@ -21,9 +23,10 @@ export class FilterRunner {
   /** Calls into the filter that threw; the stream (or VM) is bypassed after one. */
   errors = 0;
 
+  private next = 0;
+
   private constructor(
     readonly plugin: Plugin,
-    private readonly worker: Vm,
     private readonly onError: (err: unknown) => void,
   ) {}
 
@@ -34,26 +37,38 @@ export class FilterRunner {
       configuration: JSON.stringify(opts.config),
       name: "meshlat",
       node: opts.node,
-      workers: 1, // Envoy with --concurrency 1: one worker VM + main-thread VM + canary
+      workers: opts.workers ?? 1, // Envoy --concurrency: worker VMs + main-thread VM + canary
       clock: opts.clock ?? new RealClock(),
       clusters: { [cluster]: httpCallToUrl(opts.aggregatorUrl) },
       logLevel: "warn",
     });
-    return new FilterRunner(plugin, plugin.workers[0], opts.onError ?? (() => {}));
+    return new FilterRunner(plugin, opts.onError ?? (() => {}));
   }
 
+  /** The plugin was accepted and no worker VM failed. */
   get healthy(): boolean {
-    return this.plugin.accepted && !this.worker.failed;
+    return this.plugin.accepted && this.plugin.workers.every((w) => !w.failed);
   }
 
-  /** A stream on the worker VM; every call is a no-op once the filter failed. */
-  stream(info: StreamInfo): FilterStream {
-    if (!this.healthy) return new FilterStream(undefined, this);
+  /**
+   * The worker VM for a new downstream connection: Envoy hands each connection to one worker
+   * (round robin here), and every request on it runs on that worker's VM.
+   */
+  assignWorker(): number {
+    const i = this.next;
+    this.next = (this.next + 1) % this.plugin.workers.length;
+    return i;
+  }
+
+  /** A stream on a worker VM; every call is a no-op once that VM failed. */
+  stream(info: StreamInfo, worker = 0): FilterStream {
+    const vm = this.plugin.workers[worker];
+    if (!this.plugin.accepted || vm.failed) return new FilterStream(undefined, vm, this);
     try {
-      return new FilterStream(this.worker.stream(info), this);
+      return new FilterStream(vm.stream(info), vm, this);
     } catch (err) {
       this.fail(err);
-      return new FilterStream(undefined, this);
+      return new FilterStream(undefined, vm, this);
     }
   }
 
@@ -75,11 +90,12 @@ export class FilterRunner {
 export class FilterStream {
   constructor(
     private s: HttpStream | undefined,
+    private readonly vm: Vm,
     private readonly runner: FilterRunner,
   ) {}
 
   get active(): boolean {
-    return this.s !== undefined && this.runner.healthy;
+    return this.s !== undefined && !this.vm.failed;
   }
 
   requestHeaders(h: [string, string][], eos: boolean): void {

@@ -26,6 +26,8 @@ export interface MeshOptions {
   pluginConfig?: Record<string, unknown>;
   aggregatorUrl?: string;
   seed?: number;
+  /** Worker VMs per sidecar (Envoy --concurrency), default 1. */
+  workers?: number;
   onFilterError?: (pod: string, err: unknown) => void;
 }
 
@@ -132,6 +134,7 @@ export class Mesh {
         pluginConfig: this.opts.pluginConfig,
         aggregatorUrl: () => this.aggregatorUrl,
         servicePort: SERVICE_PORT,
+        workers: this.opts.workers,
         resolve: (fqdn) => this.resolve(spec.name, fqdn),
         onFilterError: (err) => this.opts.onFilterError?.(spec.name, err),
       });

@@ -12,7 +12,7 @@ import { FilterStream, type FilterRunner } from "./filter-runner.ts";
 import { LoadGenerator } from "./load-generator.ts";
 import { Mesh } from "./mesh.ts";
 import { closeServer, listen, sleep } from "./sample-app.ts";
-import type { HttpStream } from "../host/index.ts";
+import type { HttpStream, Vm } from "../host/index.ts";
 
 interface Batch {
   proxy: { workload: string; region: string };
@@ -229,7 +229,8 @@ describe("fail open", () => {
 
   test("a filter call that throws bypasses the filter for the stream and counts the error", () => {
     let failures = 0;
-    const runner = { healthy: true, fail: () => failures++ } as unknown as FilterRunner;
+    const runner = { fail: () => failures++ } as unknown as FilterRunner;
+    const vm = { failed: false } as unknown as Vm;
     const calls: string[] = [];
     const throwing = {
       requestHeaders: () => { calls.push("rh"); throw new Error("trap"); },
@@ -237,7 +238,7 @@ describe("fail open", () => {
       log: () => calls.push("log"),
       done: () => calls.push("done"),
     } as unknown as HttpStream;
-    const s = new FilterStream(throwing, runner);
+    const s = new FilterStream(throwing, vm, runner);
     s.requestHeaders([], true);
     s.responseHeaders([], true);
     s.end();

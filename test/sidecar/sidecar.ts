@@ -42,6 +42,8 @@ export interface SidecarOptions {
   resolve: (fqdn: string) => Endpoint | undefined;
   /** Route timeout (Envoy default 15 s). */
   upstreamTimeoutMs?: number;
+  /** Worker VMs (Envoy --concurrency), default 1. */
+  workers?: number;
   onFilterError?: (err: unknown) => void;
 }
 
@@ -106,6 +108,7 @@ export class Sidecar {
         config: { aggregator_cluster: AGGREGATOR_CLUSTER, ...this.opts.pluginConfig },
         node: this.node,
         aggregatorUrl: this.opts.aggregatorUrl ?? (() => undefined),
+        workers: this.opts.workers,
         onError: this.opts.onFilterError,
       });
     }
@@ -172,7 +175,7 @@ export class Sidecar {
     addRequest: [string, string][],
     addResponse: [string, string][],
   ): void {
-    const stream = this.filter?.stream(info);
+    const stream = this.filter?.stream(info, this.workerFor(req));
     const reqHeaders = requestPairs(req, addRequest);
     const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
     stream?.requestHeaders(reqHeaders, !hasBody);
@@ -290,6 +293,17 @@ export class Sidecar {
       up.end();
     };
     void forward().catch(() => localReply(LOCAL_REPLIES.connectionTermination));
+  }
+
+  private readonly workerOf = new WeakMap<object, number>();
+
+  private workerFor(req: http.IncomingMessage): number {
+    let w = this.workerOf.get(req.socket);
+    if (w === undefined) {
+      w = this.filter?.assignWorker() ?? 0;
+      this.workerOf.set(req.socket, w);
+    }
+    return w;
   }
 
   /** This pod's identity as metadata exchange propagates it. */
