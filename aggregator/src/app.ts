@@ -69,6 +69,9 @@ export function build(config: Config, opts: BuildOptions = {}): App {
     reply.code(404).send(new AggError("AGG_ERR_NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`).toJSON());
   });
   fastify.addHook("preClose", async () => { closing = true; });
+  // Responses finished during shutdown close their keep-alive connection; otherwise close()
+  // would wait for the client (a filter, Prometheus) to hang up.
+  fastify.addHook("onSend", async (_req, reply) => { if (closing) reply.header("connection", "close"); });
 
   fastify.register(ingestRoutes, { state, metrics, lagging: opts.lagging });
   fastify.register(metricsRoutes, { state, metrics });

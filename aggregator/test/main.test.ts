@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
+import net from "node:net";
 import { buildBatch, requests } from "./batch-builder.ts";
 
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
@@ -35,6 +36,50 @@ test("npm start's entry listens, ingests, and exits 0 on SIGTERM", async () => {
     child.kill("SIGTERM");
     assert.equal(await exited, 0);
   } finally {
+    if (child.exitCode === null) child.kill("SIGKILL");
+  }
+});
+
+test("SIGTERM finishes an in-flight ingest, stops accepting, then exits 0", async () => {
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "--host", "127.0.0.1", "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+  const sock = new net.Socket();
+  try {
+    let log = "";
+    child.stdout.on("data", (d: Buffer) => { log += d.toString(); });
+    const logged = async (re: RegExp) => {
+      const deadline = Date.now() + 30_000;
+      while (!re.test(log)) {
+        assert.ok(Date.now() < deadline, `no ${re} in: ${log}`);
+        await new Promise((r) => setImmediate(r));
+      }
+      return re.exec(log)!;
+    };
+    const port = Number((await logged(/listening at http:\/\/127\.0\.0\.1:(\d+)/))[1]);
+    const body = Buffer.from(buildBatch({ series: [requests(2, { requestMs: 3 })] }));
+    await new Promise<void>((r) => sock.connect(port, "127.0.0.1", () => r()));
+    let response = "";
+    sock.on("data", (d: Buffer) => { response += d.toString(); });
+    sock.write(`POST /v1/batches HTTP/1.1\r\nhost: x\r\ncontent-type: application/msgpack\r\ncontent-length: ${body.length}\r\n\r\n`);
+    sock.write(body.subarray(0, 10));
+    // The request is routed (pino's "incoming request" line) before the signal arrives.
+    await logged(/"url":"\/v1\/batches"[^\n]*"msg":"incoming request"|"msg":"incoming request"[^\n]*"url":"\/v1\/batches"/);
+    const exited = new Promise<number | null>((res) => child.on("exit", (c) => res(c)));
+    child.kill("SIGTERM");
+    // Poll (with a deadline) until the listener is closed: new connections are refused.
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const refused = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 503, () => true);
+      if (refused) break;
+      assert.ok(Date.now() < deadline, "listener still accepting after SIGTERM");
+      await new Promise((r) => setImmediate(r));
+    }
+    sock.write(body.subarray(10));
+    const ended = Date.now() + 10_000;
+    while (!/\r\n\r\n/.test(response) && Date.now() < ended) await new Promise((r) => setImmediate(r));
+    assert.match(response, /^HTTP\/1\.1 204/);
+    assert.equal(await exited, 0, log);
+  } finally {
+    sock.destroy();
     if (child.exitCode === null) child.kill("SIGKILL");
   }
 });
