@@ -153,3 +153,16 @@ test("GET / serves the HTML page fed by the APIs", async () => {
     assert.match(r.body, /api\/v1\/graph/);
   } finally { await a.fastify.close(); }
 });
+
+test("paired reporters split the client's upstream into network, server proxy and app", async () => {
+  const a = testApp();
+  try {
+    await a.post(buildBatch({ series: [requests(50, { requestMs: 100, upstreamMs: 95 }), dst(requests(50, { requestMs: 22, upstreamMs: 20 }))] }));
+    const g = (await a.get(`/api/v1/latency?destination_service=${SVC}`)).json().groups[0];
+    assert.equal(g.source, "paired_reporters");
+    assert.deepEqual(g.split.app, { mean_ms: 20, share: 0.2 });
+    assert.deepEqual(g.split.network, { mean_ms: 73, share: 0.73 });
+    assert.deepEqual(g.split.proxy, { mean_ms: 7, share: 0.07 });
+    assert.equal(g.timings.app, null);
+  } finally { await a.fastify.close(); }
+});
