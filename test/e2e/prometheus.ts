@@ -43,9 +43,10 @@ export function findPrometheus(): string {
   );
 }
 
-export function renderConfig(jobs: ScrapeJob[], intervalS = 1): string {
+export function renderConfig(jobs: ScrapeJob[], intervalS = 1, ruleFiles: string[] = []): string {
   // YAML is a superset of JSON: a generated JSON config needs no YAML writer.
   return JSON.stringify({
+    rule_files: ruleFiles,
     global: { scrape_interval: `${intervalS}s`, scrape_timeout: `${Math.max(Math.round(intervalS * 800), 500)}ms`, evaluation_interval: `${intervalS}s` },
     scrape_configs: jobs.map((j) => ({
       job_name: j.job,
@@ -62,10 +63,11 @@ export class Prometheus {
     private readonly output: string[],
   ) {}
 
-  static async start(jobs: ScrapeJob[], opts: { intervalS?: number; readyTimeoutMs?: number } = {}): Promise<Prometheus> {
+  /** `ruleFiles`: absolute paths of rule files to load (evaluated every interval). */
+  static async start(jobs: ScrapeJob[], opts: { intervalS?: number; readyTimeoutMs?: number; ruleFiles?: string[] } = {}): Promise<Prometheus> {
     const bin = findPrometheus();
     const dir = mkdtempSync(join(tmpdir(), "meshlat-prom-"));
-    writeFileSync(join(dir, "prometheus.yml"), renderConfig(jobs, opts.intervalS ?? 1));
+    writeFileSync(join(dir, "prometheus.yml"), renderConfig(jobs, opts.intervalS ?? 1, opts.ruleFiles));
     const port = await freePort();
     const child = spawn(bin, [
       `--config.file=${join(dir, "prometheus.yml")}`,
@@ -121,6 +123,12 @@ export class Prometheus {
       await sleep(250);
     }
     throw new Error(`timed out after ${timeoutMs} ms waiting on ${expr}; last value ${last}`);
+  }
+
+  /** Every loaded rule with its health and state (GET /api/v1/rules). */
+  async rules(): Promise<{ name: string; type: string; health: string; lastError?: string; state?: string; lastEvaluation: string }[]> {
+    const res = (await (await fetch(`${this.url}/api/v1/rules`)).json()) as { data: { groups: { rules: { name: string; type: string; health: string; lastError?: string; state?: string; lastEvaluation: string }[] }[] } };
+    return res.data.groups.flatMap((g) => g.rules);
   }
 
   async targetsUp(): Promise<Record<string, string>> {

@@ -27,7 +27,9 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(opts: { mesh?: Omit<MeshOptions, "module" | "aggregatorUrl">; aggregatorArgs?: string[] } = {}): Promise<Stack> {
+export async function startStack(
+  opts: { mesh?: Omit<MeshOptions, "module" | "aggregatorUrl">; aggregatorArgs?: string[]; ruleFiles?: string[] } = {},
+): Promise<Stack> {
   const cleanups: (() => Promise<void> | void)[] = [];
   const stop = async () => {
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
@@ -48,7 +50,7 @@ export async function startStack(opts: { mesh?: Omit<MeshOptions, "module" | "ag
     const prom = await Prometheus.start([
       { job: "meshlat-aggregator", targets: [`127.0.0.1:${aggregator.port}`] },
       ...Object.entries(apps).map(([name, target]) => ({ job: name, targets: [target], labels: { app: name } })),
-    ]);
+    ], { ruleFiles: opts.ruleFiles });
     cleanups.push(() => prom.stop());
     // Traffic must start after the first scrape of every target, or rate() sees the first
     // samples of a series as its whole history (no increase).
