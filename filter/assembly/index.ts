@@ -1,7 +1,7 @@
 // meshlat filter: the proxy-wasm ABI 0.2.1 entry points, written lean on purpose (no SDK
 // Context objects or Maps per stream; the SDK's own root-context proxy_on_done traps on an
 // in-place configuration update, sdk-as-notes). The SDK still provides the import
-// declarations, the ABI version marker and (as fallback behind our arena) malloc.
+// declarations and (as fallback behind our arena) malloc.
 import { proxy_get_buffer_bytes } from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 import {
   resetScratch, monoNow, getHeader, valPtr, valLen, Bytes, logLine,
@@ -15,8 +15,9 @@ import { serverTimingAppUs } from "./timing";
 import * as S from "./slots";
 
 export { malloc } from "./abi";
-// The SDK's ABI marker (its module's top level costs ~1.7 KB of start code; kept on purpose).
-export { proxy_abi_version_0_2_1 } from "@gcoredev/proxy-wasm-sdk-as/assembly/exports";
+// The ABI marker is defined here: re-exporting the SDK's drags its runtime module's top level
+// (context Maps built in _start) into the module, +1.7 KB for an empty function.
+export function proxy_abi_version_0_2_1(): void {}
 
 const H_STATUS = new Bytes(":status");
 const H_SERVER_TIMING = new Bytes("server-timing");

@@ -81,7 +81,7 @@ export class Plugin {
   // pinned label ids
   idUnknown: i32; idOther: i32; idOverflow: i32; idSource: i32; idDestination: i32;
   idMtls: i32; idNone: i32; idDash: i32; idRegion: i32; idWorkload: i32; idNamespace: i32;
-  tierBase: i32; tierCount: i32;
+  tierIds: StaticArray<i32> = new StaticArray<i32>(0);
   // caches (valid for one intern generation)
   private codeIds: StaticArray<i32> = new StaticArray<i32>(600);
   private cacheGen: u32 = 0xffffffff;
@@ -134,9 +134,10 @@ export class Plugin {
     this.idRegion = st.internString(id.region);
     this.idWorkload = st.internString(id.workload);
     this.idNamespace = st.internString(id.namespace);
-    this.tierBase = st.count;
-    for (let i = 0; i < config.tiers.length; i++) st.internString(config.tiers[i]);
-    this.tierCount = st.count - this.tierBase;
+    // A tier may equal another constant ("none", the region...): membership, not an id range.
+    const tierIds = new StaticArray<i32>(config.tiers.length);
+    for (let i = 0; i < config.tiers.length; i++) unchecked(tierIds[i] = st.internString(config.tiers[i]));
+    this.tierIds = tierIds;
     st.pin();
 
     proxy_get_current_time_nanoseconds(WALL_OUT);
@@ -161,7 +162,10 @@ export class Plugin {
     if (r == TIER_UNKNOWN) return this.idUnknown;
     if (r != TIER_LOOKUP) return this.idOther;
     const id = this.strings.find(SCRATCH, scratchLen);
-    return id >= this.tierBase && id < this.tierBase + this.tierCount ? id : this.idOther;
+    if (id < 0) return this.idOther;
+    const tiers = this.tierIds;
+    for (let i = 0; i < tiers.length; i++) if (unchecked(tiers[i]) == id) return id;
+    return this.idOther;
   }
 
   /** Reads the tier header (request headers must be readable: on_request_headers or on_log). */

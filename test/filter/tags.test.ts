@@ -321,3 +321,15 @@ test("response flags are read when a 2xx response did not end cleanly (reset mid
     h.stop();
   }
 });
+
+test("user_tier: a tier equal to another label constant still counts as a tier", async () => {
+  const h = await harness({ ...BASE_CONFIG, tiers: ["none", "eu-west-1", "source", "gold"] });
+  try {
+    for (const t of ["none", "eu-west-1", "source", "gold"]) {
+      const b = await oneBatch(h, [{ info: { clusterName: OUTBOUND }, requestHeaders: [...REQ, ["x-user-tier", t.toUpperCase()]], responseHeaders: RESP_200 }]);
+      assert.equal(onlyLabels(b).user_tier, t);
+    }
+  } finally {
+    h.stop();
+  }
+});
