@@ -5,8 +5,8 @@ import { readFileSync } from "node:fs";
 import assert from "node:assert/strict";
 import { Unpackr } from "msgpackr";
 import {
-  loadModule, startPlugin, ManualClock, type HttpCallRequest, type HttpCallResult, type Plugin,
-  type PluginOptions, type NodeInfo,
+  loadModule, startPlugin, runRequest, ManualClock, type HttpCallRequest, type HttpCallResult,
+  type Plugin, type PluginOptions, type NodeInfo, type RequestSpec,
 } from "../host/index.ts";
 
 export const WASM_PATH = new URL("../../filter/build/meshlat.wasm", import.meta.url);
@@ -102,8 +102,6 @@ export async function harness(
 export const BASE_CONFIG = { aggregator_cluster: AGG_CLUSTER };
 export const OUTBOUND = "outbound|8080||payments.shop.svc.cluster.local";
 export const INBOUND = "inbound|8080||";
-
-import { runRequest, type RequestSpec } from "../host/index.ts";
 
 export const REQ: [string, string][] = [[":method", "GET"], [":path", "/"], [":authority", "payments.shop:8080"]];
 export const RESP_200: [string, string][] = [[":status", "200"]];
