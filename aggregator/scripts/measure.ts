@@ -1,6 +1,7 @@
 // Measures (1) ingest throughput over real HTTP against the real entry point in a child process
 // and (2) /metrics render time and size at 10k and 50k stored series.
-// Run: node --import tsx aggregator/scripts/measure.ts [--seconds 5] [--series-per-batch 500]
+// Run: node --expose-gc --import tsx aggregator/scripts/measure.ts [--seconds 5] [--series-per-batch 500]
+//        [--only=ingest|render|windows] [--window-series 10000]   (windows: run it alone for a clean heap baseline)
 import { spawn } from "node:child_process";
 import http from "node:http";
 import { readFileSync } from "node:fs";
