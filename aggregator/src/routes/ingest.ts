@@ -12,8 +12,6 @@ import type { SelfMetrics } from "../metrics/self-metrics.ts";
 export const INGEST_PATH = "/v1/batches";
 export const MSGPACK_TYPES = ["application/msgpack", "application/vnd.msgpack", "application/x-msgpack"];
 
-const inflight = new WeakMap<FastifyRequest, number>();
-
 export interface IngestOptions { readonly state: AggregatorState; readonly metrics: SelfMetrics; readonly lagging?: () => boolean }
 
 export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): Promise<void> {
@@ -31,6 +29,7 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
     app.addHook("onClose", async () => probe.stop());
   }
   let bytesInFlight = 0;
+  const inflight = new WeakMap<FastifyRequest, number>();
   const release = (req: FastifyRequest) => {
     bytesInFlight -= inflight.get(req) ?? 0;
     inflight.delete(req);
