@@ -4,7 +4,9 @@
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { buildModules, loadBaseline, runAll } from "./run.ts";
+import { readFileSync } from "node:fs";
 import { check } from "./lib/guard.ts";
+import { allocCounter, captureInstances } from "./lib/probe.ts";
 import type { Results } from "./lib/results.ts";
 import { HOST_CALL_TARGET, WASM_SIZE_TARGET } from "./filter.ts";
 import { WIRE_TARGET } from "./wire.ts";
@@ -44,6 +46,26 @@ describe("bench --quick", () => {
   test("the allocation probe sees allocations where there are some (SDK no-op allocates per stream)", () => {
     const d = (res.details.filter as Record<string, { allocs_noop_sdk?: { perRequest: number } }>).typical;
     assert.ok((d.allocs_noop_sdk?.perRequest ?? 0) > 0, "probe counted no allocation in the SDK no-op: the counter is broken");
+  });
+
+  test("allocation probe: refuses a module that is not a probe build, or a memory it did not see", async () => {
+    const instantiate = (path: string) => {
+      const module = new WebAssembly.Module(readFileSync(path));
+      const imports: WebAssembly.Imports = {};
+      for (const i of WebAssembly.Module.imports(module)) (imports[i.module] ??= {})[i.name] = () => 0;
+      return new WebAssembly.Instance(module, imports);
+    };
+    const cases = [
+      { name: "probe build", path: "bench/build/noop-sdk.probe.wasm", error: undefined },
+      { name: "not a probe build", path: "bench/build/noop-raw.wasm", error: /not an allocation-probe build/ },
+    ];
+    for (const c of cases) {
+      const { result: inst, instances } = await captureInstances(async () => instantiate(c.path));
+      const memory = inst.exports.memory as WebAssembly.Memory;
+      if (c.error) assert.throws(() => allocCounter(instances, memory), c.error, c.name);
+      else assert.equal(typeof allocCounter(instances, memory).allocs(), "number", c.name);
+      assert.throws(() => allocCounter([], memory), /no captured instance/, c.name);
+    }
   });
 
   // The hot path's own counts must never creep up unnoticed; the .wasm size and the wire bytes
