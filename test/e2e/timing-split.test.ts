@@ -22,7 +22,11 @@ const notMoved = (d: number) => d < STILL_MS && d > -3 * STILL_MS;
 const movedBy = (d: number, delay: number) => d > delay * 0.7 && d < delay + 30;
 
 type Timing = "request" | "upstream" | "proxy" | "app" | "network";
-type Snapshot = Record<Timing, { sum: number; count: number }> & { appOwn: { sum: number; count: number } };
+type Snapshot = Record<Timing, { sum: number; count: number }> & {
+  appOwn: { sum: number; count: number };
+  /** network of the other hop, frontend → checkout. */
+  otherNet: { sum: number; count: number };
+};
 
 describe("timing split under injected delays", { timeout: 120_000 }, () => {
   let stack: Stack;
@@ -38,6 +42,11 @@ describe("timing split under injected delays", { timeout: 120_000 }, () => {
       const m = `meshlat_${t}_duration_milliseconds`;
       s[t] = { sum: await stack.prom.scalar(`sum(${m}_sum{${hop}})`), count: await stack.prom.scalar(`sum(${m}_count{${hop}})`) };
     }
+    const other = `reporter="source",source_workload="frontend",${svc(stack.mesh, "checkout")}`;
+    s.otherNet = {
+      sum: await stack.prom.scalar(`sum(meshlat_network_duration_milliseconds_sum{${other}})`),
+      count: await stack.prom.scalar(`sum(meshlat_network_duration_milliseconds_count{${other}})`),
+    };
     s.appOwn = {
       sum: 1000 * (await stack.prom.scalar(`sum(http_request_duration_seconds_sum{job="payment"})`)),
       count: await stack.prom.scalar(`sum(http_request_duration_seconds_count{job="payment"})`),
@@ -51,11 +60,12 @@ describe("timing split under injected delays", { timeout: 120_000 }, () => {
     // Flushed and scraped: both the hop's source reporter and the app agree with the sender.
     await stack.prom.waitFor(`sum(meshlat_requests_total{${hop}})`, (v) => v === sent, 20_000);
     await stack.prom.waitFor(`sum(http_request_duration_seconds_count{job="payment"})`, (v) => v === sent, 10_000);
+    await stack.prom.waitFor(`sum(meshlat_requests_total{reporter="source",source_workload="frontend"})`, (v) => v === sent, 10_000);
     snaps.push(await snapshot());
   }
 
   /** Mean of a timing over phase i (between snapshots i-1 and i). */
-  function mean(i: number, t: Timing | "appOwn"): number {
+  function mean(i: number, t: Timing | "appOwn" | "otherNet"): number {
     const a = i === 0 ? { sum: 0, count: 0 } : snaps[i - 1][t];
     const b = snaps[i][t];
     return (b.sum - a.sum) / (b.count - a.count);
@@ -103,6 +113,11 @@ describe("timing split under injected delays", { timeout: 120_000 }, () => {
     assert.ok(notMoved(dProxy), `proxy moved by ${dProxy.toFixed(2)} ms`);
     assert.ok(movedBy(dNet, NET_DELAY_MS), `network moved by ${dNet.toFixed(2)} ms`);
     assert.ok(notMoved(dApp), `app moved by ${dApp.toFixed(2)} ms`);
+    // Only that hop: frontend → checkout's network stays put (checkout's own app time, from
+    // its Server-Timing, absorbs its slower call).
+    const dOther = mean(1, "otherNet") - mean(0, "otherNet");
+    t.diagnostic(`other hop (frontend → checkout) network moved by ${dOther.toFixed(2)} ms`);
+    assert.ok(notMoved(dOther), `frontend → checkout network moved by ${dOther.toFixed(2)} ms`);
   });
 
   test("app delay moves app, not network", (t) => {
