@@ -34,6 +34,7 @@ describe("timing split under injected delays", { timeout: 120_000 }, () => {
   let sent = 0;
   let hop: string;
   const snaps: Snapshot[] = [];
+  let verdictAfterNetworkPhase = "";
 
   /** Exact totals for the checkout → payment hop as checkout's sidecar reported it. */
   async function snapshot(): Promise<Snapshot> {
@@ -87,6 +88,7 @@ describe("timing split under injected delays", { timeout: 120_000 }, () => {
     await phase(); // 0: baseline
     stack.mesh.setNetworkDelay("checkout", "payment", NET_DELAY_MS);
     await phase(); // 1: network delay on checkout → payment
+    verdictAfterNetworkPhase = findVerdicts(await latencyApi())[0] ?? "(none)";
     stack.mesh.setNetworkDelay("checkout", "payment", 0);
     stack.mesh.setAppDelay("payment", 5 + APP_DELAY_MS);
     await phase(); // 2: app delay in payment
@@ -138,11 +140,19 @@ describe("timing split under injected delays", { timeout: 120_000 }, () => {
     }
   });
 
-  test("the latency API blames the application once payment is slow", async () => {
-    const url = `${stack.aggregator.url}/api/v1/latency?destination_service=${stack.mesh.fqdn("payment")}&window=1m`;
-    const res = await fetch(url);
+  /** The aggregator's latency API for payment over the last minute (all phases so far). */
+  async function latencyApi(): Promise<unknown> {
+    const res = await fetch(`${stack.aggregator.url}/api/v1/latency?destination_service=${stack.mesh.fqdn("payment")}&window=1m`);
     assert.equal(res.status, 200);
-    const body = (await res.json()) as unknown;
+    return res.json();
+  }
+
+  test("the latency API blamed the network while the hop was slow", () => {
+    assert.equal(verdictAfterNetworkPhase, "network");
+  });
+
+  test("the latency API blames the application once payment is slow", async () => {
+    const body = await latencyApi();
     const verdicts = findVerdicts(body);
     assert.ok(verdicts.length > 0, `no verdict in ${JSON.stringify(body).slice(0, 500)}`);
     assert.equal(verdicts[0], "application", JSON.stringify(body).slice(0, 800));
