@@ -154,7 +154,8 @@ export class Sidecar {
     const info: StreamInfo = {
       direction: "outbound",
       clusterName: endpoint ? `outbound|${port}||${fqdn}` : "",
-      routeName: endpoint ? `${fqdn}:${port}` : "",
+      // Istio names a route without a VirtualService "default" (pilot route.go DefaultRouteName).
+      routeName: endpoint ? "default" : "",
       mtls: false, // downstream is the local app over plain loopback
       upstreamLocality: endpoint ? { region: endpoint.region } : undefined,
     };
