@@ -44,7 +44,7 @@ describe("sample mesh without a filter", () => {
     const { port, authority } = mesh.entry();
     const r = await get(port, authority, { "x-user-tier": "premium" });
     assert.equal(r.status, 200);
-    assert.match(String(r.headers["server-timing"]), /^app;dur=\d+\.\d{3}$/);
+    assert.match(String(r.headers["server-timing"]), /^cache;desc="hit", app;dur=\d+\.\d{3}$/);
     const body = JSON.parse(r.body) as { service: string; downstream: Record<string, number>; headers: Record<string, string> };
     assert.equal(body.service, "frontend");
     assert.deepEqual(body.downstream, { "checkout.shop.svc.cluster.local:8080": 200 });

@@ -99,7 +99,9 @@ export class SampleApp {
     res.writeHead(status, {
       "content-type": "application/json",
       "content-length": Buffer.byteLength(body),
-      "server-timing": `app;dur=${durMs.toFixed(3)}`,
+      // A metric without dur first, as real apps mix them (W3C Server-Timing); meshlat must
+      // pick the `app` entry.
+      "server-timing": `cache;desc="hit", app;dur=${durMs.toFixed(3)}`,
     });
     res.end(body);
   }
