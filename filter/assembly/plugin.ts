@@ -295,9 +295,11 @@ export class Plugin {
       const totalUs = nsToUsSafe(t3, t0);
       table.observe(e, T_REQUEST, totalUs);
       if ((f & S.F_T2) != 0) {
-        // response before the request ended (early reply while uploading): measure from t0
-        const t1 = (f & S.F_T1) != 0 ? S.t1(s) : t0;
-        let upUs = nsToUsSafe(S.t2(s), t1);
+        // response before the request ended (early reply while uploading): measure from t0,
+        // also when the upload ends after the response started (t1 > t2)
+        const t2 = S.t2(s);
+        const t1 = (f & S.F_T1) != 0 && S.t1(s) <= t2 ? S.t1(s) : t0;
+        let upUs = nsToUsSafe(t2, t1);
         if (upUs > totalUs) upUs = totalUs;
         table.observe(e, T_UPSTREAM, upUs);
         table.observe(e, T_PROXY, totalUs - upUs);

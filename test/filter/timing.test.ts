@@ -179,3 +179,36 @@ test("app_timing_metric selects the metric", async () => {
     h.stop();
   }
 });
+
+test("early response while the request is still uploading: upstream is measured from t0 whether or not the upload ends later", async () => {
+  const cases: { name: string; uploadEndsAfterMs: number | null }[] = [
+    { name: "upload ends after the response headers", uploadEndsAfterMs: 3 },
+    { name: "upload never ends (reset)", uploadEndsAfterMs: null },
+  ];
+  for (const c of cases) {
+    const h = await harness(BASE_CONFIG);
+    try {
+      const vm = h.plugin.workers[0]!;
+      const s = vm.stream({ clusterName: OUTBOUND });
+      s.requestHeaders(REQ, false);
+      h.clock.advanceMs(5);
+      s.responseHeaders([[":status", "413"]], false); // t2 = t0 + 5 ms, before the request ended
+      if (c.uploadEndsAfterMs !== null) {
+        h.clock.advanceMs(c.uploadEndsAfterMs);
+        s.requestBody(new Uint8Array(4), true); // t1 > t2
+      }
+      h.clock.advanceMs(2);
+      s.responseBody(new Uint8Array(4), true);
+      s.log();
+      s.done();
+      const b = await oneBatch(h, []);
+      const t = b.series[0]![2];
+      const total = 5000 + (c.uploadEndsAfterMs ?? 0) * 1000 + 2000;
+      assert.deepEqual(t[0], timing([total]), `${c.name}: request`);
+      assert.deepEqual(t[1], timing([5000]), `${c.name}: upstream = t2 - t0`);
+      assert.deepEqual(t[2], timing([total - 5000]), `${c.name}: proxy`);
+    } finally {
+      h.stop();
+    }
+  }
+});
