@@ -237,3 +237,26 @@ test("a client that disconnects mid-body releases its in-flight bytes", () => wi
   } finally { sock.destroy(); }
   assert.equal(await until(204), 204, "released after the disconnect");
 }, { max_inflight_bytes: 3000 }));
+
+test("a VM that returns after idle expiry or LRU eviction is not counted twice in the filter totals", () => withApp(async (a) => {
+  const filterRequests = async () => sample(parseExposition(await a.scrape()), "meshlat_filter_requests_total", { workload: "frontend", namespace: "shop" });
+  const vm = "6666666666666666";
+  const post = async (v: string, seq: number, requests: number) => assert.equal((await a.post(buildBatch({ vm: v, seq, counters: { requests } }))).statusCode, 204);
+  await post(vm, 1, 100);
+  assert.equal(await filterRequests(), 100);
+  a.clock.now += 61_000; // idle past series_idle_timeout_s: the VM's state is evicted
+  assert.equal(await filterRequests(), 100, "retired totals keep the evicted VM's counters");
+  await post(vm, 2, 150); // the same VM comes back with its cumulative counter
+  assert.equal(await filterRequests(), 150);
+  // LRU eviction (max_vms = 2) and return.
+  await post("7777777777777771", 1, 10);
+  await post("7777777777777772", 1, 20);
+  assert.equal(await filterRequests(), 180);
+  await post(vm, 3, 160);
+  assert.equal(await filterRequests(), 190);
+  // A retry of a batch merged before the eviction is still a duplicate.
+  await post("7777777777777771", 1, 10);
+  const p = parseExposition(await a.scrape());
+  assert.equal(sample(p, "meshlat_aggregator_batches_total", { result: "duplicate" }), 1);
+  assert.equal(sample(p, "meshlat_filter_requests_total", { workload: "frontend", namespace: "shop" }), 190);
+}, { series_idle_timeout_s: 60, max_vms: 2 }));

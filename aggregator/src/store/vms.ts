@@ -1,7 +1,9 @@
 // Per-VM state: de-duplication of retried batches by (proxy id, vm, seq), and the filters' own
 // cumulative counters (max seen per VM, summed per workload/namespace). Bounded by `maxVms`
 // (least recently seen evicted) and idle expiry; an evicted VM's counters move into a retired
-// total so the exposed sums never go down.
+// total so the exposed sums never go down, and a tombstone remembers them so that a VM that
+// reports again (a quiet workload idle past the timeout) resumes from them instead of adding
+// its whole cumulative value a second time.
 import { COUNTER_KEYS } from "../wire/types.ts";
 import type { Batch, CounterKey } from "../wire/types.ts";
 
@@ -11,17 +13,24 @@ interface VmState {
   /** seqs[seq % window] === seq when seq was seen; with `max` that covers (max - window, max]. */
   readonly seqs: Float64Array;
   max: number;
+  /** Seqs at or below this are duplicates: the highest seq merged before an eviction (the ring is gone). */
+  floor: number;
   lastSeen: number;
   readonly counters: Record<CounterKey, number>;
 }
 
 export interface WorkloadCounters { readonly workload: string; readonly namespace: string; readonly counters: Record<CounterKey, number>; recentVms: number }
 
+/** What an evicted VM leaves behind: its counters (also added to `into`) and its highest seq. */
+interface Tombstone { readonly counters: Record<CounterKey, number>; readonly max: number; readonly into: WorkloadCounters }
+
 const zero = (): Record<CounterKey, number> => ({ requests: 0, folded_requests: 0, dropped_batches: 0, failed_flushes: 0 });
 
 export class VmRegistry {
   private readonly vms = new Map<string, VmState>();
   private readonly retired = new Map<string, WorkloadCounters>();
+  /** Evicted VMs, oldest first, at most maxVms; one forgotten here would be counted again if it returned. */
+  private readonly tombstones = new Map<string, Tombstone>();
   constructor(readonly opts: { readonly maxVms: number; readonly dedupeWindow: number; readonly idleTimeoutMs: number }) {}
 
   get size(): number { return this.vms.size; }
@@ -37,7 +46,14 @@ export class VmRegistry {
     if (st) {
       this.vms.delete(key); // re-insert below: Map order is the LRU order
     } else {
-      st = { workload: b.proxy.workload, namespace: b.proxy.namespace, seqs: new Float64Array(this.opts.dedupeWindow), max: 0, lastSeen: now, counters: zero() };
+      st = { workload: b.proxy.workload, namespace: b.proxy.namespace, seqs: new Float64Array(this.opts.dedupeWindow), max: 0, floor: 0, lastSeen: now, counters: zero() };
+      const t = this.tombstones.get(key);
+      if (t) {
+        // Back from eviction: take its counters out of the retired total and resume from them.
+        this.tombstones.delete(key);
+        for (const k of COUNTER_KEYS) { t.into.counters[k] -= t.counters[k]; st.counters[k] = t.counters[k]; }
+        st.max = st.floor = t.max;
+      }
     }
     this.vms.set(key, st);
     st.lastSeen = now;
@@ -48,7 +64,7 @@ export class VmRegistry {
       dup = false;
       st.max = b.seq;
     } else {
-      dup = b.seq <= st.max - w || st.seqs[slot] === b.seq;
+      dup = b.seq <= st.max - w || b.seq <= st.floor || st.seqs[slot] === b.seq;
     }
     if (!dup) st.seqs[slot] = b.seq;
     for (const k of COUNTER_KEYS) if (b.counters[k] > st.counters[k]) st.counters[k] = b.counters[k];
@@ -74,6 +90,8 @@ export class VmRegistry {
       ? this.bucket(this.retired, st.workload, st.namespace)
       : this.bucket(this.retired, "overflow", "overflow");
     for (const k of COUNTER_KEYS) r.counters[k] += st.counters[k];
+    this.tombstones.set(key, { counters: st.counters, max: st.max, into: r });
+    if (this.tombstones.size > this.opts.maxVms) this.tombstones.delete(this.tombstones.keys().next().value as string);
   }
 
   private bucket(m: Map<string, WorkloadCounters>, workload: string, namespace: string): WorkloadCounters {
