@@ -119,6 +119,23 @@ const streamCases: { name: string; info: StreamInfo; req?: [string, string][]; r
     expect: { source_workload: "unknown", source_namespace: "web", connection_security_policy: "none" },
   },
   {
+    // istio/proxy istio_stats.cc populatePeerInfo: the namespace comes from the peer SAN when
+    // there is one ("fallback from using the namespace from SAN ... to using peer metadata").
+    name: "inbound mTLS without peer metadata: source_namespace from the peer SAN",
+    info: { clusterName: INBOUND, properties: { "connection\u0000mtls": true, "connection\u0000uri_san_peer_certificate": "spiffe://cluster.local/ns/web/sa/frontend" } },
+    expect: { source_workload: "unknown", source_namespace: "web", connection_security_policy: "mutual_tls" },
+  },
+  {
+    name: "inbound mTLS, peer without a namespace: source_namespace from the peer SAN",
+    info: { clusterName: INBOUND, properties: { "connection\u0000mtls": true, "connection\u0000uri_san_peer_certificate": "spiffe://td/ns/pay", "filter_state\u0000downstream_peer": { workload: "fe" } } },
+    expect: { source_workload: "fe", source_namespace: "pay" },
+  },
+  {
+    name: "inbound mTLS, SAN without a namespace segment -> unknown",
+    info: { clusterName: INBOUND, properties: { "connection\u0000mtls": true, "connection\u0000uri_san_peer_certificate": "spiffe://td/sa/x" } },
+    expect: { source_namespace: "unknown" },
+  },
+  {
     name: "inbound plaintext without peer metadata",
     info: { clusterName: INBOUND, mtls: false },
     expect: { reporter: "destination", source_workload: "unknown", source_namespace: "unknown", connection_security_policy: "none" },
