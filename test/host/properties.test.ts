@@ -189,3 +189,52 @@ test("properties: whole wrapper maps cannot be serialized; inbound direction is 
   assert.equal(i64(r.get("rh xds|listener_direction")!.bytes), 1n);
   assert.equal(r.get("rh xds|node|metadata|LABELS|app|x")!.status, 1, "a path into a string is NOT_FOUND");
 });
+
+test("properties in on_log without response headers: the filter's own local reply, a downstream reset", async () => {
+  // Envoy's ResponseWrapper / UpstreamWrapper read StreamInfo (envoy
+  // source/extensions/filters/common/expr/context.cc): a local reply sets the response code and
+  // details, a reset sets flags, and the selected upstream host stays — whether or not response
+  // headers ever passed this filter.
+  const paths = ["response|code", "response|code_details", "response|flags", "response|total_size", "upstream|locality|region"];
+  const p = await startPlugin({ module: await fixture("probe"), configuration: "", node: NODE });
+  const w = p.workers[0]!;
+  const probeHeader: [string, string] = ["x-probe", paths.join(",")];
+  const run = (info: StreamInfo, deny: boolean, then: (s: ReturnType<Vm["stream"]>) => void) => {
+    const from = w.logs.length;
+    const s = w.stream(info);
+    s.requestHeaders([[":path", "/"], probeHeader, ...(deny ? [["x-deny", "1"] as [string, string]] : [])], true);
+    then(s);
+    s.end();
+    return results(w, from);
+  };
+  // The filter's proxy_send_local_response, logged without response headers reaching the filter.
+  const denied = run({}, true, () => {});
+  // The same local reply encoded through the filter (Envoy runs encodeHeaders for it).
+  const deniedEncoded = run({}, true, (s) => s.responseHeaders([[":status", "403"], ["content-length", "2"]], false));
+  // Downstream went away while the upstream (already chosen) had not answered.
+  const info: StreamInfo = { upstreamLocality: { region: "us-east-1" } };
+  const reset = run(info, false, () => {
+    info.responseFlags = 0x4000; // DownstreamConnectionTermination, set by the HCM on the reset
+  });
+  const cases: [name: string, r: Map<string, Result>, key: string, status: number, check?: (b: Uint8Array) => void][] = [
+    ["local reply", denied, "log response|code", 0, (b) => assert.equal(i64(b), 403n)],
+    ["local reply", denied, "log response|code_details", 0, (b) => assert.equal(text(b), "denied_by_probe")],
+    ["local reply", denied, "log response|flags", 0, (b) => assert.equal(i64(b), 0n)],
+    ["local reply encoded", deniedEncoded, "log response|code", 0, (b) => assert.equal(i64(b), 403n)],
+    ["local reply encoded", deniedEncoded, "log response|code_details", 0, (b) => assert.equal(text(b), "denied_by_probe")],
+    ["reset", reset, "log response|code", 1],
+    ["reset", reset, "log response|code_details", 1],
+    ["reset", reset, "log response|flags", 0, (b) => assert.equal(i64(b), 0x4000n)],
+    ["reset", reset, "log response|total_size", 0, (b) => assert.equal(i64(b), 0n)],
+    ["reset", reset, "log upstream|locality|region", 0, (b) => assert.equal(text(b), "us-east-1")],
+    ["reset", reset, "rh response|total_size", 0, (b) => assert.equal(i64(b), 0n)],
+    ["reset", reset, "rh upstream|locality|region", 1], // the router picks the host after this filter
+  ];
+  for (const [name, r, key, status, check] of cases) {
+    const got = r.get(key);
+    assert.ok(got, `${name}: no result for ${key}`);
+    assert.equal(got.status, status, `${name}: ${key}: status`);
+    check?.(got.bytes);
+  }
+  p.stop();
+});

@@ -36,6 +36,10 @@ export interface StreamView {
   readonly bytesReceived: number;
   readonly bytesSent: number;
   readonly logPhase: boolean;
+  /** The filter's own or the fail-closed local reply (Envoy's sendLocalReply sets code and details). */
+  readonly localReply: { readonly status: number; readonly details: string } | null;
+  /** upstream.locality as a Message, built once per StreamInfo.upstreamLocality value. */
+  upstreamLocality(): Message | undefined;
   /** Header maps readable by CEL now (null = pointer dropped, as Envoy does). */
   readableRequestHeaders(): HeaderMap | null;
   readableResponseHeaders(): HeaderMap | null;
@@ -45,6 +49,21 @@ export interface StreamView {
 
 export function localityMessage(l: { region?: string; zone?: string; subzone?: string }): Message {
   return new Message(encodeLocality(l), { region: l.region ?? "", zone: l.zone ?? "", sub_zone: l.subzone ?? "" });
+}
+
+// Messages are immutable, and a mesh has few localities: encode each one once, not per request.
+const localityCache = new Map<string, Message>();
+
+/** localityMessage, shared by every stream with an equal locality. */
+export function cachedLocalityMessage(l: { region?: string; zone?: string; subzone?: string }): Message {
+  const key = `${l.region ?? ""}\0${l.zone ?? ""}\0${l.subzone ?? ""}`;
+  let m = localityCache.get(key);
+  if (m === undefined) {
+    if (localityCache.size >= 256) localityCache.clear();
+    m = localityMessage(l);
+    localityCache.set(key, m);
+  }
+  return m;
 }
 
 /** xds.node as CEL sees envoy.config.core.v3.Node: fields by name, metadata (a Struct) as a map. */
@@ -139,27 +158,34 @@ function requestValue(s: StreamView, k: string): PropertyValue | undefined {
 }
 
 function responseCode(s: StreamView): number | undefined {
-  return s.info.responseCode ?? s.statusCode;
+  return s.info.responseCode ?? s.statusCode ?? s.localReply?.status;
 }
 
+// Envoy's ResponseWrapper reads StreamInfo (envoy source/extensions/filters/common/expr/context.cc
+// ResponseLookupValues): the router fills code/details/flags when response headers arrive, a
+// local reply (this filter's proxy_send_local_response, the fail-closed 503) fills them too, and
+// a reset adds flags, so the access log (on_log) sees the final values even when no response
+// headers passed this filter. StreamInfo fields given up front count from the response on.
 function responseValue(s: StreamView, k: string): PropertyValue | undefined {
   {
-    if (k === "size") return prop.int(s.bytesSent);
-    if (!s.responseStarted) return k === "flags" ? prop.int(0) : undefined;
+    const settled = s.responseStarted || s.logPhase;
     switch (k) {
+      case "size":
+        return prop.int(s.bytesSent);
       case "total_size": {
         const h = s.readableResponseHeaders();
         const t = s.readableResponseTrailers();
         return prop.int(s.bytesSent + (h ? h.byteSize() : 0) + (t ? t.byteSize() : 0));
       }
+      case "flags":
+        return prop.int(settled ? (s.info.responseFlags ?? 0) : 0);
       case "code": {
-        const code = responseCode(s);
+        const code = settled ? responseCode(s) : undefined;
         return code === undefined ? undefined : prop.int(code);
       }
       case "code_details":
-        return s.info.responseCodeDetails ?? "via_upstream";
-      case "flags":
-        return prop.int(s.info.responseFlags ?? 0);
+        if (!settled) return undefined;
+        return s.info.responseCodeDetails ?? s.localReply?.details ?? (s.responseStarted ? "via_upstream" : undefined);
       case "backend_latency":
         return s.logPhase && s.info.backendLatencyNs !== undefined ? prop.durationNs(s.info.backendLatencyNs) : undefined;
       case "headers": {
@@ -187,7 +213,9 @@ function connectionValue(s: StreamView, k: string): PropertyValue | undefined {
 
 function upstreamValue(s: StreamView, k: string): PropertyValue | undefined {
   {
-    if (k === "locality" && s.responseStarted && s.info.upstreamLocality) return localityMessage(s.info.upstreamLocality);
+    // The router selects the upstream host after this filter's request phase; StreamInfo keeps
+    // it for the response and the access log.
+    if (k === "locality") return s.responseStarted || s.logPhase ? s.upstreamLocality() : undefined;
     // attemptCount().value_or(0): the router (after this filter) has not tried upstream yet in
     // on_request_headers; one attempt once a response came back (override via properties).
     if (k === "request_attempt_count") return prop.uint(s.responseStarted ? 1 : 0);

@@ -13,8 +13,8 @@ import { MapType, BufferType } from "./abi.ts";
 import { HostError } from "./errors.ts";
 import { HeaderMap } from "./header-map.ts";
 import type { Pair } from "./pairs.ts";
-import { buildUserTree, type StreamView } from "./properties.ts";
-import type { PropertyValue } from "./property-value.ts";
+import { buildUserTree, cachedLocalityMessage, type StreamView } from "./properties.ts";
+import type { Message, PropertyValue } from "./property-value.ts";
 import type { StreamInfo } from "./types.ts";
 import type { RootCtx, StreamCtx, Vm } from "./vm.ts";
 
@@ -96,6 +96,19 @@ export class HttpStream implements StreamView {
   }
 
   // ---- StreamView ----
+
+  #localitySrc: StreamInfo["upstreamLocality"];
+  #locality: Message | undefined;
+
+  /** upstream.locality, looked up once per upstreamLocality object (filters read it per request). */
+  upstreamLocality(): Message | undefined {
+    const l = this.info.upstreamLocality;
+    if (l !== this.#localitySrc) {
+      this.#localitySrc = l;
+      this.#locality = l ? cachedLocalityMessage(l) : undefined;
+    }
+    return this.#locality;
+  }
 
   readableRequestHeaders(): HeaderMap | null {
     return this.logPhase ? this.#reqHeaders : this.#reqHeadersLive ? this.#reqHeaders : null;

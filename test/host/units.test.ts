@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { ManualClock } from "./clock.ts";
 import { HeaderMap } from "./header-map.ts";
 import { decodePairs, encodePairs } from "./pairs.ts";
-import { nodeMessage } from "./properties.ts";
+import { cachedLocalityMessage, localityMessage, nodeMessage } from "./properties.ts";
 import { prop, serializeValue, type PropertyValue } from "./property-value.ts";
 import { Status } from "./abi.ts";
 
@@ -91,4 +91,11 @@ test("xds.node protobuf: id, cluster, metadata Struct, locality, user agent", ()
   assert.equal(b.subarray(7, 7 + 12).toString("hex"), "1a0a" + "0a08" + "0a0141" + "1203" + "1a0178");
   // field 4: Locality{ region "r" }, field 6: "envoy"
   assert.equal(b.subarray(19).toString("hex"), "2203" + "0a0172" + "3205" + Buffer.from("envoy").toString("hex"));
+});
+
+test("upstream.locality messages are encoded once per distinct locality, not per lookup", () => {
+  const a = cachedLocalityMessage({ region: "us-east-1", zone: "b" });
+  assert.equal(cachedLocalityMessage({ region: "us-east-1", zone: "b" }), a, "an equal locality reuses the message");
+  assert.notEqual(cachedLocalityMessage({ region: "us-east-1", subzone: "b" }), a, "zone and sub_zone are distinct keys");
+  assert.deepEqual(a.bytes, localityMessage({ region: "us-east-1", zone: "b" }).bytes);
 });
