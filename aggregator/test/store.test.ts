@@ -59,7 +59,7 @@ test("windows: deltas land at the batch window end when plausible, else at recei
     a.clock.now += 45_000; // the 30-s-old batch is now 75 s old
     assert.equal(await q("1m"), 7);
     assert.equal(await q("5m"), 12);
-    a.clock.now += 5 * 60_000;
+    a.clock.now += 6 * 60_000; // 6 min 45 s after the receive-time batch: past 5m and its extra slot
     assert.equal(await q("5m"), 0);
     assert.equal(await q("15m"), 12);
     a.clock.now += 15 * 60_000;
@@ -79,4 +79,26 @@ test("histograms: quantiles interpolate like histogram_quantile; other bounds re
   h.addWire({ n: 3, sumUs: 6000, buckets: [0, 1, 1, 1, 2, 1] }, other); // ≤1.5 → (1,2]; ≤3 → (2,4]; +Inf → +Inf
   assert.deepEqual([...h.counts], [2, 7, 1, 3]);
   assert.equal(new Hist(b).quantileMs(0.5), null);
+});
+
+test("windows cover at least the named length at any clock phase, and rates divide by the span covered", async () => {
+  const a = testApp({ max_clock_skew_s: 120, min_samples: 1 });
+  try {
+    const svc = "phase.svc";
+    a.clock.now += 5_000; // mid-slot (10 s slots)
+    const lat = async (w: string) => (await a.get(`/api/v1/latency?destination_service=${svc}&window=${w}`)).json();
+    const graph = async (w: string) => (await a.get(`/api/v1/graph?window=${w}`)).json();
+    await a.post(buildBatch({ window: windowAt(a.clock.now - 58_000), series: [requests(13, { requestMs: 1 }, { destination_service: svc })] }));
+    let j = await lat("1m");
+    assert.equal(j.groups[0]?.requests, 13, "58 s ago is inside the last minute");
+    // The slots read span 65 s (6 whole 10-s slots and the current half slot).
+    assert.equal(j.groups[0].rate_per_s, 13 / 65);
+    assert.equal(j.span_seconds, 65);
+    assert.equal((await graph("1m")).edges[0].rate_per_s, 13 / 65);
+    a.clock.now += 30_000 + 4 * 60_000; // the batch is now 4 min 58 s old, 35 s into a minute
+    j = await lat("5m");
+    assert.equal(j.groups[0]?.requests, 13, "4 min 58 s ago is inside the last 5 minutes");
+    assert.equal(j.groups[0].rate_per_s, 13 / 335);
+    assert.equal((await graph("5m")).span_seconds, 335);
+  } finally { await a.fastify.close(); }
 });

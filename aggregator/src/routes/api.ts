@@ -36,17 +36,21 @@ export async function apiRoutes(app: FastifyInstance, opts: { state: AggregatorS
     for (const b of by) if (b !== "user_tier" && b !== "region") throw new AggError("AGG_ERR_BAD_QUERY", `by accepts user_tier and region, not ${JSON.stringify(b)}`, "by");
     const reporter = one(q, "reporter");
     if (reporter !== undefined && reporter !== "source" && reporter !== "destination") throw new AggError("AGG_ERR_BAD_QUERY", "reporter must be source or destination", "reporter");
-    const groups = latency(state.windows.entries(state.now(), windowMs), {
-      destinationService: svc, windowMs, by: by as GroupBy[], reporter, minSamples: state.config.min_samples,
+    const now = state.now();
+    const spanMs = state.windows.spanMs(now, windowMs);
+    const groups = latency(state.windows.entries(now, windowMs), {
+      destinationService: svc, windowMs: spanMs, by: by as GroupBy[], reporter, minSamples: state.config.min_samples,
     });
-    return { destination_service: svc, window, window_seconds: windowMs / 1000, by, min_samples: state.config.min_samples, groups };
+    return { destination_service: svc, window, window_seconds: windowMs / 1000, span_seconds: spanMs / 1000, by, min_samples: state.config.min_samples, groups };
   });
 
   app.get("/api/v1/graph", async (req) => {
     const q = req.query as Query;
     const { window, windowMs } = windowOf(q);
     const namespace = one(q, "namespace") || undefined;
-    const g = graph(state.windows.entries(state.now(), windowMs), { windowMs, namespace });
-    return { window, window_seconds: windowMs / 1000, namespace: namespace ?? null, ...g };
+    const now = state.now();
+    const spanMs = state.windows.spanMs(now, windowMs);
+    const g = graph(state.windows.entries(now, windowMs), { windowMs: spanMs, namespace });
+    return { window, window_seconds: windowMs / 1000, span_seconds: spanMs / 1000, namespace: namespace ?? null, ...g };
   });
 }

@@ -119,13 +119,23 @@ class Ring {
     slot.add(s, w, from);
   }
 
+  /** First slot read for a window: enough whole slots before the current (partial) one to cover it. */
+  private first(now: number, windowMs: number): number {
+    return Math.floor(now / this.slotMs) - Math.ceil(windowMs / this.slotMs);
+  }
+
   *entries(now: number, windowMs: number): Iterable<WindowEntry> {
     const last = Math.floor(now / this.slotMs);
-    const first = last - Math.ceil(windowMs / this.slotMs) + 1;
+    const first = this.first(now, windowMs);
     for (const slot of this.slots) {
       if (slot.no < first || slot.no > last) continue;
       yield* slot.views();
     }
+  }
+
+  /** Milliseconds the entries of a window cover: from the first slot's start to now (≥ windowMs, < windowMs + slot). */
+  coveredMs(now: number, windowMs: number): number {
+    return now - this.first(now, windowMs) * this.slotMs;
   }
 
   get size(): number {
@@ -152,8 +162,16 @@ export class WindowRing {
 
   /** Entries of the slots within `windowMs` before `now` (one per series per slot). */
   entries(now: number, windowMs: number): Iterable<WindowEntry> {
-    const ring = this.rings.find((r) => r.spanMs >= windowMs) ?? this.rings[this.rings.length - 1]!;
-    return ring.entries(now, windowMs);
+    return this.ring(windowMs).entries(now, windowMs);
+  }
+
+  /** The time those entries cover — what rates divide by (a window's slots cover a little more than it). */
+  spanMs(now: number, windowMs: number): number {
+    return this.ring(windowMs).coveredMs(now, windowMs);
+  }
+
+  private ring(windowMs: number): Ring {
+    return this.rings.find((r) => r.spanMs >= windowMs) ?? this.rings[this.rings.length - 1]!;
   }
 
   /** Window entries held (all rings): the windows' memory is proportional to this. */
