@@ -34,26 +34,33 @@ export function encodePairs(pairs: readonly Pair[]): Uint8Array {
   return encodeBytePairs(pairs.map(([k, v]) => [enc.encode(k), enc.encode(v)]));
 }
 
+// include/proxy-wasm/limits.h
+const PAIRS_MAX_BYTES = 1024 * 1024;
+const PAIRS_MAX_COUNT = 1024;
+
 /**
- * Decodes pairs. Like cpp-host's toPairs, a buffer too short for its declared header yields
- * no pairs rather than an error.
+ * Decodes pairs like cpp-host's PairsUtil::toPairs (src/pairs_util.cc): a buffer that is
+ * malformed in any way (too short for its header or data, a key or value not NUL-terminated,
+ * bytes left over, more than 1024 pairs or 1 MiB) yields no pairs at all, not the pairs read so
+ * far — so an http call with such headers lacks :path and fails, as in Envoy.
  */
 export function decodePairs(buf: Uint8Array): Pair[] {
-  if (buf.length < 4) return [];
+  if (buf.length < 4 || buf.length > PAIRS_MAX_BYTES) return [];
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const n = dv.getUint32(0, true);
-  if (4 + n * 8 > buf.length) return [];
+  if (n > PAIRS_MAX_COUNT || 4 + n * 8 > buf.length) return [];
   const out: Pair[] = [];
   let b = 4 + n * 8;
   for (let i = 0; i < n; i++) {
     const kl = dv.getUint32(4 + i * 8, true);
     const vl = dv.getUint32(8 + i * 8, true);
-    if (b + kl + 1 + vl + 1 > buf.length) return out;
+    if (b + kl + 1 > buf.length || buf[b + kl] !== 0) return [];
     const k = dec.decode(buf.subarray(b, b + kl));
     b += kl + 1;
+    if (b + vl + 1 > buf.length || buf[b + vl] !== 0) return [];
     const v = dec.decode(buf.subarray(b, b + vl));
     b += vl + 1;
     out.push([k, v]);
   }
-  return out;
+  return b === buf.length ? out : [];
 }

@@ -44,6 +44,28 @@ test("pairs: byte layout and round trip (including empty strings and UTF-8)", ()
   assert.deepEqual(decodePairs(new Uint8Array([5, 0, 0, 0])), [], "truncated header: no pairs, like cpp-host toPairs");
 });
 
+test("pairs: any malformed buffer decodes to no pairs at all (cpp-host PairsUtil::toPairs)", () => {
+  const good = encodePairs([["a", "bc"], ["d", "e"]]);
+  const withByte = (at: number, v: number) => {
+    const b = good.slice();
+    b[at] = v;
+    return b;
+  };
+  const many = new Uint8Array(4 + 1025 * 10);
+  new DataView(many.buffer).setUint32(0, 1025, true);
+  for (let i = 0; i < 1025; i++) many[4 + 1025 * 8 + 2 * i] = 0;
+  const cases: [string, Uint8Array][] = [
+    ["trailing byte", Uint8Array.from([...good, 0])],
+    ["last value cut short", good.subarray(0, good.length - 1)],
+    ["key not NUL-terminated", withByte(4 + 16 + 1, 0x78)],
+    ["value not NUL-terminated", withByte(good.length - 1, 0x78)],
+    ["more than 1024 pairs", many],
+    ["empty buffer", new Uint8Array(0)],
+  ];
+  for (const [name, buf] of cases) assert.deepEqual(decodePairs(buf), [], name);
+  assert.deepEqual(decodePairs(good), [["a", "bc"], ["d", "e"]], "the well-formed original");
+});
+
 test("HeaderMap: lower-case keys, pseudo-headers first, replace = remove all + append, byte size", () => {
   const h = new HeaderMap([["Foo", "1"], [":path", "/"]]);
   h.add(":method", "GET");
