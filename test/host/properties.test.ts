@@ -28,7 +28,7 @@ const f64 = (b: Uint8Array) => Buffer.from(b).readDoubleLE(0);
 
 const CLOCK_WALL = 1_767_225_600_000_000_000n;
 
-async function probe(paths: string[], info: StreamInfo, version: EnvoyVersion = "1.33+") {
+async function probe(paths: string[], info: StreamInfo, version: EnvoyVersion = "1.33+", extraRequestHeaders: [string, string][] = []) {
   const clock = new ManualClock({ wallNs: CLOCK_WALL, monoNs: 0n });
   const p = await startPlugin({
     module: await fixture("probe"),
@@ -44,7 +44,7 @@ async function probe(paths: string[], info: StreamInfo, version: EnvoyVersion = 
   const from = w.logs.length;
   runRequest(w, clock, {
     info,
-    requestHeaders: [[":method", "GET"], [":path", "/cart?x=1"], [":authority", "checkout"], ["x-user-tier", "gold"], ["x-probe", paths.join(",")]],
+    requestHeaders: [[":method", "GET"], [":path", "/cart?x=1"], [":authority", "checkout"], ["x-user-tier", "gold"], ["x-probe", paths.join(",")], ...extraRequestHeaders],
     responseHeaders: [[":status", "503"], ["x-probe", paths.join(",")]],
     responseBody: "oops",
     requestMs: 2,
@@ -182,12 +182,42 @@ test("properties: legacy Envoy names and the deprecation window", async () => {
   assert.equal(both.get("rh xds|node|id")!.status, 0);
 });
 
-test("properties: whole wrapper maps cannot be serialized; inbound direction is 1", async () => {
-  const r = await probe(["request", "request|headers", "xds|listener_direction", "xds|node|metadata|LABELS|app|x"], { direction: "inbound" });
+test("properties: whole maps — header maps serialize as pairs, the request/response wrappers cannot; inbound direction is 1", async () => {
+  const paths = ["request", "request|headers", "response|headers", "xds|listener_direction", "xds|node|metadata|LABELS|app|x"];
+  const r = await probe(paths, { direction: "inbound" }, "1.33+", [["x-multi", "1"], ["X-Multi", "2"]]);
+  // BaseWrapper::ListKeys is unimplemented -> serializeValue: SerializationFailure
+  // (envoy source/extensions/filters/common/expr/context.h, common/wasm/context.cc).
   assert.equal(r.get("rh request")!.status, 3);
-  assert.equal(r.get("rh request|headers")!.status, 3);
+  // HeadersWrapper::ListKeys lists each header name once; its value joins repeated values
+  // with "," (envoyproxy/envoy#19289, Envoy >= 1.21). Key order is a hash set's: compare sorted.
+  const sorted = (b: Uint8Array) => decodePairs(b).sort(([a], [b2]) => (a < b2 ? -1 : 1));
+  assert.equal(r.get("rh request|headers")!.status, 0);
+  assert.deepEqual(sorted(r.get("rh request|headers")!.bytes), [
+    [":authority", "checkout"],
+    [":method", "GET"],
+    [":path", "/cart?x=1"],
+    ["x-multi", "1,2"],
+    ["x-probe", paths.join(",")],
+    ["x-user-tier", "gold"],
+  ]);
+  // A map whose headers are not available now is an empty map (HeadersWrapper over nullptr).
+  assert.equal(r.get("rh response|headers")!.status, 0);
+  assert.deepEqual([...r.get("rh response|headers")!.bytes], [0, 0, 0, 0]);
   assert.equal(i64(r.get("rh xds|listener_direction")!.bytes), 1n);
   assert.equal(r.get("rh xds|node|metadata|LABELS|app|x")!.status, 1, "a path into a string is NOT_FOUND");
+});
+
+test("properties: request.size is content-length when valid, NOT_FOUND when not, else body bytes", async () => {
+  const cases: [name: string, headers: [string, string][], status: number, size?: bigint][] = [
+    ["content-length", [["content-length", "12"]], 0, 12n],
+    ["invalid content-length", [["content-length", "12x"]], 1],
+    ["no content-length", [], 0, 0n],
+  ];
+  for (const [name, headers, status, size] of cases) {
+    const r = await probe(["request|size"], {}, "1.33+", headers);
+    assert.equal(r.get("rh request|size")!.status, status, name);
+    if (size !== undefined) assert.equal(i64(r.get("rh request|size")!.bytes), size, name);
+  }
 });
 
 test("properties in on_log without response headers: the filter's own local reply, a downstream reset", async () => {

@@ -97,13 +97,26 @@ export function buildUserTree(props: Record<string, PropertyValue> | undefined):
   return new Map(Object.entries(root));
 }
 
-function headerLookup(h: HeaderMap): LookupMap {
-  // CEL HeadersWrapper: repeated values joined with "," (envoy attributes.rst).
-  return new LookupMap((k) => {
-    const all = h.getAll(k);
-    return all.length ? all.join(",") : undefined;
-  });
+/**
+ * CEL HeadersWrapper (envoy source/extensions/filters/common/expr/context.h): repeated values
+ * joined with ","; ListKeys gives each name once (so the whole map serializes as pairs); over a
+ * map that is not available now (null) it is an empty map, so every key is NOT_FOUND.
+ */
+function headerLookup(h: HeaderMap | null): LookupMap {
+  if (h === null) return EMPTY_HEADERS;
+  return new LookupMap(
+    (k) => {
+      const all = h.getAll(k);
+      return all.length ? all.join(",") : undefined;
+    },
+    () => [...new Set(h.entries.map((e) => e[0]))],
+  );
 }
+
+const EMPTY_HEADERS = new LookupMap(
+  () => undefined,
+  () => [],
+);
 
 function requestValue(s: StreamView, k: string): PropertyValue | undefined {
   {
@@ -118,17 +131,21 @@ function requestValue(s: StreamView, k: string): PropertyValue | undefined {
     const h = s.readableRequestHeaders();
     switch (k) {
       case "size": {
-        // content-length when present, else the body bytes received so far
+        // content-length when present (NOT_FOUND if it does not parse: absl::SimpleAtoi), else
+        // the body bytes received so far
         const cl = h?.get("content-length");
-        return prop.int(cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : s.bytesReceived);
+        if (cl === undefined) return prop.int(s.bytesReceived);
+        if (!/^\s*[+-]?\d+\s*$/.test(cl)) return undefined;
+        const n = BigInt(cl.trim());
+        return BigInt.asIntN(64, n) === n ? prop.int(n) : undefined;
       }
       case "total_size":
         return prop.int(s.bytesReceived + (h ? h.byteSize() : 0));
+      case "headers":
+        return headerLookup(h);
     }
     if (!h) return undefined;
     switch (k) {
-      case "headers":
-        return headerLookup(h);
       case "path":
         return h.get(":path");
       case "url_path": {
@@ -188,14 +205,10 @@ function responseValue(s: StreamView, k: string): PropertyValue | undefined {
         return s.info.responseCodeDetails ?? s.localReply?.details ?? (s.responseStarted ? "via_upstream" : undefined);
       case "backend_latency":
         return s.logPhase && s.info.backendLatencyNs !== undefined ? prop.durationNs(s.info.backendLatencyNs) : undefined;
-      case "headers": {
-        const h = s.readableResponseHeaders();
-        return h ? headerLookup(h) : undefined;
-      }
-      case "trailers": {
-        const h = s.readableResponseTrailers();
-        return h ? headerLookup(h) : undefined;
-      }
+      case "headers":
+        return headerLookup(s.readableResponseHeaders());
+      case "trailers":
+        return headerLookup(s.readableResponseTrailers());
     }
     return undefined;
   }

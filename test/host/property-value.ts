@@ -26,11 +26,16 @@ export class Message {
 }
 
 /**
- * A map whose keys Envoy cannot list (its CEL wrappers such as request/response/headers
- * implement lookup but not ListKeys), so reading it whole is SERIALIZATION_FAILURE.
+ * A map Envoy computes on lookup (its CEL wrappers). Without `keys` it cannot list its keys (the
+ * request/response/connection/... wrappers: BaseWrapper::ListKeys is unimplemented), so reading
+ * it whole is SERIALIZATION_FAILURE; with `keys` (header maps: HeadersWrapper::ListKeys) it
+ * serializes like any map.
  */
 export class LookupMap {
-  constructor(readonly lookup: (key: string) => PropertyValue | undefined) {}
+  constructor(
+    readonly lookup: (key: string) => PropertyValue | undefined,
+    readonly keys?: () => readonly string[],
+  ) {}
 }
 
 /**
@@ -109,9 +114,16 @@ export function serializeValue(v: PropertyValue): Uint8Array | number {
     }
   }
   if (v instanceof Message) return v.bytes;
-  if (v instanceof LookupMap) return Status.SERIALIZATION_FAILURE;
   const pairs: BytePair[] = [];
-  if (Array.isArray(v)) {
+  if (v instanceof LookupMap) {
+    if (!v.keys) return Status.SERIALIZATION_FAILURE;
+    for (const k of v.keys()) {
+      const item = v.lookup(k);
+      const s = item === undefined ? Status.SERIALIZATION_FAILURE : serializeValue(item);
+      if (typeof s === "number") return Status.SERIALIZATION_FAILURE;
+      pairs.push([enc.encode(k), s.slice()]);
+    }
+  } else if (Array.isArray(v)) {
     for (const item of v as readonly PropertyValue[]) {
       const s = serializeValue(item);
       if (typeof s === "number") return Status.SERIALIZATION_FAILURE;
