@@ -166,3 +166,16 @@ test("paired reporters split the client's upstream into network, server proxy an
     assert.equal(g.timings.app, null);
   } finally { await a.fastify.close(); }
 });
+
+test("graph and latency answer for every valid batch: a client series of 0 requests beside server data, or alone", async () => {
+  const a = testApp();
+  try {
+    await a.post(buildBatch({ series: [{ count: 0 }, dst(requests(3, { requestMs: 2 }))] }));
+    await a.post(buildBatch({ series: [{ count: 0, labels: { destination_service: "idle.svc" } }] }));
+    const r = await a.get("/api/v1/graph?window=1m");
+    assert.equal(r.statusCode, 200, r.body);
+    const edges = r.json().edges.map((e: any) => [e.destination, e.reporter, e.requests, e.error_rate, e.p99_ms]);
+    assert.deepEqual(edges, [["checkout.shop.svc.cluster.local", "destination", 3, 0, 1 + (1.5 * (0.99 * 3)) / 3], ["idle.svc", "source", 0, 0, null]]);
+    for (const svc of [SVC, "idle.svc"]) assert.equal((await a.get(`/api/v1/latency?destination_service=${svc}&window=1m`)).statusCode, 200, svc);
+  } finally { await a.fastify.close(); }
+});

@@ -60,7 +60,7 @@ const cases: [string, Mut, string, string][] = [
   ["timings of 4", (b) => { b.series[0][2].pop(); }, "AGG_ERR_SCHEMA", "/series/0/2"],
   ["timing n as string", (b) => { b.series[0][2][0][0] = "4"; }, "AGG_ERR_SCHEMA", "/series/0/2/0/0"],
   ["sum negative", (b) => { b.series[0][2][1][1] = -5; }, "AGG_ERR_SCHEMA", "/series/0/2/1/1"],
-  ["bucket counts do not add up to n", (b) => { b.series[0][2][0][0] = 5; }, "AGG_ERR_SCHEMA", "/series/0/2/0/2"],
+  ["bucket counts do not add up to n", (b) => { b.series[0][1] = 5; b.series[0][2][0][0] = 5; }, "AGG_ERR_SCHEMA", "/series/0/2/0/2"],
   ["bucket index beyond +Inf", (b) => { b.series[0][2][0][2] = [21, 4]; }, "AGG_ERR_SCHEMA", "/series/0/2/0/2/0"],
   ["bucket indices not increasing", (b) => { b.series[0][2][0] = [4, 0, [7, 2, 7, 2]]; }, "AGG_ERR_SCHEMA", "/series/0/2/0/2/2"],
   ["odd sparse bucket list", (b) => { b.series[0][2][0][2] = [3]; }, "AGG_ERR_SCHEMA", "/series/0/2/0/2"],
@@ -68,6 +68,12 @@ const cases: [string, Mut, string, string][] = [
   ["counter negative", (b) => { b.counters.requests = -1; }, "AGG_ERR_SCHEMA", "/counters/requests"],
   ["counters not a map", (b) => { b.counters = [1]; }, "AGG_ERR_SCHEMA", "/counters"],
   ["uint64 beyond 2^53", (b) => { b.seq = 2n ** 60n; }, "AGG_ERR_SCHEMA", "/seq"],
+  // base(): 4 requests of 3 ms (bucket 7: 2.5 ms < v <= 5 ms), upstream 2 ms, app 1 ms.
+  ["timing n above the series count", (b) => { b.series[0][1] = 3; }, "AGG_ERR_SCHEMA", "/series/0/2/0/0"],
+  ["sum of a timing without observations", (b) => { b.series[0][2][0] = [0, 5, []]; }, "AGG_ERR_SCHEMA", "/series/0/2/0/1"],
+  ["sum above what its buckets allow", (b) => { b.series[0][2][0][1] = 4 * 5000 + 1; }, "AGG_ERR_SCHEMA", "/series/0/2/0/1"],
+  ["sum below its buckets' lower bounds", (b) => { b.series[0][2][0][1] = 4 * 2500 - 1; }, "AGG_ERR_SCHEMA", "/series/0/2/0/1"],
+  ["huge sum for one fast request", (b) => { b.series[0][2][2] = [1, 2 ** 53 - 1, [0, 1]]; }, "AGG_ERR_SCHEMA", "/series/0/2/2/1"],
 ];
 
 for (const [name, mutate, code, path] of cases) {
@@ -84,6 +90,16 @@ for (const [name, mutate, code, path] of cases) {
     });
   });
 }
+
+test("sums at the edges of their buckets, and any sum with +Inf observations, are valid", () => {
+  const v: any = base();
+  v.series[0][2][0] = [4, 4 * 5000, [7, 4]];
+  v.series[0][2][1] = [4, 4 * 2500, [7, 4]];
+  v.series[0][2][2] = [2, 2 ** 52, [0, 1, 20, 1]];
+  v.series[0][2][3] = [0, 0, []];
+  const t = validateBatch(decodeMsgpack(encodeBatch(v)), limits).series[0]!.timings;
+  assert.deepEqual(t.map((x) => x && x.sumUs), [20000, 10000, 2 ** 52, 0, 4000]);
+});
 
 test("unknown keys are ignored (forward compatibility within v1)", () => {
   const v: any = base();

@@ -45,7 +45,9 @@ export function graph(entries: Iterable<WindowEntry>, q: { windowMs: number; nam
   const edges: GraphEdge[] = [];
   for (const [k, info] of [...edgeInfo].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
     const s = src.get(k), d = dst.get(k);
-    const p = s && s.all.count > 0 ? s : d!;
+    // The client side when it counted requests; else the server side; else (a client series of 0
+    // requests, valid on the wire) the empty client side.
+    const p = s && (s.all.count > 0 || !d) ? s : d!;
     const from = `${info.wl}.${info.ns}`;
     nodes.set(from, { id: from, kind: "workload", name: info.wl, namespace: info.ns });
     nodes.set(info.svc, { id: info.svc, kind: "service", name: info.svc.split(".")[0]!, namespace: serviceNamespace(info.svc) });

@@ -60,16 +60,22 @@ function required(o: Record<string, unknown>, key: string, path: string): unknow
   return o[key];
 }
 
-function timing(v: unknown, p: () => string, nBuckets: number): Timing | null {
+function timing(v: unknown, p: () => string, bounds: readonly number[], count: number): Timing | null {
   if (v === null || v === undefined) return null;
+  const nBuckets = bounds.length + 1;
   const t = Array.isArray(v) && v.length === 3 ? v : arr(v, p(), 3, 3);
   const n = u(t[0], () => `${p()}/0`);
+  if (n > count) fail(`${p()}/0`, `${n} observations in a series of ${count} requests`);
   const sumUs = u(t[1], () => `${p()}/1`);
   const b = Array.isArray(t[2]) && t[2].length <= 2 * nBuckets ? (t[2] as unknown[]) : arr(t[2], `${p()}/2`, 2 * nBuckets);
   if (b.length % 2 !== 0) fail(`${p()}/2`, "sparse buckets must be [index, count] pairs");
   const buckets = new Array<number>(b.length);
   let prev = -1;
   let total = 0;
+  // The values in bucket i lie in (bounds[i-1], bounds[i]], so the sum lies in [lo, hi]; a sum
+  // outside it (e.g. 2^53 µs for one 20-µs request) would skew every mean it is merged into.
+  let lo = 0;
+  let hi = 0;
   for (let i = 0; i < b.length; i += 2) {
     const idx = u(b[i], () => `${p()}/2/${i}`);
     if (idx >= nBuckets) fail(`${p()}/2/${i}`, `bucket index ${idx} out of range 0..${nBuckets - 1}`);
@@ -77,11 +83,14 @@ function timing(v: unknown, p: () => string, nBuckets: number): Timing | null {
     prev = idx;
     const c = u(b[i + 1], () => `${p()}/2/${i + 1}`);
     total += c;
+    if (idx > 0) lo += c * bounds[idx - 1]!;
+    hi += idx < bounds.length ? c * bounds[idx]! : c > 0 ? Infinity : 0;
     buckets[i] = idx;
     buckets[i + 1] = c;
   }
   if (total !== n) fail(`${p()}/2`, `bucket counts add up to ${total}, not n=${n}`);
   if (!Number.isSafeInteger(total)) fail(`${p()}/2`, "bucket counts overflow");
+  if (sumUs < lo || sumUs > hi) fail(`${p()}/1`, `sum ${sumUs} µs is outside the range its buckets allow [${lo}, ${hi}]`);
   return { n, sumUs, buckets };
 }
 
@@ -116,7 +125,6 @@ export function validateBatch(value: unknown, limits: WireLimits): Batch {
     boundsUs[i] = uint(bw[i], `/bounds_us/${i}`);
     if (i > 0 && boundsUs[i]! <= boundsUs[i - 1]!) fail(`/bounds_us/${i}`, "bounds must be strictly increasing");
   }
-  const nBuckets = boundsUs.length + 1;
 
   const lw = arr(required(value, "labels", "/"), "/labels", NL, NL);
   for (let i = 0; i < NL; i++) if (lw[i] !== LABEL_NAMES[i]) fail(`/labels/${i}`, `expected "${LABEL_NAMES[i]}" (v1 label order)`);
@@ -145,7 +153,7 @@ export function validateBatch(value: unknown, limits: WireLimits): Batch {
     const count = u(r[1], () => `${path()}/1`);
     const tw = Array.isArray(r[2]) && r[2].length === NT ? (r[2] as unknown[]) : arr(r[2], `${path()}/2`, NT, NT);
     const timings = new Array<Timing | null>(NT);
-    for (let t = 0; t < NT; t++) timings[t] = tw[t] == null ? null : timing(tw[t], () => `/series/${s}/2/${t}`, nBuckets);
+    for (let t = 0; t < NT; t++) timings[t] = tw[t] == null ? null : timing(tw[t], () => `/series/${s}/2/${t}`, boundsUs, count);
     series[s] = { labels, count, timings };
   }
 
