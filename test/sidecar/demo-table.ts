@@ -20,7 +20,7 @@ export async function fetchLatency(aggregatorUrl: string, fqdn: string, window =
   u.searchParams.set("destination_service", fqdn);
   u.searchParams.set("window", window);
   u.searchParams.set("by", "user_tier");
-  const res = await fetch(u, { signal: AbortSignal.timeout(2000) });
+  const res = await fetch(u, { signal: AbortSignal.timeout(5000) });
   if (!res.ok) throw new Error(`latency API ${res.status}: ${await res.text()}`);
   return ((await res.json()) as { groups: LatencyGroupView[] }).groups;
 }

@@ -105,6 +105,9 @@ async function main(): Promise<void> {
       onFilterError: (pod, err) => console.error(`[${pod}] filter failed, traffic passes untouched: ${String(err)}`),
     });
     stops.push(() => mesh.close());
+    for (const [pod, h] of Object.entries(mesh.filterHealth())) {
+      if (!h.accepted) console.error(`[${pod}] the filter rejected its configuration: traffic passes without telemetry`);
+    }
     const lg = new LoadGenerator({ ...mesh.entry(), concurrency: 4, rps: num(values.rps!, "--rps"), tiers });
     stops.push(async () => {
       await lg.stop();
@@ -126,10 +129,15 @@ async function main(): Promise<void> {
       if (stopping) break;
       const rows = await Promise.all([...mesh.pods.keys()].map(async (name) => ({
         service: name,
-        groups: await fetchLatency(agg.url, mesh.fqdn(name)).catch(() => []),
+        groups: await fetchLatency(agg.url, mesh.fqdn(name)).catch((err: Error) => {
+          console.error(`latency API for ${name}: ${err.message}`);
+          return [];
+        }),
       })));
       const s = lg.stats;
-      console.log(`\n--- t=${((Date.now() - started) / 1000).toFixed(0)}s  sent ${s.sent}  ok ${s.byStatus.get(200) ?? 0}  failed ${s.failed}  (p99 in ms, last 1m)`);
+      const bypassed = Object.entries(mesh.filterHealth()).filter(([, h]) => h.failedVms > 0 || !h.accepted);
+      const health = bypassed.length === 0 ? "filters ok" : `filter bypassed in ${bypassed.map(([p, h]) => `${p} (${h.failure ?? "configuration rejected"})`).join(", ")}`;
+      console.log(`\n--- t=${((Date.now() - started) / 1000).toFixed(0)}s  sent ${s.sent}  ok ${s.byStatus.get(200) ?? 0}  failed ${s.failed}  ${health}  (p99 in ms, last 1m)`);
       console.log(renderTable(rows));
     }
     await stopAll(0);

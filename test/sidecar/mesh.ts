@@ -104,6 +104,18 @@ export class Mesh {
     return Object.fromEntries([...this.pods].map(([name, p]) => [name, `127.0.0.1:${p.app.metricsPort}`]));
   }
 
+  /**
+   * Per pod: whether the plugin accepted its configuration, how many worker VMs failed (trap:
+   * bypassed, FAIL_OPEN) and the first failure, for the demo's status line.
+   */
+  filterHealth(): Record<string, { accepted: boolean; failedVms: number; failure?: string }> {
+    return Object.fromEntries([...this.pods].map(([name, p]) => {
+      const plugin = p.sidecar.filter?.plugin;
+      const failed = plugin?.workers.filter((w) => w.failed) ?? [];
+      return [name, { accepted: plugin?.accepted ?? false, failedVms: failed.length, failure: failed[0]?.failure?.message }];
+    }));
+  }
+
   /** Filter failures (traps or host errors) per pod: telemetry bypassed, traffic passed. */
   filterErrors(): Record<string, number> {
     return Object.fromEntries([...this.pods].map(([name, p]) => [name, p.sidecar.filter?.errors ?? 0]));
