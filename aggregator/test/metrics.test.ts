@@ -76,7 +76,14 @@ test("Accept negotiation table", () => {
     ["text/plain", false],
     ["application/openmetrics-text", true],
     ["application/openmetrics-text; version=1.0.0; q=0", false],
-    ["text/plain;q=1, application/openmetrics-text;q=0.2", true],
+    // The most preferred acceptable format wins, as client_golang's expfmt.NegotiateIncludingOpenMetrics
+    // walks the Accept entries by descending q; wildcards fall back to text.
+    ["text/plain;q=1, application/openmetrics-text;q=0.2", false],
+    ["application/openmetrics-text;q=0.2, text/plain;q=0.1", true],
+    ["text/plain;version=0.0.4;q=0.5, application/openmetrics-text;version=1.0.0", true],
+    ["*/*;q=1, application/openmetrics-text;q=0.5", true],
+    ["application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1", true], // Prometheus 2.x
+    ["text/plain;version=0.0.4, application/openmetrics-text", false],
     ["*/*", false],
   ];
   for (const [accept, om] of cases) assert.equal(wantsOpenMetrics(accept), om, String(accept));

@@ -8,15 +8,24 @@ import { renderTraffic } from "../metrics/traffic.ts";
 import type { SelfMetrics } from "../metrics/self-metrics.ts";
 import type { AggregatorState } from "../store/state.ts";
 
-/** True when Accept prefers OpenMetrics (any q > 0 for application/openmetrics-text). */
+/**
+ * True when OpenMetrics is the most preferred format Accept names: entries by descending q (header
+ * order on ties), the first `text/plain` or `application/openmetrics-text` wins, as in
+ * client_golang (prometheus/common expfmt/encode.go NegotiateIncludingOpenMetrics); wildcards and
+ * nothing at all mean text. q=0 means "not acceptable" (RFC 9110 §12.4.2).
+ */
 export function wantsOpenMetrics(accept: string | undefined): boolean {
   if (!accept) return false;
-  return accept.split(",").some((part) => {
-    const [type, ...params] = part.trim().split(";").map((x) => x.trim());
-    if (type?.toLowerCase() !== "application/openmetrics-text") return false;
-    const q = params.find((p) => p.startsWith("q="));
-    return q === undefined || Number(q.slice(2)) > 0;
-  });
+  let best = "";
+  let bestQ = 0;
+  for (const part of accept.split(",")) {
+    const [type, ...params] = part.split(";").map((x) => x.trim().toLowerCase());
+    if (type !== "text/plain" && type !== "application/openmetrics-text") continue;
+    const qp = params.find((p) => p.startsWith("q="));
+    const q = qp === undefined ? 1 : Number(qp.slice(2));
+    if (q > bestQ) { best = type; bestQ = q; }
+  }
+  return best === "application/openmetrics-text";
 }
 
 export async function metricsRoutes(app: FastifyInstance, opts: { state: AggregatorState; metrics: SelfMetrics }): Promise<void> {
