@@ -4,6 +4,7 @@ import { gunzipSync } from "node:zlib";
 import { buildBatch, requests } from "./batch-builder.ts";
 import { parseExposition, promtoolCheck, sample, testApp } from "./helpers.ts";
 import { wantsOpenMetrics } from "../src/routes/metrics.ts";
+import { canonicalFloat } from "../src/metrics/exposition.ts";
 
 const tricky = { source_workload: 'we"ird\\name', destination_service: "line\nbreak.svc", user_tier: "premium" };
 
@@ -62,9 +63,16 @@ test("OpenMetrics when Accept asks for it; text otherwise; counters keep their n
     assert.equal(p.families.get("meshlat_requests")?.type, "counter");
     assert.equal(p.families.get("meshlat_aggregator_batches")?.type, "counter");
     assert.equal(sample(p, "meshlat_aggregator_batches_total", { result: "accepted" }), 1);
+    // OpenMetrics `le` values are canonical numbers (Go %g, ".0" appended): 1e-05 … 1.0 … 100000.0, 1e+06.
+    const full = { reporter: "source", source_workload: "frontend", source_namespace: "shop", destination_service: "checkout.shop.svc.cluster.local", response_code: "200", response_flags: "-", connection_security_policy: "unknown", user_tier: "free", region: "eu-west-1", peer_region: "eu-west-1" };
+    for (const le of ["0.025", "1.0", "2.5", "10.0", "60000.0", "+Inf"]) assert.equal(sample(p, "meshlat_request_duration_milliseconds_bucket", { ...full, le }), le === "0.025" || le === "1.0" || le === "2.5" ? 0 : 3, le);
+    assert.equal(sample(p, "meshlat_aggregator_ingest_duration_seconds_bucket", { le: "1.0" }), 1);
+    assert.equal(sample(p, "meshlat_aggregator_ingest_duration_seconds_bucket", { le: "0.0001" }) !== undefined, true);
+    assert.deepEqual([1e-5, 0.0001, 0.1, 1, 1.7, 100000, 1e6, 1.5e6, 1e10, 0, 60000].map(canonicalFloat), ["1e-05", "0.0001", "0.1", "1.0", "1.7", "100000.0", "1e+06", "1.5e+06", "1e+10", "0.0", "60000.0"]);
     const txt = await a.fastify.inject({ method: "GET", url: "/metrics" });
     assert.match(String(txt.headers["content-type"]), /^text\/plain; version=0.0.4/);
     const t = parseExposition(txt.body);
+    assert.equal(sample(t, "meshlat_request_duration_milliseconds_bucket", { ...full, le: "10" }), 3);
     assert.equal(t.families.get("meshlat_aggregator_batches_total")?.type, "counter");
     promtoolCheck(txt.body);
   } finally { await a.fastify.close(); }

@@ -20,6 +20,21 @@ export function formatValue(v: number): string {
   return v > 0 ? "+Inf" : "-Inf";
 }
 
+/**
+ * OpenMetrics "Canonical Numbers", which `le` values MUST follow (OpenMetrics 1.0, Histogram):
+ * Go's shortest %g (exponent form below 1e-4 and from 1e+06, exponent of at least two digits)
+ * with ".0" appended when there is neither a point nor an exponent: 1.0, 0.025, 100000.0, 1e+06.
+ */
+export function canonicalFloat(v: number): string {
+  if (!Number.isFinite(v)) return formatValue(v);
+  if (v === 0) return "0.0";
+  const [mant, e] = v.toExponential().split("e") as [string, string];
+  const exp = Number(e);
+  if (exp < -4 || exp >= 6) return `${mant}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+  const s = String(v);
+  return s.includes(".") ? s : s + ".0";
+}
+
 export function labelText(names: readonly string[], values: readonly string[]): string {
   let s = "";
   for (let i = 0; i < names.length; i++) s += (i ? "," : "") + names[i] + '="' + escapeLabelValue(values[i]!) + '"';
@@ -42,7 +57,8 @@ export function renderPromClient(metrics: readonly MetricObjectWithValues<Metric
     for (const v of m.values) {
       const sample = (v as { metricName?: string }).metricName ?? m.name;
       const labels = Object.entries(v.labels ?? {});
-      const lt = labels.length ? "{" + labels.map(([k, x]) => `${k}="${escapeLabelValue(typeof x === "number" ? formatValue(x) : String(x))}"`).join(",") + "}" : "";
+      const num = (k: string, x: number) => (om && k === "le" ? canonicalFloat(x) : formatValue(x));
+      const lt = labels.length ? "{" + labels.map(([k, x]) => `${k}="${escapeLabelValue(typeof x === "number" ? num(k, x) : String(x))}"`).join(",") + "}" : "";
       out += `${sample}${lt} ${formatValue(v.value)}\n`;
     }
   }

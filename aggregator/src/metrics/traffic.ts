@@ -36,9 +36,9 @@ function leOf(le: readonly string[]): Buffer[] {
 interface Names { bucket: Buffer; sum: Buffer; count: Buffer }
 const CLOSE = Buffer.from("} ");
 
-function histogram(w: ChunkWriter, n: Names, lt: Buffer, s: StoredSeries, t: number): void {
+function histogram(w: ChunkWriter, n: Names, lt: Buffer, s: StoredSeries, t: number, om: boolean): void {
   const h = s.timings[t]!;
-  const le = leOf(h.bounds.le);
+  const le = leOf(om ? h.bounds.leOm : h.bounds.le);
   let cum = 0;
   for (let i = 0; i < h.counts.length; i++) {
     cum += h.counts[i]!;
@@ -64,7 +64,7 @@ export function* renderTraffic(store: SeriesStore, om: boolean): Generator<Buffe
     w.ascii(familyHeader(name, "histogram", HELP[TIMING_NAMES[t]!]!, om));
     for (const s of list) {
       if (!s.timings[t]) continue;
-      histogram(w, names, labelsOf(s), s, t);
+      histogram(w, names, labelsOf(s), s, t, om);
       yield* w.take();
     }
   }
