@@ -5,9 +5,12 @@
 //   src/bytecode_util.cc getAbiVersion). Only 0.2.1 is modelled here; 0.1.0/0.2.0 modules are
 //   refused with the same code.
 // - no malloc / proxy_on_memory_allocate: "Wasm module is missing malloc function"
-//   (cpp-host src/wasm.cc getFunctions).
+//   (cpp-host src/wasm.cc getFunctions);
+// - (loadModule only) an import or proxy-wasm export whose type differs from Envoy's
+//   (cpp-host src/v8/v8.cc link / getModuleFunctionImpl), see wasm-signatures.ts.
 import { readFileSync } from "node:fs";
 import { HostError } from "./errors.ts";
+import { checkSignatures } from "./wasm-signatures.ts";
 
 interface ImportList {
   env: string[];
@@ -46,9 +49,13 @@ export function checkModule(module: WebAssembly.Module): void {
   }
 }
 
-/** Compiles and checks a module (bytes of a .wasm file). */
+/**
+ * Compiles and checks a module (bytes of a .wasm file): checkModule, then the types of its
+ * imports and proxy-wasm exports against Envoy's (wasm-signatures.ts; needs the bytes, so only here).
+ */
 export async function loadModule(bytes: Uint8Array): Promise<WebAssembly.Module> {
   const module = await WebAssembly.compile(bytes);
   checkModule(module);
+  checkSignatures(bytes);
   return module;
 }

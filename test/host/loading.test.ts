@@ -14,6 +14,14 @@ test("loadModule refuses what Envoy refuses, naming the reason", async () => {
   const cases: [fixture: string, code: string, message: RegExp][] = [
     ["forbidden", "HOST_ERR_MISSING_IMPORT", /missing import: env\.proxy_get_configuration/],
     ["no-malloc", "HOST_ERR_NO_MALLOC", /missing malloc function/],
+    // cpp-host src/v8/v8.cc: imports are linked by name AND type; proxy-wasm exports are looked up
+    // with the type Envoy calls them with.
+    [
+      "bad-import-type",
+      "HOST_ERR_SIGNATURE_MISMATCH",
+      /import type mismatch: env\.proxy_log, want: i32 i32 -> i32, but host exports: i32 i32 i32 -> i32$/,
+    ],
+    ["bad-export-type", "HOST_ERR_SIGNATURE_MISMATCH", /Bad function signature for: proxy_on_tick, want: i32 -> void, but the module exports: i32 -> i32$/],
   ];
   for (const [name, code, message] of cases) {
     await assert.rejects(loadModule(bytes(name)), (e: HostError) => {
@@ -34,8 +42,8 @@ test("the import list is Envoy's: 42 env functions, 18 WASI under both module na
   }
 });
 
-test("the fixtures built like the filter import only what Envoy provides", async () => {
-  for (const name of ["hello", "lifecycle", "probe", "httpcall"]) {
+test("the fixtures built like the filter import only what Envoy provides, with Envoy's types", async () => {
+  for (const name of ["hello", "lifecycle", "probe", "httpcall", "queue"]) {
     const m = await fixture(name);
     for (const i of WebAssembly.Module.imports(m)) assert.ok(ENVOY_IMPORTS.has(`${i.module}.${i.name}`), `${name}: ${i.module}.${i.name}`);
   }
