@@ -12,6 +12,7 @@ import type { HttpCallResult } from "./types.ts";
 import type { CallResponse, MetricState, PendingCall, RootCtx, Vm } from "./vm.ts";
 
 const TIMEOUT_BODY = new TextEncoder().encode("upstream request timeout");
+const EMPTY = new Uint8Array(0);
 const STREAM_TYPE_MAX = 3; // WasmStreamType: Request, Response, Downstream, Upstream
 
 function rootOf(vm: Vm): RootCtx | null {
@@ -249,8 +250,9 @@ export function envImports(vm: Vm): Record<string, (...args: never[]) => unknown
       start >>>= 0;
       length >>>= 0;
       if (start + length > buf.length) length = Math.max(0, buf.length - start);
-      if (length === 0) return Status.OK; // nothing written, as exports.cc
-      return vm.copyOut(buf.subarray(start, start + length), ptrPtr, sizePtr) ? Status.OK : Status.INVALID_MEMORY_ACCESS;
+      // Nothing to copy: exports.cc (@c4d7bb0) still writes ptr 0 / size 0 (copyOut of "" does).
+      const data = length === 0 ? EMPTY : buf.subarray(start, start + length);
+      return vm.copyOut(data, ptrPtr, sizePtr) ? Status.OK : Status.INVALID_MEMORY_ACCESS;
     },
     proxy_get_buffer_status(type: number, lengthPtr: number, flagsPtr: number): number {
       if (type >>> 0 > BUFFER_TYPE_MAX) return Status.BAD_ARGUMENT;

@@ -103,6 +103,14 @@ test("memory protocol: results are malloc'd in the guest; empty results are ptr 
   assert.ok(ptr !== 0 && ptr !== scratch);
   assert.equal(vm.nodeBuf.toString("utf8", ptr, ptr + size), "vmcfg");
   assert.equal(e.proxy_get_buffer_bytes!(7, 0, 100, scratch, scratch + 4), Status.NOT_FOUND, "plugin config outside configure");
+  // Nothing to copy (start at/after the end, or length 0): exports.cc get_buffer_bytes still
+  // writes ptr 0 / size 0, so a filter never reads a stale pointer.
+  for (const [start, length] of [[5, 10], [9, 1], [0, 0]] as const) {
+    vm.dv.setUint32(scratch, 77, true);
+    vm.dv.setUint32(scratch + 4, 77, true);
+    assert.equal(e.proxy_get_buffer_bytes!(6, start, length, scratch, scratch + 4), Status.OK);
+    assert.deepEqual([vm.dv.getUint32(scratch, true), vm.dv.getUint32(scratch + 4, true)], [0, 0], `start ${start} length ${length}`);
+  }
   const n = writeStr(vm, scratch + 32, "plugin_vm_id");
   vm.dv.setUint32(scratch, 77, true);
   assert.equal(e.proxy_get_property!(scratch + 32, n, scratch, scratch + 4), Status.OK);
