@@ -88,8 +88,7 @@ export function envImports(vm: Vm): Record<string, (...args: never[]) => unknown
       return vm.setU32(levelPtr, vm.logLevelNum) ? Status.OK : Status.INVALID_MEMORY_ACCESS;
     },
     proxy_get_status(codePtr: number, msgPtrPtr: number, msgSizePtr: number): number {
-      const c = vm.ctx();
-      const root = c && c.kind === "root" ? c : null;
+      const root = rootOf(vm); // exports.cc get_status: contextOrEffectiveContext()->root_context()
       if (!vm.setU32(codePtr, root ? root.statusCode : 0)) return Status.INVALID_MEMORY_ACCESS;
       return vm.copyOut(root ? root.statusMessage : "", msgPtrPtr, msgSizePtr) ? Status.OK : Status.INVALID_MEMORY_ACCESS;
     },

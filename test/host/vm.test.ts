@@ -176,3 +176,18 @@ test("shared data: CAS semantics; shared queue: EMPTY, NOT_FOUND", async () => {
   assert.equal(e.proxy_dequeue_shared_queue!(token, scratch, scratch + 4), Status.OK);
   assert.equal(vm.dv.getUint32(scratch + 4, true), 3);
 });
+
+test("proxy_get_status reads the root context's status, also from a stream context (exports.cc get_status)", async () => {
+  const { vm, imp, scratch } = await setup();
+  const root = vm.liveRoot()!;
+  root.statusCode = 11;
+  root.statusMessage = "reset";
+  const s = vm.stream();
+  for (const [name, ctx] of [["root", root], ["stream", s.ctx]] as const) {
+    vm.current = ctx;
+    assert.equal(imp.env!.proxy_get_status!(scratch + 8, scratch, scratch + 4), Status.OK, name);
+    const ptr = vm.dv.getUint32(scratch, true);
+    const size = vm.dv.getUint32(scratch + 4, true);
+    assert.deepEqual([vm.dv.getUint32(scratch + 8, true), vm.nodeBuf.toString("utf8", ptr, ptr + size)], [11, "reset"], name);
+  }
+});
