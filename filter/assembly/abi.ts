@@ -4,6 +4,7 @@
 import {
   proxy_get_property,
   proxy_get_header_map_value,
+  proxy_get_header_map_pairs,
   proxy_log,
 } from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 import { malloc as sdkMalloc, free as sdkFree } from "@gcoredev/proxy-wasm-sdk-as/assembly/malloc";
@@ -127,6 +128,18 @@ export function getHeader(map: i32, key: Bytes): bool {
   store<usize>(OUT_PTR, 0);
   store<usize>(OUT_LEN, 0);
   const r = proxy_get_header_map_value(map, key.ptr, key.len, OUT_PTR, OUT_LEN);
+  if (r != WASM_OK) { valPtr = 0; valLen = 0; return false; }
+  valPtr = load<usize>(OUT_PTR);
+  valLen = load<usize>(OUT_LEN);
+  return true;
+}
+
+/** proxy_get_header_map_pairs: the whole map, serialized as pairs (ABI spec "Serialization"),
+ * in valPtr/valLen; false when unavailable. */
+export function getHeaderPairs(map: i32): bool {
+  store<usize>(OUT_PTR, 0);
+  store<usize>(OUT_LEN, 0);
+  const r = proxy_get_header_map_pairs(map, OUT_PTR, OUT_LEN);
   if (r != WASM_OK) { valPtr = 0; valLen = 0; return false; }
   valPtr = load<usize>(OUT_PTR);
   valLen = load<usize>(OUT_LEN);

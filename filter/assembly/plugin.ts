@@ -284,13 +284,10 @@ export class Plugin {
       code = c > 0 && c < 0x7fffffff ? <u32>c : 0;
     }
     table.setLabel(4, this.codeId(code));
-    // response.flags costs a host call. A response that completed cleanly — request and response
-    // both ended with end_of_stream, status 1xx-3xx — can among Envoy's flags only carry DI
-    // (delay injected) or RFCF (served from cache) (and URX after retries on response headers);
-    // those are reported as "-": the trade-off that keeps a typical request (with a body) within
-    // 8 host calls. Every other request reads the flags.
-    const clean = (f & (S.F_T1 | S.F_T3)) == (S.F_T1 | S.F_T3) && code >= 100 && code < 400;
-    const flags: i64 = clean ? 0 : getIntProperty(P_RESPONSE_FLAGS);
+    // Read on every request, clean 2xx included: Istio puts the fault filter after STATS-phase
+    // Wasm (istio/istio pilot/pkg/networking/core/listener_builder.go: wasm STATS, ..., fault,
+    // cors, stats, router), so an injected delay lands in `upstream`; DI is what explains it.
+    const flags = getIntProperty(P_RESPONSE_FLAGS);
     table.setLabel(5, this.flagsId(flags > 0 ? <u64>flags : 0));
     table.setLabel(7, tier);
     table.setLabel(8, this.idRegion);

@@ -32,10 +32,12 @@ export function normaliseTier(p: usize, n: usize): i32 {
   return TIER_LOOKUP;
 }
 
-// Envoy's response-flag short codes by bit of `response.flags` (the legacy bitmask, one bit
-// per CoreResponseFlag), in envoyproxy/envoy source/common/stream_info/utility.h
-// ALL_RESPONSE_STRINGS_FLAGS order, which is the bit order; toShortString joins them with ','
-// and prints '-' for none. Bits 28 (DR) and 29 (UDO) come from newer Envoy (access-log docs).
+// Envoy's response-flag short codes by bit of `response.flags` (the legacy bitmask, bit =
+// CoreResponseFlag value), in envoyproxy/envoy source/common/stream_info/utility.h
+// CORE_RESPONSE_FLAGS order (= bit order; DR bit 28, UDO bit 29 in envoy/stream_info/
+// stream_info.h). toShortString joins with ',' and prints '-' for none; current Envoy joins in
+// the order the flags were set (utility.cc iterates responseFlags()), which a bitmask cannot
+// tell, so several flags are joined in bit order (older Envoy's order).
 const FLAG_CODES: string[] = [
   "LH", "UH", "UT", "LR", "UR", "UF", "UC", "UO", "NR", "DI", "FI", "RL", "UAEX", "RLSE",
   "DC", "URX", "SI", "IH", "DPE", "UMSDR", "RFCF", "NFCF", "DT", "UPE", "NC", "OM", "DF",

@@ -212,3 +212,23 @@ test("early response while the request is still uploading: upstream is measured 
     }
   }
 });
+
+test("response headers read in one pass: any order, many headers, a map larger than the scratch arena", async () => {
+  const cases: { name: string; headers: [string, string][]; code: string; app: number | null }[] = [
+    { name: "server-timing before :status", headers: [["server-timing", "app;dur=4"], ["x-a", "1"], [":status", "201"]], code: "201", app: 4000 },
+    { name: "no server-timing", headers: [[":status", "204"], ["content-type", "text/plain"]], code: "204", app: null },
+    { name: "first of repeated server-timing, after other headers", headers: [[":status", "200"], ["x-b", "2"], ["server-timing", "db;dur=1, app;dur=6"], ["server-timing", "app;dur=9"]], code: "200", app: 6000 },
+    { name: "100 KB of headers", headers: [[":status", "202"], ...Array.from({ length: 50 }, (_, i) => [`x-big-${i}`, "v".repeat(2000)] as [string, string]), ["server-timing", "app;dur=2"]], code: "202", app: 2000 },
+  ];
+  const h = await harness(BASE_CONFIG);
+  try {
+    for (const c of cases) {
+      const b = await oneBatch(h, [{ info: { clusterName: OUTBOUND }, requestHeaders: REQ, responseHeaders: c.headers, upstreamMs: 10 }]);
+      assert.equal(b.strings[b.series[0]![0][4]!], c.code, `${c.name}: response_code`);
+      assert.deepEqual(b.series[0]![2][3], c.app === null ? null : timing([c.app]), `${c.name}: app`);
+    }
+    assert.equal(h.plugin.workers[0]!.failed, false);
+  } finally {
+    h.stop();
+  }
+});
