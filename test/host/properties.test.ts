@@ -268,3 +268,25 @@ test("properties in on_log without response headers: the filter's own local repl
   }
   p.stop();
 });
+
+test("StreamInfo.properties win per path: a given connection/upstream key leaves the built-in keys beside it", async () => {
+  const paths = ["connection|mtls", "connection|uri_san_peer_certificate", "upstream|address", "upstream|locality|region", "upstream|port"];
+  const r = await probe(paths, {
+    mtls: true,
+    upstreamLocality: { region: "us-east-1" },
+    properties: { "connection\0uri_san_peer_certificate": "spiffe://td/ns/web/sa/fe", "upstream\0address": "10.0.0.2:8080" },
+  });
+  const cases: [key: string, status: number, check?: (b: Uint8Array) => void][] = [
+    ["rh connection|mtls", 0, (b) => assert.deepEqual([...b], [1])],
+    ["rh connection|uri_san_peer_certificate", 0, (b) => assert.equal(text(b), "spiffe://td/ns/web/sa/fe")],
+    ["sh upstream|address", 0, (b) => assert.equal(text(b), "10.0.0.2:8080")],
+    ["sh upstream|locality|region", 0, (b) => assert.equal(text(b), "us-east-1")],
+    ["sh upstream|port", 1],
+  ];
+  for (const [key, status, check] of cases) {
+    const got = r.get(key);
+    assert.ok(got, `no result for ${key}`);
+    assert.equal(got.status, status, `${key}: status`);
+    check?.(got.bytes);
+  }
+});

@@ -276,8 +276,6 @@ function xdsValue(p: PluginIdentity, s: StreamView | null, k: string): PropertyV
 }
 
 function topLevel(p: PluginIdentity, s: StreamView | null, name: string): PropertyValue | undefined {
-  const user = s?.userTree?.get(name);
-  if (user !== undefined) return user;
   const legacy = p.version !== "1.33+";
   const attr = attribute(p, s, name);
   if (attr) return new LookupMap((k) => attr(p, s, k));
@@ -325,8 +323,16 @@ export function resolveProperty(p: PluginIdentity, s: StreamView | null, path: s
   if (segs[0] === "" && segs.length === 1) return undefined;
   let v: PropertyValue | undefined;
   let i = 1;
+  // StreamInfo.properties win path by path: "connection\0uri_san_peer_certificate" given there
+  // leaves the built-in connection.mtls readable.
+  const user = s?.userTree?.get(segs[0]!);
+  if (user !== undefined) {
+    for (v = user; i < segs.length && v !== undefined; i++) v = child(v, segs[i]!);
+    if (v !== undefined) return v;
+    i = 1;
+  }
   // Fast path: "<attribute>\0<key>..." looks the key up directly (no wrapper map built).
-  const attr = segs.length > 1 && !s?.userTree?.has(segs[0]!) ? attribute(p, s, segs[0]!) : undefined;
+  const attr = segs.length > 1 ? attribute(p, s, segs[0]!) : undefined;
   if (attr) {
     v = attr(p, s, segs[1]!);
     i = 2;

@@ -95,7 +95,8 @@ export interface StreamInfo {
   /**
    * Any other property, keyed by path. Segments are separated by "\0" if the key contains one,
    * else by "." (write "filter_state\0wasm.upstream_peer" for keys containing dots). These
-   * entries take precedence over the built-in ones.
+   * entries take precedence over the built-in ones path by path: "connection\0x" given here
+   * leaves the built-in connection.mtls readable.
    */
   properties?: Record<string, PropertyValue>;
 }
