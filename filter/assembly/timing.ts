@@ -21,8 +21,10 @@ export function scalePow10(m: f64, e: i32): f64 {
   return neg ? m / p : m * p;
 }
 
-/** Decimal float in [p, p+n) (digits, optional fraction, optional exponent) in ms -> µs
- * rounded; -1 when it is not a finite, non-negative number. */
+/** The decimal float at the start of [p, p+n) (digits, optional fraction, optional exponent)
+ * in ms -> µs rounded; what follows it is ignored, as HTML's "rules for parsing floating-point
+ * number values" do (W3C server-timing, duration getter). -1 when there is no number or it is
+ * not finite and non-negative. */
 export function parseDurUs(p: usize, n: usize): i64 {
   let i: usize = 0;
   if (n == 0) return -1;
@@ -51,17 +53,14 @@ export function parseDurUs(p: usize, n: usize): i64 {
     let neg = false;
     if (i < n && (load<u8>(p + i) == 0x2b || load<u8>(p + i) == 0x2d)) { neg = load<u8>(p + i) == 0x2d; i++; }
     let ex = 0;
-    let exDigits = 0;
     while (i < n) {
       const c = <u32>load<u8>(p + i);
       if (c < 0x30 || c > 0x39) break;
       if (ex < 10000) ex = ex * 10 + <i32>(c - 0x30);
-      exDigits++; i++;
+      i++;
     }
-    if (exDigits == 0) return -1;
-    scale += neg ? -ex : ex;
+    scale += neg ? -ex : ex; // no exponent digits: exponent 0, as HTML's rules
   }
-  if (i != n) return -1;
   const ms = scalePow10(mant, scale);
   if (!isFinite(ms) || ms < 0 || ms > MAX_DUR_MS) return -1;
   return <i64>Math.round(ms * 1000);

@@ -127,6 +127,11 @@ const serverTiming: { name: string; lines: string[]; app: number | null }[] = [
   { name: "overflowing exponent", lines: ["app;dur=1e400"], app: null },
   { name: "exponent", lines: ["app;dur=1.5e1"], app: 15000 },
   { name: "zero", lines: ["app;dur=0"], app: 0 },
+  // W3C: dur is read with HTML's "rules for parsing floating-point number values", which take
+  // the number at the start and ignore what follows.
+  { name: "unit suffix after the number", lines: ["app;dur=12.5ms"], app: 12500 },
+  { name: "exponent marker without digits", lines: ["app;dur=2e"], app: 2000 },
+  { name: "fraction point without digits", lines: ["app;dur=3."], app: 3000 },
   { name: "quoted desc with separators", lines: ['app;desc="a, b; c";dur=5'], app: 5000 },
   { name: "quoted dur", lines: ['app;dur="7.5"'], app: 7500 },
   { name: "name matched exactly (case)", lines: ["App;dur=5"], app: null },
