@@ -16,7 +16,9 @@ export const SCHEMA = {
   max_inflight_bytes: { kind: "int", default: 64 * 1024 * 1024, min: 1024, max: 4 * 1024 * 1024 * 1024, unit: "bytes", help: "ingest bodies being received/merged at once; 429 above" },
   shed_event_loop_delay_ms: { kind: "int", default: 1000, min: 0, max: 60000, unit: "milliseconds (0 = off)", help: "shed ingest (429) while the event loop delay (p99, last second) exceeds this" },
   shed_heap_percent: { kind: "int", default: 85, min: 0, max: 100, unit: "percent of the V8 heap limit (0 = off)", help: "shed ingest (429) while the used heap exceeds this share of its limit" },
-  max_series: { kind: "int", default: 50000, min: 1, max: 2_000_000, unit: "label sets", help: "stored series cap; new label sets beyond it fold into the overflow series" },
+  // Each label set renders ~35 KiB of /metrics text (5 histograms x 23 lines x ~300 B): 10k is
+  // ~345 MiB, ~1.3 s with gzip; 50k took 15-20 s, past Prometheus' default scrape_timeout (10 s).
+  max_series: { kind: "int", default: 10000, min: 1, max: 2_000_000, unit: "label sets", help: "stored series cap; new label sets beyond it fold into the overflow series (each costs ~35 KiB of /metrics text per scrape)" },
   series_idle_timeout_s: { kind: "int", default: 900, min: 10, max: 7 * 86400, unit: "seconds", help: "a series not updated for this long is removed (restarts from 0 if it returns)" },
   window_slot_s: { kind: "int", default: 10, min: 1, max: 60, unit: "seconds", help: "granularity of the sliding windows behind the APIs (1m/5m/15m)" },
   max_clock_skew_s: { kind: "int", default: 120, min: 0, max: 86400, unit: "seconds", help: "a batch window end within this of receive time places its deltas; else receive time is used" },

@@ -4,7 +4,7 @@ import { loadConfig, makeConfig, SCHEMA } from "../src/config.ts";
 import { AggError } from "../src/errors.ts";
 
 const ok: [string, string[], Record<string, string>, Record<string, number | string>][] = [
-  ["defaults", [], {}, { port: 9464, host: "0.0.0.0", max_series: 50000, series_idle_timeout_s: 900 }],
+  ["defaults", [], {}, { port: 9464, host: "0.0.0.0", max_series: 10000, series_idle_timeout_s: 900 }],
   ["flags", ["--port", "8080", "--host=127.0.0.1"], {}, { port: 8080, host: "127.0.0.1" }],
   ["env", [], { MESHLAT_PORT: "7000", MESHLAT_MAX_SERIES: "10" }, { port: 7000, max_series: 10 }],
   ["flags win over env", ["--port=1"], { MESHLAT_PORT: "2" }, { port: 1 }],
