@@ -47,3 +47,22 @@ test("header maps: mutations, first value, byte size, pairs; unreadable later; a
   ]);
   p.stop();
 });
+
+test("proxy_set_buffer_bytes on the request body: prepend, append, replace all; partial replace and a body no longer held are BAD_ARGUMENT", async () => {
+  // envoy source/extensions/common/wasm/context.cc Buffer::copyFrom; after Continue the filter
+  // drops request_body_buffer_ and the empty Buffer refuses writes (BufferBase::copyFrom).
+  const p = await startPlugin({ module: await fixture("probe"), configuration: "", node: NODE });
+  const w = p.workers[0]!;
+  const from = w.logs.length;
+  const s = w.stream();
+  s.requestHeaders([[":path", "/"], ["x-body-ops", "1"]], false);
+  s.requestBody(new TextEncoder().encode("abc"), true);
+  s.responseHeaders([[":status", "200"]], true);
+  s.end();
+  assert.deepEqual(messagesSince(w, from).filter((m) => /^(late )?body /.test(m)), [
+    "body prepend=0 partial=2 append=0 text=0:<abc> all=0 text=0:all",
+    "late body set=2",
+  ]);
+  assert.equal(Buffer.from(s.requestBodyOut).toString(), "all", "what Envoy forwards");
+  p.stop();
+});

@@ -266,17 +266,21 @@ export function envImports(vm: Vm): Record<string, (...args: never[]) => unknown
       const data = vm.bytes(dataPtr, dataSize);
       if (data === null) return Status.INVALID_MEMORY_ACCESS;
       const c = vm.ctx();
-      if (!c || c.kind !== "stream" || type > 1) return Status.BAD_ARGUMENT; // immutable buffers
+      // Only a body Envoy holds right now is writable; string buffers (call response, config)
+      // and a body already passed on refuse writes (BufferBase::copyFrom).
+      if (!c || c.kind !== "stream" || type > 1 || !c.stream.bodyHeld(type)) return Status.BAD_ARGUMENT;
       start >>>= 0;
       length >>>= 0;
-      // envoy context.cc Buffer::copyFrom: start 0 drains `length` then prepends; start at/after
-      // the end appends; anything else BAD_ARGUMENT.
+      // envoy context.cc Buffer::copyFrom: at start 0, length 0 prepends and a length covering
+      // the whole body replaces it; at/after the end appends; anything else (a partial
+      // replace) is BAD_ARGUMENT.
       let next: Uint8Array;
-      if (start === 0) {
-        const rest = buf.subarray(Math.min(length, buf.length));
-        next = new Uint8Array(data.length + rest.length);
+      if (start === 0 && length === 0) {
+        next = new Uint8Array(data.length + buf.length);
         next.set(data, 0);
-        next.set(rest, data.length);
+        next.set(buf, data.length);
+      } else if (start === 0 && length >= buf.length) {
+        next = data;
       } else if (start >= buf.length) {
         next = new Uint8Array(buf.length + data.length);
         next.set(buf, 0);

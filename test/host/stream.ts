@@ -163,6 +163,11 @@ export class HttpStream implements StreamView {
     return b ?? new Uint8Array(0);
   }
 
+  /** Envoy still holds this body (inside its callback, or after a Stop status): writable. */
+  bodyHeld(type: number): boolean {
+    return type === BufferType.HTTP_REQUEST_BODY ? this.#reqBodyLive : this.#respBodyLive;
+  }
+
   setBody(type: number, data: Uint8Array): void {
     if (type === BufferType.HTTP_REQUEST_BODY) this.#reqBody = data;
     else this.#respBody = data;
