@@ -147,15 +147,28 @@ test("evicted VMs keep their counters in the workload totals", () => withApp(asy
   assert.equal(sample(p, "meshlat_filter_vms", { workload: "frontend", namespace: "shop" }), 2);
 }, { max_vms: 2 }));
 
-test("load shedding: 429 when in-flight bytes would exceed the limit; 413 still wins for bodies over the body limit", () => withApp(async (a) => {
+test("load shedding: 429 when in-flight bytes would exceed the limit, never for a lone batch; 413 still wins for bodies over the body limit", () => withApp(async (a) => {
+  await a.fastify.listen({ host: "127.0.0.1", port: 0 });
+  const { port } = a.fastify.server.address() as { port: number };
   const big = buildBatch({ series: Array.from({ length: 60 }, (_, i) => requests(1, { requestMs: 1 }, { destination_service: `service-number-${i}.shop.svc.cluster.local` })) });
   assert.ok(big.length > 2048 && big.length < 8192, String(big.length));
-  assert.equal((await a.post(new Uint8Array(9000))).statusCode, 413);
-  let r = await a.post(big);
-  assert.equal(r.statusCode, 429);
-  assert.equal(r.json().code, "AGG_ERR_SHED");
-  r = await a.post(buildBatch({ series: [requests(1, { requestMs: 1 })] }));
-  assert.equal(r.statusCode, 204);
+  const post = async (body: Uint8Array) => {
+    const r = await fetch(`http://127.0.0.1:${port}/v1/batches`, { method: "POST", headers: { "content-type": "application/msgpack" }, body });
+    return { status: r.status, code: r.status === 204 ? undefined : ((await r.json()) as { code: string }).code };
+  };
+  assert.deepEqual(await post(new Uint8Array(9000)), { status: 413, code: "AGG_ERR_TOO_LARGE" });
+  // Above max_inflight_bytes but within body_limit_bytes, alone: a 429 here would be retried forever.
+  assert.deepEqual(await post(big), { status: 204, code: undefined });
+  const sock = net.connect(port, "127.0.0.1");
+  try {
+    await new Promise((r) => sock.once("connect", r));
+    sock.write(`POST /v1/batches HTTP/1.1\r\nhost: x\r\ncontent-type: application/msgpack\r\ncontent-length: 1000\r\n\r\n` + "x".repeat(10));
+    // Poll (with a deadline) until the half-sent body holds its 1000 bytes.
+    const deadline = Date.now() + 5000;
+    let r = await post(big);
+    while (r.status === 204 && Date.now() < deadline) r = await post(big);
+    assert.deepEqual(r, { status: 429, code: "AGG_ERR_SHED" });
+  } finally { sock.destroy(); }
   const p = parseExposition(await a.scrape());
   assert.equal(sample(p, "meshlat_aggregator_batches_total", { result: "shed" }), 1);
   assert.equal(sample(p, "meshlat_aggregator_batch_errors_total", { reason: "shed" }), 1);

@@ -42,7 +42,9 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
       const len = Number(req.headers["content-length"] ?? 0);
       // A body that can never fit is 413 (drop), not 429 (retry forever).
       if (len > cfg.body_limit_bytes) throw new AggError("AGG_ERR_TOO_LARGE", `body of ${len} bytes exceeds body_limit_bytes=${cfg.body_limit_bytes}`);
-      if (bytesInFlight + len > cfg.max_inflight_bytes) throw new AggError("AGG_ERR_SHED", `ingest bytes in flight would exceed max_inflight_bytes=${cfg.max_inflight_bytes}`);
+      // A lone body is always admitted (it is within body_limit_bytes): with max_inflight_bytes set
+      // below body_limit_bytes a 429 for it would be retried forever.
+      if (bytesInFlight > 0 && bytesInFlight + len > cfg.max_inflight_bytes) throw new AggError("AGG_ERR_SHED", `ingest bytes in flight would exceed max_inflight_bytes=${cfg.max_inflight_bytes}`);
       const why = pressure();
       if (why) throw new AggError("AGG_ERR_SHED", why);
       bytesInFlight += len;
