@@ -59,6 +59,8 @@ export class InternTable {
   otherId: i32 = 0;
   /** Bumped whenever ids are invalidated (compaction), so caches can check it. */
   generation: u32 = 0;
+  /** Set when intern() answered `overflowId` because the table is full; the caller clears it. */
+  full: bool = false;
 
   constructor() {
     memory.fill(this.index, 0, <usize>INDEX_SLOTS * 2);
@@ -103,7 +105,7 @@ export class InternTable {
       slot = (slot + 1) & (INDEX_SLOTS - 1);
     }
     if (!validUtf8(p, n)) return this.otherId;
-    if (this.count >= MAX_STRINGS || this.bytesTop + n > BYTES_CAP) return this.overflowId;
+    if (this.count >= MAX_STRINGS || this.bytesTop + n > BYTES_CAP) { this.full = true; return this.overflowId; }
     const id = this.count++;
     memory.copy(this.bytes + this.bytesTop, p, n);
     store<u32>(this.offs + (<usize>id << 2), <u32>this.bytesTop);

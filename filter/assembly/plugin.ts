@@ -247,6 +247,7 @@ export class Plugin {
     const st = this.strings;
     const table = this.table;
     const f = S.flags(s);
+    st.full = false;
 
     let tier = S.tier(s);
     if ((f & S.F_TIER) == 0) tier = this.readTier();
@@ -292,7 +293,9 @@ export class Plugin {
     table.setLabel(7, tier);
     table.setLabel(8, this.idRegion);
 
-    const e = table.lookup(this.idOverflow);
+    // A label value the full string table could not take folds the whole request into the
+    // catch-all: `overflow` never shows in a series of real labels, and the fold is counted.
+    const e = st.full ? table.catchAll(this.idOverflow) : table.lookup(this.idOverflow);
     table.addCount(e);
     this.counters.requests++;
 
@@ -319,8 +322,8 @@ export class Plugin {
     }
     if (table.overflowUsed && !this.overflowLogged) {
       this.overflowLogged = true;
-      logLine(LOG_WARN, "FLT_ERR_SERIES_OVERFLOW: series table full (max_series=" +
-        this.config.maxSeries.toString() + "); further label sets fold into 'overflow'");
+      logLine(LOG_WARN, "FLT_ERR_SERIES_OVERFLOW: series table (max_series=" +
+        this.config.maxSeries.toString() + ") or label-string table full; further label sets fold into 'overflow'");
     }
   }
 

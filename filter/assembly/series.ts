@@ -104,6 +104,11 @@ export class SeriesTable {
       memory.copy(e, k, KEY_BYTES);
       return e;
     }
+    return this.catchAll(overflowId);
+  }
+
+  /** The catch-all entry (every label `overflow`), counting the fold. */
+  catchAll(overflowId: i32): usize {
     const e = this.entry(this.capacity);
     if (!this.overflowUsed) {
       this.overflowUsed = true;

@@ -245,3 +245,31 @@ test("unknown aggregator cluster: proxy_http_call refused, logged, retried with 
     h.stop();
   }
 });
+
+test("string table full before the series table: those requests fold into the catch-all, never a half-'overflow' series", async () => {
+  const h = await harness({ ...BASE_CONFIG, max_series: 65536 });
+  try {
+    const vm = h.plugin.workers[0]!;
+    const n = 5000; // more distinct destinations than the VM's string table holds (4096)
+    for (let i = 0; i < n; i++) { // no clock steps: all in one window
+      const s = vm.stream({ clusterName: `outbound|8080||svc-${i}.shop.svc.cluster.local` });
+      s.requestHeaders(REQ, true);
+      s.responseHeaders(RESP_200, true);
+      s.end();
+    }
+    vm.tick();
+    await h.plugin.settle();
+    assert.equal(h.posts.length, 1);
+    const b = decodeBatch(h.posts[0]!.body);
+    const labelled = b.series.map((s) => ({ l: Object.values(labelsOf(b, s)), n: s[1] }));
+    const partial = labelled.filter((x) => x.l.includes("overflow") && !x.l.every((v) => v === "overflow"));
+    assert.equal(partial.length, 0, `${partial.length} series with some labels 'overflow'`);
+    const over = labelled.filter((x) => x.l.every((v) => v === "overflow"));
+    assert.equal(over.length, 1);
+    assert.equal(b.counters.folded_requests, over[0]!.n);
+    assert.equal(b.series.reduce((a, s) => a + s[1], 0), n);
+    assert.ok(over[0]!.n > 0 && over[0]!.n < n);
+  } finally {
+    h.stop();
+  }
+});
