@@ -104,5 +104,9 @@ test("gzip when the scraper accepts it", async () => {
     assert.equal(r.headers["content-encoding"], "gzip");
     const text = gunzipSync(r.rawPayload).toString("utf8");
     assert.equal(sample(parseExposition(text), "meshlat_aggregator_batches_total", { result: "accepted" }), 1);
+    for (const [ae, gz] of [["gzip", true], ["deflate, gzip;q=0.5", true], ["GZIP", true], ["gzip;q=0", false], ["gzip; q=0.000, identity", false], ["identity", false], ["x-gzip2", false]] as const) {
+      const x = await a.fastify.inject({ method: "GET", url: "/metrics", headers: { "accept-encoding": ae } });
+      assert.equal(x.headers["content-encoding"], gz ? "gzip" : undefined, ae);
+    }
   } finally { await a.fastify.close(); }
 });

@@ -28,6 +28,17 @@ export function wantsOpenMetrics(accept: string | undefined): boolean {
   return best === "application/openmetrics-text";
 }
 
+/** True when Accept-Encoding allows gzip (coding names are case-insensitive; q=0 refuses, RFC 9110 §12.5.3). */
+export function acceptsGzip(acceptEncoding: string | undefined): boolean {
+  if (!acceptEncoding) return false;
+  return acceptEncoding.split(",").some((part) => {
+    const [coding, ...params] = part.split(";").map((x) => x.trim().toLowerCase());
+    if (coding !== "gzip" && coding !== "x-gzip") return false;
+    const q = params.find((p) => p.startsWith("q="));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}
+
 export async function metricsRoutes(app: FastifyInstance, opts: { state: AggregatorState; metrics: SelfMetrics }): Promise<void> {
   app.get("/metrics", async (req, reply) => {
     opts.state.sweep(undefined, true);
@@ -40,7 +51,7 @@ export async function metricsRoutes(app: FastifyInstance, opts: { state: Aggrega
     }
     reply.header("content-type", om ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE);
     const stream = Readable.from(all(), { objectMode: false });
-    if (/\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""))) {
+    if (acceptsGzip(req.headers["accept-encoding"])) {
       reply.header("content-encoding", "gzip");
       return reply.send(stream.pipe(createGzip({ level: 1 })));
     }
