@@ -48,6 +48,7 @@ export class Outbox {
   private inflight: bool = false;
   private inflightToken: u32 = 0;
   private inflightSeq: u64 = 0;
+  private inflightDropped: bool = false; // pushed out of the buffer while on the wire
   private tickNo: u64 = 0;
   private nextAttempt: u64 = 0;
   private streak: i32 = 0;
@@ -100,8 +101,12 @@ export class Outbox {
         logLine(LOG_WARN, "FLT_ERR_BATCH_DROPPED: more than " + this.keep.toString() +
           " batches waiting for the aggregator; dropping the oldest");
       }
+      // The oldest may be the batch on the wire, which can still be delivered: it counts as
+      // dropped only if its answer says it was not.
+      const onWire = this.inflight && unchecked(this.seqs[this.head]) == this.inflightSeq;
       this.popHead();
-      this.counters.droppedBatches++;
+      if (onWire) this.inflightDropped = true;
+      else this.counters.droppedBatches++;
     }
   }
 
@@ -150,6 +155,10 @@ export class Outbox {
   onResponse(token: u32, status: u32): void {
     if (!this.inflight || token != this.inflightToken) return;
     this.inflight = false;
+    if (this.inflightDropped) {
+      this.inflightDropped = false;
+      if (status < 200 || status >= 300) this.counters.droppedBatches++;
+    }
     const stillHead = this.count > 0 && unchecked(this.seqs[this.head]) == this.inflightSeq;
     if (status >= 200 && status < 300) {
       if (stillHead) this.popHead();

@@ -273,3 +273,34 @@ test("string table full before the series table: those requests fold into the ca
     h.stop();
   }
 });
+
+test("a batch pushed out of the buffer while on the wire counts as dropped only when that call fails", async () => {
+  for (const answer of ["204", "503"]) {
+    const h = await harness({ ...BASE_CONFIG, max_buffered_batches: 1 });
+    try {
+      const vm = h.plugin.workers[0]!;
+      let release: ((r: HttpCallResult) => void) | undefined;
+      let slow = true;
+      h.respond = () => (slow ? new Promise<HttpCallResult>((r) => { release = r; }) : { headers: [[":status", "204"]] });
+      const one = () => {
+        const s = vm.stream({ clusterName: OUTBOUND });
+        s.requestHeaders(REQ, true);
+        s.responseHeaders(RESP_200, true);
+        s.end();
+      };
+      one(); vm.tick(); // batch 1 on the wire, not answered yet
+      slow = false;
+      one(); vm.tick(); // batch 2 pushes batch 1 out of the one-batch buffer
+      assert.ok(release, "batch 1 was sent");
+      release({ headers: [[":status", answer]] });
+      await h.plugin.settle(); // batch 1 answered, then batch 2 sent
+      one(); vm.tick();
+      await h.plugin.settle();
+      const b = h.batches();
+      assert.deepEqual(b.map((x) => x.seq), [1, 2, 3], answer);
+      assert.equal(b[2]!.counters.dropped_batches, answer === "204" ? 0 : 1, `answer ${answer}: batch 1 ${answer === "204" ? "was delivered" : "is lost"}`);
+    } finally {
+      h.stop();
+    }
+  }
+});
