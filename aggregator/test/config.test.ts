@@ -10,6 +10,8 @@ const ok: [string, string[], Record<string, string>, Record<string, number | str
   ["flags win over env", ["--port=1"], { MESHLAT_PORT: "2" }, { port: 1 }],
   ["empty env ignored", [], { MESHLAT_PORT: "" }, { port: 9464 }],
   ["ephemeral port", ["--port", "0"], {}, { port: 0 }],
+  // Kubernetes service links for the Service meshlat-aggregator: not ours, must not stop startup.
+  ["other MESHLAT_* variables ignored", [], { MESHLAT_AGGREGATOR_PORT: "tcp://10.0.0.1:9464", MESHLAT_AGGREGATOR_SERVICE_HOST: "10.0.0.1" }, { port: 9464, host: "0.0.0.0" }],
 ];
 for (const [name, argv, env, expect] of ok) {
   test(`config: ${name}`, () => {
