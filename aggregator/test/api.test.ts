@@ -15,6 +15,10 @@ const verdictCases: [string, SeriesInput[], string, string, string | null][] = [
   ["paired reporters without Server-Timing: network-bound", [requests(100, { requestMs: 100, upstreamMs: 95 }), dst(requests(100, { requestMs: 22, upstreamMs: 20 }))], "paired_reporters", "network", null],
   ["paired reporters without Server-Timing: application-bound", [requests(100, { requestMs: 100, upstreamMs: 95 }), dst(requests(100, { requestMs: 90, upstreamMs: 85 }))], "paired_reporters", "application", null],
   ["paired reporters: server sidecar makes it proxy-bound", [requests(100, { requestMs: 100, upstreamMs: 90 }), dst(requests(100, { requestMs: 85, upstreamMs: 20 }))], "paired_reporters", "proxy", null],
+  // With Server-Timing the client's network timing (upstream - app) still holds the server sidecar's
+  // time; the paired destination reporter moves it to proxy (here 70 - 12 = 58 of the 85 ms).
+  ["Server-Timing and a slow server sidecar: proxy, not network", [requests(100, { requestMs: 100, upstreamMs: 95, appMs: 10 }), dst(requests(100, { requestMs: 70, upstreamMs: 12, appMs: 10 }))], "server_timing", "proxy", null],
+  ["Server-Timing and a fast server sidecar: still network", [requests(100, { requestMs: 100, upstreamMs: 95, appMs: 10 }), dst(requests(100, { requestMs: 13, upstreamMs: 12, appMs: 10 }))], "server_timing", "network", null],
   ["proxy only, proxy dominates", [requests(100, { requestMs: 100, upstreamMs: 10 })], "proxy_only", "proxy", null],
   ["proxy only, upstream dominates: cannot split", [requests(100, { requestMs: 100, upstreamMs: 90 })], "proxy_only", "insufficient_data", null],
   ["too few samples", [requests(5, { requestMs: 100, upstreamMs: 95, appMs: 85 })], "server_timing", "insufficient_data", null],
@@ -151,6 +155,19 @@ test("GET / serves the HTML page fed by the APIs", async () => {
     assert.match(String(r.headers["content-type"]), /^text\/html/);
     assert.match(r.body, /api\/v1\/latency/);
     assert.match(r.body, /api\/v1\/graph/);
+  } finally { await a.fastify.close(); }
+});
+
+test("Server-Timing split takes the server sidecar's time out of network when the destination reporter is there", async () => {
+  const a = testApp();
+  try {
+    await a.post(buildBatch({ series: [requests(50, { requestMs: 100, upstreamMs: 95, appMs: 10 }), dst(requests(50, { requestMs: 70, upstreamMs: 12, appMs: 10 }))] }));
+    const g = (await a.get(`/api/v1/latency?destination_service=${SVC}`)).json().groups[0];
+    assert.equal(g.source, "server_timing");
+    assert.deepEqual(g.split.app, { mean_ms: 10, share: 0.1 });
+    assert.deepEqual(g.split.network, { mean_ms: 27, share: 0.27 });
+    assert.deepEqual(g.split.proxy, { mean_ms: 63, share: 0.63 });
+    assert.equal(g.timings.network.mean_ms, 85, "the network timing itself stays the filter's upstream - app");
   } finally { await a.fastify.close(); }
 });
 

@@ -64,6 +64,7 @@ function group(primary: Agg, reporter: "source" | "destination", paired: Agg | u
   let source: SplitSource;
   let split: LatencyGroup["split"];
   const reqN = primary.n(T.request);
+  const hasPair = reporter === "source" && paired !== undefined && paired.n(T.request) > 0 && paired.n(T.upstream) > 0;
   if (primary.n(T.app) > 0 && primary.n(T.app) >= APP_COVERAGE * reqN) {
     // Server-Timing: upstream = app + network per request; split the mean upstream in the
     // ratio of the app and network means (they cover only requests that carried the header).
@@ -71,14 +72,17 @@ function group(primary: Agg, reporter: "source" | "destination", paired: Agg | u
     const a = primary.mean(T.app) ?? 0;
     const n = primary.mean(T.network) ?? 0;
     const appMs = a + n > 0 ? (upstream * a) / (a + n) : 0;
-    split = { proxy: part(proxyMs, total), network: part(upstream - appMs, total), app: part(appMs, total), upstream: part(upstream, total) };
-  } else if (reporter === "source" && paired && paired.n(T.request) > 0 && paired.n(T.upstream) > 0) {
+    // The client's upstream - app still holds the server sidecar (DESIGN.md "Correlation"): with the
+    // destination reporter's series, its time (server total - server upstream) moves to proxy.
+    const serverProxy = hasPair ? Math.min(Math.max(0, paired!.mean(T.request)! - paired!.mean(T.upstream)!), upstream - appMs) : 0;
+    split = { proxy: part(proxyMs + serverProxy, total), network: part(upstream - appMs - serverProxy, total), app: part(appMs, total), upstream: part(upstream, total) };
+  } else if (hasPair) {
     // DESIGN.md "Correlation when the app sends no Server-Timing": the server's total covers
     // server sidecar + app, its upstream is the app over loopback; the rest of the client's
     // upstream is network.
     source = "paired_reporters";
-    const serverTotal = paired.mean(T.request)!;
-    const appMs = Math.min(paired.mean(T.upstream)!, upstream);
+    const serverTotal = paired!.mean(T.request)!;
+    const appMs = Math.min(paired!.mean(T.upstream)!, upstream);
     const serverProxy = Math.max(0, Math.min(serverTotal, upstream) - appMs);
     const networkMs = Math.max(0, upstream - appMs - serverProxy);
     split = { proxy: part(proxyMs + serverProxy, total), network: part(networkMs, total), app: part(appMs, total), upstream: part(upstream, total) };
