@@ -281,7 +281,8 @@ test("a batch pushed out of the buffer while on the wire counts as dropped only 
       const vm = h.plugin.workers[0]!;
       let release: ((r: HttpCallResult) => void) | undefined;
       let slow = true;
-      h.respond = () => (slow ? new Promise<HttpCallResult>((r) => { release = r; }) : { headers: [[":status", "204"]] });
+      // the cluster handler may answer with a promise (test/host HttpCallHandler); Harness.respond is typed for plain answers
+      h.respond = () => (slow ? (new Promise<HttpCallResult>((r) => { release = r; }) as unknown as HttpCallResult) : { headers: [[":status", "204"]] });
       const one = () => {
         const s = vm.stream({ clusterName: OUTBOUND });
         s.requestHeaders(REQ, true);
