@@ -166,11 +166,12 @@ export function envImports(vm: Vm): Record<string, (...args: never[]) => unknown
       return Status.OK;
     },
     proxy_done(): number {
-      // cpp-host WasmBase::done: only a root context waiting in pending_done_; deletion runs
-      // after the current VM call.
+      // cpp-host WasmBase::done: only a root context waiting in pending_done_; deletion
+      // (proxy_on_delete) runs as an after-VM-call action, right when this callback returns.
       const c = vm.ctx();
-      if (!c || c.kind !== "root" || !c.pendingDone) return Status.NOT_FOUND;
-      queueMicrotask(() => vm.deleteRoot(c));
+      if (!c || c.kind !== "root" || !c.pendingDone || c.deleteQueued) return Status.NOT_FOUND;
+      c.deleteQueued = true;
+      vm.afterCall(() => vm.deleteRoot(c));
       return Status.OK;
     },
     proxy_call_foreign_function(): number {

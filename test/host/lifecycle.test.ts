@@ -203,3 +203,40 @@ test("reconfigure: new root context in every VM, old root shut down (the SDK's r
   assert.equal(p.canary, rejectingCanary, "the canary's verdict is cached per configuration (plugin_canary_cache_)");
   p.stop();
 });
+
+test("a root whose proxy_on_done returns false keeps ticking and gets its http call answer until it calls proxy_done", async () => {
+  // cpp-host src/wasm.cc startShutdown / done: such a root waits in pending_done_ — still in the
+  // VM's contexts, so envoy wasm.cc tickHandler still ticks it and its in-flight calls complete;
+  // only its deletion (~Context) cancels what is left.
+  const cluster = "outbound|9464||agg.istio-system.svc.cluster.local";
+  const clock = new ManualClock({ monoNs: 0n });
+  const answers: (() => void)[] = [];
+  const p = await startPlugin({
+    module: await fixture("done-later"),
+    configuration: `${cluster};1`,
+    node: NODE,
+    clock,
+    workers: 1,
+    clusters: { [cluster]: () => new Promise((r) => answers.push(() => r({ headers: [[":status", "204"]] }))) },
+  });
+  const w = p.workers[0]!;
+  const from = w.logs.length;
+  clock.advanceMs(1000);
+  assert.equal(await p.reconfigure(`${cluster};2`), true);
+  clock.advanceMs(1000);
+  for (const a of answers.splice(0)) a();
+  await p.settle();
+  clock.advanceMs(1000);
+  assert.deepEqual(messagesSince(w, from), [
+    "tick 1 call=0 token=4",
+    "done 1 waiting",
+    "tick 1 busy", // the old root still ticks while it waits
+    "tick 2 call=0 token=8",
+    "response 1 token=4 proxy_done=0",
+    "delete 1",
+    "response 2 token=8",
+    "tick 2 call=0 token=12", // root 1 is gone: no more ticks for it
+  ]);
+  p.stop();
+  assert.equal(clock.pendingTimers(), 0, "stop cancels ticks and call timeouts");
+});

@@ -139,9 +139,10 @@ export class Plugin {
     for (const vm of [this.main, ...this.workers]) this.#configure(vm, config, true);
   }
 
+  /** The VM is gone (canary after configuring, every VM on stop): no timer or call outlives it. */
   #discard(vm: Vm): void {
     vm.discarded = true;
-    for (const c of vm.contexts.values()) if (c.kind === "root") vm.cancelRootTimers(c);
+    for (const c of vm.contexts.values()) if (c.kind === "root") vm.cancelRootWork(c);
   }
 
   /**

@@ -49,6 +49,8 @@ export interface RootCtx {
   statusMessage: string;
   /** proxy_on_done returned false: waiting for proxy_done (cpp-host WasmBase::startShutdown). */
   pendingDone: boolean;
+  /** proxy_done was called: deleted once the running callback returns. */
+  deleteQueued: boolean;
   deleted: boolean;
 }
 
@@ -379,7 +381,20 @@ export class Vm {
     } finally {
       this.current = prev;
       this.effective = prevEff;
+      if (prev === null && this.#afterCall.length > 0) this.#runAfterCall();
     }
+  }
+
+  readonly #afterCall: (() => void)[] = [];
+
+  /** cpp-host addAfterVmCallAction: runs once the running callback has returned. */
+  afterCall(action: () => void): void {
+    this.#afterCall.push(action);
+  }
+
+  #runAfterCall(): void {
+    // DeferAfterCallActions: actions may queue more actions (run in order until none are left).
+    while (this.#afterCall.length > 0) this.#afterCall.shift()!();
   }
 
   /**
@@ -434,6 +449,7 @@ export class Vm {
       statusCode: 0,
       statusMessage: "",
       pendingDone: false,
+      deleteQueued: false,
       deleted: false,
     };
     this.contexts.set(root.id, root);
@@ -450,12 +466,13 @@ export class Vm {
     }
   }
 
-  /** cpp-host WasmBase::startShutdown: proxy_on_done; proxy_on_delete now or after proxy_done. */
+  /**
+   * cpp-host WasmBase::startShutdown: proxy_on_done; proxy_on_delete now or after proxy_done.
+   * A root waiting for proxy_done stays in the VM's contexts, so it keeps ticking (envoy
+   * wasm.cc tickHandler) and its in-flight http calls are still answered.
+   */
   shutdownRoot(root: RootCtx): void {
     if (root.deleted || root.pendingDone) return;
-    this.cancelRootTimers(root);
-    for (const c of root.calls.values()) this.cancelCall(c);
-    root.calls.clear();
     const done = this.g.on_done ? this.invoke(root, this.g.on_done, "proxy_on_done") : 1;
     if (done === 0) {
       root.pendingDone = true;
@@ -464,11 +481,20 @@ export class Vm {
     this.deleteRoot(root);
   }
 
+  /** proxy_on_delete; the context goes away with its timer and calls (envoy Context::~Context cancels them). */
   deleteRoot(root: RootCtx): void {
     root.pendingDone = false;
     root.deleted = true;
+    this.cancelRootWork(root);
     this.invoke(root, this.g.on_delete, "proxy_on_delete");
     this.contexts.delete(root.id);
+  }
+
+  /** Cancels a root context's tick timer and pending http calls (no callbacks follow). */
+  cancelRootWork(root: RootCtx): void {
+    this.cancelRootTimers(root);
+    for (const c of root.calls.values()) this.cancelCall(c);
+    root.calls.clear();
   }
 
   cancelRootTimers(root: RootCtx): void {
