@@ -290,3 +290,21 @@ test("StreamInfo.properties win per path: a given connection/upstream key leaves
     check?.(got.bytes);
   }
 });
+
+test("properties newer than the emulated Envoy are NOT_FOUND: backend_latency (1.32), request_attempt_count (1.33), upstream.locality (1.34)", async () => {
+  const paths = ["response|backend_latency", "upstream|request_attempt_count", "upstream|locality|region"];
+  const want: [version: EnvoyVersion, key: string, status: number][] = [
+    ["legacy", "log response|backend_latency", 1],
+    ["legacy", "sh upstream|request_attempt_count", 1],
+    ["legacy", "sh upstream|locality|region", 1],
+    ["1.28-1.32", "log response|backend_latency", 0], // 1.32 has it (envoyproxy/envoy#36292)
+    ["1.28-1.32", "sh upstream|request_attempt_count", 1], // envoyproxy/envoy#36939
+    ["1.28-1.32", "sh upstream|locality|region", 1], // envoyproxy/envoy#38024
+    ["1.33+", "log response|backend_latency", 0],
+    ["1.33+", "sh upstream|request_attempt_count", 0],
+    ["1.33+", "sh upstream|locality|region", 0],
+  ];
+  const byVersion = new Map<EnvoyVersion, Map<string, Result>>();
+  for (const v of ["legacy", "1.28-1.32", "1.33+"] as const) byVersion.set(v, await probe(paths, INFO, v));
+  for (const [v, key, status] of want) assert.equal(byVersion.get(v)!.get(key)?.status, status, `${v} ${key}`);
+});

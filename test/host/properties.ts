@@ -183,7 +183,7 @@ function responseCode(s: StreamView): number | undefined {
 // local reply (this filter's proxy_send_local_response, the fail-closed 503) fills them too, and
 // a reset adds flags, so the access log (on_log) sees the final values even when no response
 // headers passed this filter. StreamInfo fields given up front count from the response on.
-function responseValue(s: StreamView, k: string): PropertyValue | undefined {
+function responseValue(s: StreamView, k: string, version: EnvoyVersion): PropertyValue | undefined {
   {
     const settled = s.responseStarted || s.logPhase;
     switch (k) {
@@ -203,7 +203,8 @@ function responseValue(s: StreamView, k: string): PropertyValue | undefined {
       case "code_details":
         if (!settled) return undefined;
         return s.info.responseCodeDetails ?? s.localReply?.details ?? (s.responseStarted ? "via_upstream" : undefined);
-      case "backend_latency":
+      case "backend_latency": // Envoy >= 1.32 (envoyproxy/envoy#36292)
+        if (version === "legacy") return undefined;
         return s.logPhase && s.info.backendLatencyNs !== undefined ? prop.durationNs(s.info.backendLatencyNs) : undefined;
       case "headers":
         return headerLookup(s.readableResponseHeaders());
@@ -224,8 +225,11 @@ function connectionValue(s: StreamView, k: string): PropertyValue | undefined {
   return undefined;
 }
 
-function upstreamValue(s: StreamView, k: string): PropertyValue | undefined {
+function upstreamValue(s: StreamView, k: string, version: EnvoyVersion): PropertyValue | undefined {
   {
+    // upstream.locality: Envoy >= 1.34 (envoyproxy/envoy#38024); request_attempt_count: >= 1.33
+    // (envoyproxy/envoy#36939). Older Envoy has neither.
+    if (version !== "1.33+") return undefined;
     // The router selects the upstream host after this filter's request phase; StreamInfo keeps
     // it for the response and the access log.
     if (k === "locality") return s.responseStarted || s.logPhase ? s.upstreamLocality() : undefined;
@@ -239,9 +243,9 @@ function upstreamValue(s: StreamView, k: string): PropertyValue | undefined {
 type Lookup = (p: PluginIdentity, s: StreamView | null, k: string) => PropertyValue | undefined;
 
 const requestLookup: Lookup = (_p, s, k) => requestValue(s!, k);
-const responseLookup: Lookup = (_p, s, k) => responseValue(s!, k);
+const responseLookup: Lookup = (p, s, k) => responseValue(s!, k, p.version);
 const connectionLookup: Lookup = (_p, s, k) => connectionValue(s!, k);
-const upstreamLookup: Lookup = (_p, s, k) => upstreamValue(s!, k);
+const upstreamLookup: Lookup = (p, s, k) => upstreamValue(s!, k, p.version);
 
 /** The attribute maps: a top-level name and its key lookup (Envoy's *Wrapper::operator[]). */
 function attribute(p: PluginIdentity, s: StreamView | null, name: string): Lookup | undefined {
