@@ -91,7 +91,9 @@ export function proxy_on_configure(root: u32, size: u32): u32 {
   if (i < 0) { logLine(LOG_ERROR, "FLT_ERR_TOO_MANY_ROOTS: more than 8 root contexts in one VM"); return 0; }
   const old = unchecked(plugins[i]);
   const plugin = new Plugin(root, config);
-  if (old !== null) { drainInto(old.outbox, plugin.outbox); old.free(); }
+  // Configure again on a running root (cpp-host WasmBase::start reuses the root context of the
+  // same plugin key): its open window becomes a batch first, so no recorded request is lost.
+  if (old !== null) { old.closeWindow(); drainInto(old.outbox, plugin.outbox); old.free(); }
   unchecked(plugins[i] = plugin);
   latest = plugin;
   return 1;

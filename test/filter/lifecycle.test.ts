@@ -89,3 +89,32 @@ test("every configure gets a fresh VM id; shutdown does not trap", async () => {
     h.stop();
   }
 });
+
+test("configure again on the same root context (same plugin key): the open window is not lost", async () => {
+  const h = await harness(BASE_CONFIG);
+  try {
+    const vm = h.plugin.workers[0]!;
+    runRequest(vm, h.clock, req("free"));
+    runRequest(vm, h.clock, req("gold"));
+    // proxy-wasm-cpp-host src/wasm.cc WasmBase::start: a root context already running for the
+    // plugin's key gets onStart + proxy_on_configure again (the host's reconfigure always makes
+    // a new root, so the call is made here directly).
+    const root = vm.liveRoot()!;
+    root.configReadable = true;
+    try {
+      assert.equal(vm.invoke(root, vm.g.on_configure, "proxy_on_configure", root.configuration.length), 1);
+    } finally {
+      root.configReadable = false;
+    }
+    runRequest(vm, h.clock, req("free"));
+    h.clock.advanceMs(1000);
+    await h.plugin.settle();
+    h.clock.advanceMs(1000);
+    await h.plugin.settle();
+    const total = h.batches().reduce((a, b) => a + b.series.reduce((x, s) => x + s[1], 0), 0);
+    assert.equal(total, 3, JSON.stringify(h.batches().map((b) => [b.vm, b.seq, b.series.length])));
+    assert.equal(vm.failed, false);
+  } finally {
+    h.stop();
+  }
+});
