@@ -240,3 +240,15 @@ test("a root whose proxy_on_done returns false keeps ticking and gets its http c
   p.stop();
   assert.equal(clock.pendingTimers(), 0, "stop cancels ticks and call timeouts");
 });
+
+test("reconfigure with the configuration already running reuses the root contexts: no callbacks at all", async () => {
+  // cpp-host src/wasm.cc: the plugin key includes the configuration, so the canary verdict is
+  // cached and getOrCreateThreadLocalPlugin finds the live thread-local plugin for that key.
+  const p = await startPlugin({ module: await fixture("lifecycle"), configuration: "cfg-1", node: NODE });
+  const marks = p.vms.map((v) => v.logs.length);
+  const roots = [p.main, ...p.workers].map((v) => v.liveRoot());
+  assert.equal(await p.reconfigure("cfg-1"), true);
+  for (const [i, vm] of p.vms.entries()) assert.deepEqual(vm.logs.slice(marks[i]!), [], `vm ${vm.id}`);
+  assert.deepEqual([p.main, ...p.workers].map((v) => v.liveRoot()), roots);
+  p.stop();
+});

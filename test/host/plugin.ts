@@ -151,6 +151,10 @@ export class Plugin {
    */
   async reconfigure(configuration: string): Promise<boolean> {
     if (this.#stopped || !this.accepted) throw new HostError("HOST_ERR_BAD_OPTIONS", "reconfigure on a stopped or rejected plugin");
+    // The plugin key includes the configuration (cpp-host PluginBase::makePluginKey): for the
+    // configuration already running, getOrCreateThreadLocalPlugin finds the live thread-local
+    // plugin and Envoy keeps its root contexts, with no callbacks.
+    if (configuration === this.#opts.configuration) return true;
     const ok = this.#runCanary(configuration);
     if (!ok) return false;
     this.#opts = { ...this.#opts, configuration };
