@@ -330,7 +330,10 @@ export class Plugin {
   /** Ends the current window: a non-empty table becomes the next batch in the outbox. */
   closeWindow(): void {
     proxy_get_current_time_nanoseconds(WALL_OUT);
-    const nowMs = load<u64>(WALL_OUT) / 1000000;
+    let nowMs = load<u64>(WALL_OUT) / 1000000;
+    // A wall clock stepped back (NTP) must not invert the window: the aggregator answers 400
+    // ("start is after end") and the batch would be lost.
+    if (nowMs < this.windowStartMs) nowMs = this.windowStartMs;
     const table = this.table;
     if (!table.isEmpty()) {
       this.counters.foldedRequests += table.folded;

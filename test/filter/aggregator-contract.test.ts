@@ -3,7 +3,7 @@
 // overflow, hostile label values, and a retried batch after an outage.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { runRequest } from "../host/index.ts";
+import { runRequest, ManualClock } from "../host/index.ts";
 import { decodeMsgpack } from "../../aggregator/src/wire/decode.ts";
 import { validateBatch } from "../../aggregator/src/wire/validate.ts";
 import { harness, workedExample, BASE_CONFIG, OUTBOUND, INBOUND, REQ } from "./helpers.ts";
@@ -48,6 +48,33 @@ test("busy, hostile and overflowing batches validate", async () => {
     for (const p of h.posts) {
       const b = validateBatch(decodeMsgpack(p.body), LIMITS);
       assert.ok(b.series.length <= 17);
+    }
+  } finally {
+    h.stop();
+  }
+});
+
+test("a wall clock stepped backwards (NTP) never yields an inverted window, which the aggregator would reject", async () => {
+  // proxy_get_current_time_nanoseconds is the dispatcher's wall clock (reference §1.9): it can jump.
+  class SteppingClock extends ManualClock {
+    back = 0n;
+    override wallNs(): bigint { return super.wallNs() - this.back; }
+  }
+  const clock = new SteppingClock({ wallNs: 1_700_000_000_000_000_000n });
+  const h = await harness(BASE_CONFIG, { clock });
+  try {
+    const vm = h.plugin.workers[0]!;
+    runRequest(vm, h.clock, { info: { clusterName: OUTBOUND }, requestHeaders: REQ, responseHeaders: [[":status", "200"]] });
+    clock.back = 5_000_000_000n; // 5 s back, before this window's start
+    h.clock.advanceMs(1000);
+    await h.plugin.settle();
+    runRequest(vm, h.clock, { info: { clusterName: OUTBOUND }, requestHeaders: REQ, responseHeaders: [[":status", "200"]] });
+    h.clock.advanceMs(1000);
+    await h.plugin.settle();
+    assert.equal(h.posts.length, 2);
+    for (const p of h.posts) {
+      const b = validateBatch(decodeMsgpack(p.body), LIMITS);
+      assert.ok(b.window[0] <= b.window[1], JSON.stringify(b.window));
     }
   } finally {
     h.stop();
