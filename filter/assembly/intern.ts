@@ -4,16 +4,17 @@
 // table is compacted back to its pinned constants between windows when it gets crowded.
 
 export const MAX_STRINGS: i32 = 4096;
-/** Longest label value kept (bytes): DNS names and Kubernetes names fit; anything longer, or
- * not valid UTF-8, becomes `other` so one hostile value cannot get a batch rejected. */
+/** Longest label value kept (bytes): DNS names and Kubernetes names fit; anything longer, not
+ * valid UTF-8 or holding a NUL (the aggregator refuses NUL in label values: it separates them in
+ * its store keys) becomes `other` so one hostile value cannot get a batch rejected. */
 export const MAX_LABEL_BYTES: usize = 256;
 
-/** Strict UTF-8 check (RFC 3629: no overlongs, no surrogates, <= U+10FFFF). */
+/** Strict UTF-8 check (RFC 3629: no overlongs, no surrogates, <= U+10FFFF), NUL refused. */
 export function validUtf8(p: usize, n: usize): bool {
   let i: usize = 0;
   while (i < n) {
     const c = <u32>load<u8>(p + i);
-    if (c < 0x80) { i++; continue; }
+    if (c < 0x80) { if (c == 0) return false; i++; continue; }
     let need: usize = 0;
     let min: u32 = 0;
     let cp: u32 = 0;

@@ -80,3 +80,22 @@ test("a wall clock stepped backwards (NTP) never yields an inverted window, whic
     h.stop();
   }
 });
+
+test("a label value with a NUL byte (forged peer metadata) becomes 'other' and the batch still validates", async () => {
+  const h = await harness(BASE_CONFIG);
+  try {
+    const vm = h.plugin.workers[0]!;
+    runRequest(vm, h.clock, {
+      info: { clusterName: INBOUND, mtls: true, properties: { "filter_state\u0000downstream_peer": { workload: "evil\u0000name", namespace: "web" } } },
+      requestHeaders: REQ, responseHeaders: [[":status", "200"]],
+    });
+    h.clock.advanceMs(1000);
+    await h.plugin.settle();
+    assert.equal(h.posts.length, 1);
+    const b = validateBatch(decodeMsgpack(h.posts[0]!.body), LIMITS);
+    assert.equal(b.series[0]!.labels[1], "other");
+    assert.equal(b.series[0]!.labels[2], "web");
+  } finally {
+    h.stop();
+  }
+});
