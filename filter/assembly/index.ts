@@ -136,8 +136,9 @@ export function proxy_on_response_headers(ctx: u32, n: u32, eos: u32): i32 {
   S.setT2(s, t);
   if (eos != 0) S.setT3(s, t);
   // :status and the first Server-Timing line from one serialized copy of the map: one host call
-  // instead of two value reads (in Envoy each also mallocs its copy in the VM), which pays for
-  // reading response.flags on every request in proxy_on_log.
+  // instead of two value reads (each of which also calls back into the VM's malloc for its copy:
+  // proxy-wasm-cpp-host src/exports.cc copyToPointerSize / getPairs), which pays for reading
+  // response.flags on every request in proxy_on_log.
   if (getHeaderPairs(MAP_RESPONSE_HEADERS)) scanResponseHeaders(s, p, valPtr, valLen);
   return 0;
 }
