@@ -252,3 +252,33 @@ test("reconfigure with the configuration already running reuses the root context
   assert.deepEqual([p.main, ...p.workers].map((v) => v.liveRoot()), roots);
   p.stop();
 });
+
+test("runRequest: a local reply from the request phase is what the filter's response phase sees; the upstream exchange never happens", async () => {
+  // envoy source/common/http/filter_manager.cc sendLocalReply: the decoder chain is aborted and
+  // the reply is encoded through the filter chain, this filter included (envoy
+  // source/extensions/common/wasm/context.cc encodeHeaders); then the access log and onDestroy.
+  const clock = new ManualClock();
+  const p = await startPlugin({ module: await fixture("lifecycle"), configuration: "", node: NODE, clock });
+  const w = p.workers[0]!;
+  const from = w.logs.length;
+  const s = runRequest(w, clock, {
+    requestHeaders: [[":path", "/"], ["x-deny", "1"], ["x-user-tier", "gold"]],
+    requestBody: "abc",
+    responseHeaders: [[":status", "200"]],
+    responseBody: "from upstream",
+  });
+  assert.deepEqual(messagesSince(w, from), [
+    "create 2",
+    "request_headers 3 0 tier=0:gold",
+    "local_response 0",
+    // on_request_headers ended with a stop status, so Envoy still holds the request headers
+    "response_headers 4 0 tier=0:gold status=0:403",
+    "response_body 2 1 status=2:",
+    "log tier=0:gold status=0:403 rt=1: st=1:",
+    "done",
+    "delete",
+  ]);
+  assert.deepEqual(s.responseHeadersOut, [[":status", "403"], ["x-why", "test"], ["content-length", "2"], ["content-type", "text/plain"]]);
+  assert.equal(Buffer.from(s.responseBodyOut).toString(), "no");
+  p.stop();
+});
