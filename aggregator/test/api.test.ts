@@ -111,6 +111,9 @@ test("graph: edges with rate, error rate, p99 and mTLS share; namespace filter",
       requests(90, { requestMs: 8 }),
       requests(6, { requestMs: 8 }, { response_code: "503" }),
       requests(4, { requestMs: 8 }, { response_code: "0", response_flags: "UF,URX" }),
+      // an injected delay or a cache hit is a successful response, not an error
+      requests(3, { requestMs: 8 }, { response_flags: "DI" }),
+      requests(2, { requestMs: 8 }, { response_flags: "RFCF" }),
       dst(requests(75, { requestMs: 6 })),
       dst(requests(25, { requestMs: 6 }, { connection_security_policy: "none" })),
       dst(requests(12, { requestMs: 3 }, { source_workload: "cron", source_namespace: "batch", destination_service: "ledger.billing.svc.cluster.local" })),
@@ -121,9 +124,9 @@ test("graph: edges with rate, error rate, p99 and mTLS share; namespace filter",
     const e = g.edges.find((x: any) => x.source === "frontend.shop");
     assert.equal(e.destination, "checkout.shop.svc.cluster.local");
     assert.equal(e.reporter, "source");
-    assert.equal(e.requests, 100);
-    assert.equal(e.rate_per_s, 100 / 300);
-    assert.equal(e.error_rate, 0.1);
+    assert.equal(e.requests, 105);
+    assert.equal(e.rate_per_s, 105 / 300);
+    assert.equal(e.error_rate, 10 / 105);
     assert.equal(e.mtls_share, 0.75);
     assert.equal(e.p99_ms, 5 + 5 * 0.99);
     const c = g.edges.find((x: any) => x.source === "cron.batch");

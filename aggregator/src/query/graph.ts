@@ -21,7 +21,13 @@ export function serviceNamespace(fqdn: string): string {
   return parts.length >= 2 ? parts[1]! : "";
 }
 
-const isError = (l: readonly string[]) => l[L.response_code]!.startsWith("5") || (l[L.response_flags] !== "-" && l[L.response_flags] !== "");
+// Flags that describe how a successful response was produced, not a failure: DI (a fault
+// filter's injected delay) and RFCF (served from Envoy's cache). Every other flag (UF, UH, UT,
+// URX, NR, DC, ...) marks a failed or cut-short exchange.
+const BENIGN_FLAGS = new Set(["DI", "RFCF"]);
+const hasFailureFlag = (flags: string) =>
+  flags !== "-" && flags !== "" && flags.split(",").some((f) => !BENIGN_FLAGS.has(f));
+const isError = (l: readonly string[]) => l[L.response_code]!.startsWith("5") || hasFailureFlag(l[L.response_flags]!);
 
 export function graph(entries: Iterable<WindowEntry>, q: { windowMs: number; namespace?: string }): { nodes: GraphNode[]; edges: GraphEdge[] } {
   type Side = { all: Agg; errors: number; mtls: number };
