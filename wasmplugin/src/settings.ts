@@ -1,6 +1,7 @@
 // The one source every generated manifest is built from. Change a default here and run
 // `node --import tsx wasmplugin/generate.ts`; users who do not run the generator override the
 // same values in a kustomize overlay (wasmplugin/deploy/overlays/*).
+import type { PluginConfig } from "./plugin-config.ts";
 
 export interface Settings {
   /** Namespace of the aggregator and of the plugin resource. Istio's root namespace makes the
@@ -18,16 +19,7 @@ export interface Settings {
   filterImage: string;
   filterImageDigest: string;
   /** The filter's own configuration (DESIGN.md "Plugin configuration"), minus the cluster. */
-  plugin: {
-    aggregator_path: string;
-    flush_interval_ms: number;
-    tier_header: string;
-    tiers: string[];
-    region_default: string;
-    app_timing_metric: string;
-    max_series: number;
-    max_buffered_batches: number;
-  };
+  plugin: Omit<PluginConfig, "aggregator_cluster">;
   /** Identity allowed to scrape /metrics (kube-prometheus default service account). */
   prometheusPrincipal: string;
   /** SLO-ish thresholds the alerts use. */
