@@ -4,17 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runRequest } from "../host/index.ts";
 import { harness, decodeBatch, BASE_CONFIG, OUTBOUND, INBOUND, AGG_CLUSTER } from "./helpers.ts";
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as prng } from "../sidecar/rand.ts";
 
 const ALPHABET = ' {}[]:,"\\.-+eE0123456789truefalsnl\u0000\u0001\u00ff\u00e9\t\naggregator_cluster';
 function junk(rand: () => number, max: number): string {
