@@ -20,7 +20,7 @@ import { runAggregator } from "./aggregator.ts";
 
 export const BASELINE = "bench/baseline.json";
 export const LATEST = "bench/results/latest.json";
-export const SECTION = "bench/PERFORMANCE-SECTION.md";
+export const SECTION = "README.md"; // its Performance section holds the results table
 
 export interface RunOptions { quick: boolean; only: string[]; log: (s: string) => void }
 

@@ -7,7 +7,7 @@ import type { Metric, Results } from "./results.ts";
 export const SIZE_TOLERANCE = 0.02;
 /**
  * CPU-timed, paired, interleaved ratios move by up to ~10% between runs on the 2-core machine
- * (measured: typical mix 1.01–1.11 over six runs of the same code; bench/PERFORMANCE-SECTION.md);
+ * (measured: typical mix 1.01–1.11 over six runs of the same code; README.md "Performance");
  * 15% sits outside that noise and inside a real regression of the hot path.
  */
 export const RATIO_TOLERANCE = 0.15;

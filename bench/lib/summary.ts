@@ -1,5 +1,5 @@
-// The "Latest results" table of bench/PERFORMANCE-SECTION.md (the README's Performance
-// section), generated from a run so that the prose never drifts from the numbers.
+// The "Latest results" table of the README's Performance section, generated from a run so
+// that the prose never drifts from the numbers.
 import { fmt } from "./guard.ts";
 import { meetsTarget } from "./results.ts";
 import type { Results } from "./results.ts";
