@@ -21,17 +21,8 @@ export function pluginConfig(over: Record<string, unknown> = {}): string {
   return JSON.stringify({ aggregator_cluster: AGGREGATOR_CLUSTER, flush_interval_ms: 1000, ...over });
 }
 
-/** mulberry32: tiny, fast, good enough to pick mixes reproducibly. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, shared with the sample mesh so both pick mixes reproducibly the same way. */
+export { seededRandom as prng } from "../../test/sidecar/rand.ts";
 
 export function pick<T>(rand: () => number, weighted: readonly (readonly [T, number])[]): T {
   const total = weighted.reduce((s, [, w]) => s + w, 0);
