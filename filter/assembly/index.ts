@@ -112,17 +112,25 @@ export function proxy_on_request_headers(ctx: u32, n: u32, eos: u32): i32 {
   return 0;
 }
 
+/** t1, the end of the downstream request: stamped once, by whichever phase ends the stream. */
+function endRequest(ctx: u32): void {
+  const s = S.find(ctx);
+  if (s != 0 && (S.flags(s) & S.F_T1) == 0) S.setT1(s, monoNow());
+}
+
+/** t3, the last response byte: stamped once, by whichever phase ends the stream. */
+function endResponse(ctx: u32): void {
+  const s = S.find(ctx);
+  if (s != 0 && (S.flags(s) & S.F_T3) == 0) S.setT3(s, monoNow());
+}
+
 export function proxy_on_request_body(ctx: u32, len: u32, eos: u32): i32 {
-  if (eos != 0) {
-    const s = S.find(ctx);
-    if (s != 0 && (S.flags(s) & S.F_T1) == 0) S.setT1(s, monoNow());
-  }
+  if (eos != 0) endRequest(ctx);
   return 0;
 }
 
 export function proxy_on_request_trailers(ctx: u32, n: u32): i32 {
-  const s = S.find(ctx);
-  if (s != 0 && (S.flags(s) & S.F_T1) == 0) S.setT1(s, monoNow());
+  endRequest(ctx);
   return 0;
 }
 
@@ -184,16 +192,12 @@ function parseStatus(p: usize, n: usize): u32 {
 }
 
 export function proxy_on_response_body(ctx: u32, len: u32, eos: u32): i32 {
-  if (eos != 0) {
-    const s = S.find(ctx);
-    if (s != 0 && (S.flags(s) & S.F_T3) == 0) S.setT3(s, monoNow());
-  }
+  if (eos != 0) endResponse(ctx);
   return 0;
 }
 
 export function proxy_on_response_trailers(ctx: u32, n: u32): i32 {
-  const s = S.find(ctx);
-  if (s != 0 && (S.flags(s) & S.F_T3) == 0) S.setT3(s, monoNow());
+  endResponse(ctx);
   return 0;
 }
 
