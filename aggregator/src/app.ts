@@ -2,13 +2,14 @@
 // Nothing here runs at import time.
 import Fastify from "fastify";
 import type { FastifyError, FastifyInstance } from "fastify";
-import { AggError, reasonOf } from "./errors.ts";
+import { AggError } from "./errors.ts";
 import type { Config } from "./config.ts";
 import { AggregatorState } from "./store/state.ts";
 import type { Clock } from "./store/state.ts";
 import { createSelfMetrics } from "./metrics/self-metrics.ts";
 import type { SelfMetrics } from "./metrics/self-metrics.ts";
-import { INGEST_PATH, ingestRoutes } from "./routes/ingest.ts";
+import { sendError, toAggError } from "./routes/error-reply.ts";
+import { ingestRoutes } from "./routes/ingest.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { apiRoutes } from "./routes/api.ts";
@@ -27,20 +28,6 @@ export interface App {
   readonly metrics: SelfMetrics;
 }
 
-/** Maps fastify's own errors onto the catalog so every error body has a stable code. */
-function toAggError(err: FastifyError | AggError): AggError {
-  if (err instanceof AggError) return err;
-  switch (err.code) {
-    case "FST_ERR_CTP_BODY_TOO_LARGE": return new AggError("AGG_ERR_TOO_LARGE", err.message);
-    case "FST_ERR_CTP_INVALID_MEDIA_TYPE": return new AggError("AGG_ERR_CONTENT_TYPE", "content-type must be application/msgpack");
-    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
-    case "FST_ERR_CTP_EMPTY_JSON_BODY": return new AggError("AGG_ERR_DECODE", err.message);
-  }
-  if (err.statusCode === 503) return new AggError("AGG_ERR_SHUTTING_DOWN", "shutting down");
-  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new AggError("AGG_ERR_DECODE", err.message);
-  return new AggError("AGG_ERR_INTERNAL", "internal error");
-}
-
 export function build(config: Config, opts: BuildOptions = {}): App {
   const now = opts.now ?? Date.now;
   const fastify = Fastify({
@@ -56,15 +43,7 @@ export function build(config: Config, opts: BuildOptions = {}): App {
   // content type is a 415.
   fastify.removeAllContentTypeParsers();
 
-  fastify.setErrorHandler((err: FastifyError | AggError, req, reply) => {
-    const e = toAggError(err);
-    if (req.routeOptions.url === INGEST_PATH && req.method === "POST") {
-      metrics.batch(e.code === "AGG_ERR_SHED" ? "shed" : "rejected", reasonOf(e.code));
-    }
-    if (e.code === "AGG_ERR_INTERNAL") req.log.error({ err }, "internal error");
-    else req.log.info({ code: e.code, path: e.path }, e.message);
-    return reply.code(e.statusCode).send(e.toJSON());
-  });
+  fastify.setErrorHandler((err: FastifyError | AggError, req, reply) => sendError(err, toAggError(err), req, reply));
   fastify.setNotFoundHandler((req, reply) => {
     reply.code(404).send(new AggError("AGG_ERR_NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`).toJSON());
   });

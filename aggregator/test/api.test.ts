@@ -199,3 +199,36 @@ test("graph and latency answer for every valid batch: a client series of 0 reque
     for (const svc of [SVC, "idle.svc"]) assert.equal((await a.get(`/api/v1/latency?destination_service=${svc}&window=1m`)).statusCode, 200, svc);
   } finally { await a.fastify.close(); }
 });
+
+test("response schemas serialize every field the queries compute (nothing dropped or renamed)", async () => {
+  const { latency } = await import("../src/query/latency.ts");
+  const { graph } = await import("../src/query/graph.ts");
+  const a = testApp({ min_samples: 1 });
+  try {
+    await a.post(buildBatch({ series: [
+      requests(30, { requestMs: 40, upstreamMs: 30, appMs: 20 }, { user_tier: "premium", region: "eu" }),
+      requests(5, { requestMs: 8 }, { response_code: "503" }),
+      dst(requests(20, { requestMs: 25, upstreamMs: 18 }, { user_tier: "premium", region: "us" })),
+    ] }));
+    const now = a.clock.now;
+    const covered = a.state.windows.coveredMs(now, 300_000);
+    const entries = () => a.state.windows.entries(now, 300_000);
+    const groups = latency(entries(), { destinationService: SVC, windowMs: covered, by: ["user_tier", "region"], minSamples: 1 });
+    const l = (await a.get(`/api/v1/latency?destination_service=${SVC}&by=user_tier,region`)).json();
+    assert.deepEqual(l.groups, JSON.parse(JSON.stringify(groups)));
+    assert.deepEqual(Object.keys(l).sort(), ["by", "destination_service", "groups", "min_samples", "span_seconds", "window", "window_seconds"]);
+    const g = (await a.get("/api/v1/graph")).json();
+    assert.deepEqual({ nodes: g.nodes, edges: g.edges }, JSON.parse(JSON.stringify(graph(entries(), { windowMs: covered }))));
+    assert.equal(g.namespace, null);
+  } finally { await a.fastify.close(); }
+});
+
+test("an API error is not counted as a refused batch (ingest accounting stays with ingest)", async () => {
+  const a = testApp();
+  try {
+    assert.equal((await a.get("/api/v1/latency")).statusCode, 400);
+    assert.equal((await a.get("/nope")).statusCode, 404);
+    const m = await a.scrape();
+    assert.match(m, /meshlat_aggregator_batches_total\{result="rejected"\} 0\n/);
+  } finally { await a.fastify.close(); }
+});

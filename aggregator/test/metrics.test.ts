@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
 import { buildBatch, requests } from "./batch-builder.ts";
 import { parseExposition, promtoolCheck, sample, testApp } from "./helpers.ts";
-import { wantsOpenMetrics } from "../src/routes/metrics.ts";
+import { wantsOpenMetrics } from "../src/metrics/negotiate.ts";
 import { canonicalFloat } from "../src/metrics/exposition.ts";
 
 const tricky = { source_workload: 'we"ird\\name', destination_service: "line\nbreak.svc", user_tier: "premium" };

@@ -3,6 +3,7 @@
 // (istio/api v1.30.3): TrafficExtension nests the module settings under `spec.wasm`, WasmPlugin
 // keeps them at `spec` top level; selector/match/phase/priority are shared.
 import { pluginConfig } from "./plugin-config.ts";
+import { aggregatorCluster } from "./settings.ts";
 import type { Settings } from "./settings.ts";
 
 export const PLUGIN_NAME = "meshlat";
@@ -21,7 +22,7 @@ function moduleSpec(s: Settings) {
     failStrategy: "FAIL_OPEN",
     pluginName: PLUGIN_NAME,
     type: "HTTP",
-    pluginConfig: pluginConfig(s),
+    pluginConfig: pluginConfig(s.plugin, aggregatorCluster(s)),
   };
 }
 

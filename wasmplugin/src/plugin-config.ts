@@ -1,7 +1,7 @@
 // The WasmPlugin/TrafficExtension `pluginConfig`: exactly the filter's configuration contract
-// (DESIGN.md "Plugin configuration"). Every field is written out so operators see the values
-// in effect; `aggregator_authority` is left to its default (the cluster's FQDN).
-import { aggregatorCluster, type Settings } from "./settings.ts";
+// (DESIGN.md "Plugin configuration"), its type and the defaults the manifests ship. Every field
+// is written out so operators see the values in effect; `aggregator_authority` is left to its
+// default (the cluster's FQDN).
 
 export interface PluginConfig {
   aggregator_cluster: string;
@@ -15,10 +15,23 @@ export interface PluginConfig {
   max_buffered_batches: number;
 }
 
-export function pluginConfig(s: Settings): PluginConfig {
-  const p = s.plugin;
+/** Everything but the cluster, which follows from where the aggregator is deployed. */
+export type PluginSettings = Omit<PluginConfig, "aggregator_cluster">;
+
+export const PLUGIN_DEFAULTS: Readonly<PluginSettings> = Object.freeze({
+  aggregator_path: "/v1/batches",
+  flush_interval_ms: 1000,
+  tier_header: "x-user-tier",
+  tiers: ["free", "standard", "premium", "enterprise"],
+  region_default: "unknown",
+  app_timing_metric: "app",
+  max_series: 1024,
+  max_buffered_batches: 16,
+});
+
+export function pluginConfig(p: Readonly<PluginSettings>, aggregatorCluster: string): PluginConfig {
   return {
-    aggregator_cluster: aggregatorCluster(s),
+    aggregator_cluster: aggregatorCluster,
     aggregator_path: p.aggregator_path,
     flush_interval_ms: p.flush_interval_ms,
     tier_header: p.tier_header,

@@ -1,7 +1,8 @@
 // The one source every generated manifest is built from. Change a default here and run
 // `node --import tsx wasmplugin/generate.ts`; users who do not run the generator override the
 // same values in a kustomize overlay (wasmplugin/deploy/overlays/*).
-import type { PluginConfig } from "./plugin-config.ts";
+import { PLUGIN_DEFAULTS } from "./plugin-config.ts";
+import type { PluginSettings } from "./plugin-config.ts";
 
 export interface Settings {
   /** Namespace of the aggregator and of the plugin resource. Istio's root namespace makes the
@@ -19,7 +20,7 @@ export interface Settings {
   filterImage: string;
   filterImageDigest: string;
   /** The filter's own configuration (DESIGN.md "Plugin configuration"), minus the cluster. */
-  plugin: Omit<PluginConfig, "aggregator_cluster">;
+  plugin: PluginSettings;
   /** Identity allowed to scrape /metrics (kube-prometheus default service account). */
   prometheusPrincipal: string;
   /** SLO-ish thresholds the alerts use. */
@@ -40,16 +41,7 @@ export const defaults: Settings = Object.freeze({
   aggregatorImage: "ghcr.io/meshlat/meshlat-aggregator:0.1.0",
   filterImage: "ghcr.io/meshlat/meshlat-filter:0.1.0",
   filterImageDigest: UNPINNED,
-  plugin: Object.freeze({
-    aggregator_path: "/v1/batches",
-    flush_interval_ms: 1000,
-    tier_header: "x-user-tier",
-    tiers: ["free", "standard", "premium", "enterprise"],
-    region_default: "unknown",
-    app_timing_metric: "app",
-    max_series: 1024,
-    max_buffered_batches: 16,
-  }),
+  plugin: PLUGIN_DEFAULTS,
   prometheusPrincipal: "cluster.local/ns/monitoring/sa/prometheus-k8s",
   alerts: Object.freeze({ proxyP99BudgetMs: 10, retryRatio: 0.05, networkShare: 0.5 }),
 }) as Settings;

@@ -17,7 +17,7 @@ const HOST = join(ROOT, "test", "host", "index.ts");
 
 /** Loads the host and the module, failing loudly (not skipping) when either is missing. */
 async function harness() {
-  assert.ok(existsSync(HOST), `proxy-wasm host missing: ${HOST} (test/host is being written; this test needs it)`);
+  assert.ok(existsSync(HOST), `proxy-wasm host missing: ${HOST}`);
   assert.ok(existsSync(WASM), `filter not built: ${WASM} (run npm run build)`);
   const host = await import(pathToFileURL(HOST).href);
   const module = await host.loadModule(new Uint8Array(readFileSync(WASM)));

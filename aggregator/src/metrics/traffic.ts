@@ -1,8 +1,9 @@
 // The traffic families of DESIGN.md, rendered straight from the store into Buffer chunks (a
 // scrape of 50k series is over a GB of text: it is streamed, never built as one string). Each
 // series' escaped label bytes are computed once and cached.
-import { familyHeader, formatValue, labelText } from "./exposition.ts";
+import { canonicalFloat, familyHeader, formatValue, labelText } from "./exposition.ts";
 import { ChunkWriter } from "./chunk-writer.ts";
+import type { Bounds } from "../store/histogram.ts";
 import type { SeriesStore, StoredSeries } from "../store/series-store.ts";
 import { LABEL_NAMES, TIMING_NAMES } from "../wire/types.ts";
 
@@ -15,7 +16,7 @@ const HELP: Readonly<Record<string, string>> = {
   app: "Application time from the upstream's Server-Timing, ms.",
   network: "Upstream time not spent in the application (upstream - app, floored at 0), ms.",
 };
-const NL = 10, SPACE = 32;
+const LF = 10;
 
 /** Cached bytes of `{name="value",...` for a series (no closing brace). */
 const labelBytes = new WeakMap<StoredSeries, Buffer>();
@@ -25,11 +26,20 @@ function labelsOf(s: StoredSeries): Buffer {
   return b;
 }
 
-/** `,le="<bound>"} ` per bucket, per bounds set. */
-const leBytes = new WeakMap<readonly string[], Buffer[]>();
-function leOf(le: readonly string[]): Buffer[] {
-  let b = leBytes.get(le);
-  if (!b) { b = le.map((x) => Buffer.from(`,le="${x}"} `)); leBytes.set(le, b); }
+/**
+ * `,le="<bound>"} ` per bucket, per (interned) bounds set: bound/1000 in ms, then "+Inf"; for
+ * OpenMetrics as canonical numbers ("1.0", "1e+06").
+ */
+const leText = new WeakMap<Bounds, Buffer[]>();
+const leOpenMetrics = new WeakMap<Bounds, Buffer[]>();
+function leOf(bounds: Bounds, om: boolean): Buffer[] {
+  const cache = om ? leOpenMetrics : leText;
+  let b = cache.get(bounds);
+  if (!b) {
+    const le = [...bounds.us.map((us) => (om ? canonicalFloat(us / 1000) : String(us / 1000))), "+Inf"];
+    b = le.map((x) => Buffer.from(`,le="${x}"} `));
+    cache.set(bounds, b);
+  }
   return b;
 }
 
@@ -38,14 +48,14 @@ const CLOSE = Buffer.from("} ");
 
 function histogram(w: ChunkWriter, n: Names, lt: Buffer, s: StoredSeries, t: number, om: boolean): void {
   const h = s.timings[t]!;
-  const le = leOf(om ? h.bounds.leOm : h.bounds.le);
+  const le = leOf(h.bounds, om);
   let cum = 0;
   for (let i = 0; i < h.counts.length; i++) {
     cum += h.counts[i]!;
-    w.bytes(n.bucket); w.bytes(lt); w.bytes(le[i]!); w.uint(cum); w.byte(NL);
+    w.bytes(n.bucket); w.bytes(lt); w.bytes(le[i]!); w.uint(cum); w.byte(LF);
   }
-  w.bytes(n.sum); w.bytes(lt); w.bytes(CLOSE); w.ascii(formatValue(h.sumUs / 1000)); w.byte(NL);
-  w.bytes(n.count); w.bytes(lt); w.bytes(CLOSE); w.uint(h.n); w.byte(NL);
+  w.bytes(n.sum); w.bytes(lt); w.bytes(CLOSE); w.ascii(formatValue(h.sumUs / 1000)); w.byte(LF);
+  w.bytes(n.count); w.bytes(lt); w.bytes(CLOSE); w.uint(h.n); w.byte(LF);
 }
 
 /** Yields the traffic families as Buffer chunks (~1 MiB), in family order. */
@@ -55,7 +65,7 @@ export function* renderTraffic(store: SeriesStore, om: boolean): Generator<Buffe
   w.ascii(familyHeader(REQUESTS_FAMILY, "counter", "Requests seen by meshlat filters.", om));
   const req = Buffer.from(REQUESTS_FAMILY);
   for (const s of list) {
-    w.bytes(req); w.bytes(labelsOf(s)); w.bytes(CLOSE); w.uint(s.count); w.byte(NL);
+    w.bytes(req); w.bytes(labelsOf(s)); w.bytes(CLOSE); w.uint(s.count); w.byte(LF);
     yield* w.take();
   }
   for (let t = 0; t < TIMING_NAMES.length; t++) {

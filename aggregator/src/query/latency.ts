@@ -10,7 +10,7 @@ export type SplitSource = "server_timing" | "paired_reporters" | "proxy_only";
 
 export interface LatencyQuery {
   readonly destinationService: string;
-  /** Time the entries cover (WindowRing.spanMs): the divisor of rate_per_s. */
+  /** Time the entries cover (WindowRing.coveredMs): the divisor of rate_per_s. */
   readonly windowMs: number;
   readonly by: readonly GroupBy[];
   readonly reporter?: "source" | "destination";

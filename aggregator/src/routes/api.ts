@@ -1,56 +1,126 @@
-// GET /api/v1/latency and GET /api/v1/graph: query-parameter validation and JSON over the
-// pure computations in query/.
-import type { FastifyInstance } from "fastify";
+// GET /api/v1/latency and GET /api/v1/graph: JSON Schemas for the query strings (fastify/ajv
+// validates them; a failure is 400 AGG_ERR_BAD_QUERY naming the parameter) and the responses
+// (fast-json-stringify serializes them), over the pure computations in query/.
+import type { FastifyInstance, FastifySchemaValidationError } from "fastify";
 import { AggError } from "../errors.ts";
 import { latency } from "../query/latency.ts";
 import type { GroupBy } from "../query/latency.ts";
 import { graph } from "../query/graph.ts";
 import { WINDOWS_MS } from "../store/windows.ts";
 import type { AggregatorState } from "../store/state.ts";
+import { ERROR_BODY } from "./error-reply.ts";
 
-type Query = Record<string, string | string[] | undefined>;
+const WINDOWS = Object.keys(WINDOWS_MS);
+const GROUP_BY: readonly GroupBy[] = ["user_tier", "region"];
+const REPORTERS = ["source", "destination"] as const;
 
-function one(q: Query, name: string): string | undefined {
-  const v = q[name];
-  if (Array.isArray(v)) throw new AggError("AGG_ERR_BAD_QUERY", `${name} given more than once`, name);
-  return v;
+const window = { type: "string", enum: WINDOWS, default: "5m" } as const;
+// A comma-separated list; blank items are ignored ("user_tier,,region ").
+const byList = { type: "string", pattern: `^\\s*(${GROUP_BY.join("|")})?\\s*(,\\s*(${GROUP_BY.join("|")})?\\s*)*$` } as const;
+
+const latencyQuery = {
+  type: "object",
+  required: ["destination_service"],
+  properties: {
+    destination_service: { type: "string", minLength: 1 },
+    window,
+    by: byList,
+    reporter: { type: "string", enum: REPORTERS },
+  },
+} as const;
+
+const graphQuery = { type: "object", properties: { window, namespace: { type: "string" } } } as const;
+
+const num = { type: "number" } as const;
+const numOrNull = { type: ["number", "null"] } as const;
+const str = { type: "string" } as const;
+const timingStats = {
+  type: ["object", "null"],
+  properties: { samples: num, mean_ms: numOrNull, p50_ms: numOrNull, p95_ms: numOrNull, p99_ms: numOrNull, share: numOrNull },
+} as const;
+const splitPart = { type: "object", properties: { mean_ms: num, share: num } } as const;
+const splitPartOrNull = { ...splitPart, type: ["object", "null"] } as const;
+
+const latencyResponse = {
+  type: "object",
+  properties: {
+    destination_service: str, window: str, window_seconds: num, span_seconds: num,
+    by: { type: "array", items: str }, min_samples: num,
+    groups: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: {
+          user_tier: str, region: str, reporter: str, requests: num, rate_per_s: num,
+          timings: { type: "object", additionalProperties: timingStats },
+          source: str,
+          split: { type: "object", properties: { proxy: splitPart, network: splitPartOrNull, app: splitPartOrNull, upstream: splitPart } },
+          verdict: str, verdict_reason: str,
+        },
+      },
+    },
+  },
+} as const;
+
+const graphResponse = {
+  type: "object",
+  properties: {
+    window: str, window_seconds: num, span_seconds: num, namespace: { type: ["string", "null"] },
+    nodes: { type: "array", items: { type: "object", properties: { id: str, kind: str, name: str, namespace: str } } },
+    edges: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: { source: str, destination: str, reporter: str, requests: num, rate_per_s: num, error_rate: num, p99_ms: numOrNull, mtls_share: numOrNull },
+      },
+    },
+  },
+} as const;
+
+/** The messages users see for a bad parameter, by the ajv keyword that refused it. */
+function queryError(errors: FastifySchemaValidationError[]): AggError {
+  const e = errors[0]!;
+  const name = e.keyword === "required" ? String(e.params.missingProperty) : e.instancePath.replace(/^\//, "");
+  let message: string;
+  if (e.keyword === "required" || e.keyword === "minLength") message = `${name} is required`;
+  else if (e.keyword === "type") message = `${name} given more than once`;
+  else if (name === "window") message = `window must be one of ${WINDOWS.join(", ")}`;
+  else if (name === "by") message = `by accepts ${GROUP_BY.join(" and ")}`;
+  else if (name === "reporter") message = `reporter must be ${REPORTERS.join(" or ")}`;
+  else message = `${name} ${e.message ?? "is invalid"}`;
+  return new AggError("AGG_ERR_BAD_QUERY", message, name);
 }
 
-function windowOf(q: Query): { window: string; windowMs: number } {
-  const window = one(q, "window") ?? "5m";
-  const windowMs = WINDOWS_MS[window];
-  if (windowMs === undefined) throw new AggError("AGG_ERR_BAD_QUERY", `window must be one of ${Object.keys(WINDOWS_MS).join(", ")}`, "window");
-  return { window, windowMs };
-}
+interface LatencyQuery { destination_service: string; window: string; by?: string; reporter?: (typeof REPORTERS)[number] }
+interface GraphQuery { window: string; namespace?: string }
 
 export async function apiRoutes(app: FastifyInstance, opts: { state: AggregatorState }): Promise<void> {
   const { state } = opts;
+  app.setSchemaErrorFormatter((errors) => queryError(errors));
 
-  app.get("/api/v1/latency", async (req) => {
-    const q = req.query as Query;
-    const svc = one(q, "destination_service");
-    if (!svc) throw new AggError("AGG_ERR_BAD_QUERY", "destination_service is required", "destination_service");
-    const { window, windowMs } = windowOf(q);
-    const byRaw = one(q, "by");
-    const by = byRaw ? byRaw.split(",").map((s) => s.trim()).filter(Boolean) : [];
-    for (const b of by) if (b !== "user_tier" && b !== "region") throw new AggError("AGG_ERR_BAD_QUERY", `by accepts user_tier and region, not ${JSON.stringify(b)}`, "by");
-    const reporter = one(q, "reporter");
-    if (reporter !== undefined && reporter !== "source" && reporter !== "destination") throw new AggError("AGG_ERR_BAD_QUERY", "reporter must be source or destination", "reporter");
+  app.get<{ Querystring: LatencyQuery }>("/api/v1/latency", {
+    schema: { querystring: latencyQuery, response: { 200: latencyResponse, "4xx": ERROR_BODY } },
+  }, async (req) => {
+    const { destination_service: svc, window, reporter } = req.query;
+    const windowMs = WINDOWS_MS[window]!;
+    const by = (req.query.by ?? "").split(",").map((s) => s.trim()).filter(Boolean) as GroupBy[];
     const now = state.now();
-    const spanMs = state.windows.spanMs(now, windowMs);
+    const coveredMs = state.windows.coveredMs(now, windowMs);
     const groups = latency(state.windows.entries(now, windowMs), {
-      destinationService: svc, windowMs: spanMs, by: by as GroupBy[], reporter, minSamples: state.config.min_samples,
+      destinationService: svc, windowMs: coveredMs, by, reporter, minSamples: state.config.min_samples,
     });
-    return { destination_service: svc, window, window_seconds: windowMs / 1000, span_seconds: spanMs / 1000, by, min_samples: state.config.min_samples, groups };
+    return { destination_service: svc, window, window_seconds: windowMs / 1000, span_seconds: coveredMs / 1000, by, min_samples: state.config.min_samples, groups };
   });
 
-  app.get("/api/v1/graph", async (req) => {
-    const q = req.query as Query;
-    const { window, windowMs } = windowOf(q);
-    const namespace = one(q, "namespace") || undefined;
+  app.get<{ Querystring: GraphQuery }>("/api/v1/graph", {
+    schema: { querystring: graphQuery, response: { 200: graphResponse, "4xx": ERROR_BODY } },
+  }, async (req) => {
+    const { window } = req.query;
+    const windowMs = WINDOWS_MS[window]!;
+    const namespace = req.query.namespace || undefined;
     const now = state.now();
-    const spanMs = state.windows.spanMs(now, windowMs);
-    const g = graph(state.windows.entries(now, windowMs), { windowMs: spanMs, namespace });
-    return { window, window_seconds: windowMs / 1000, span_seconds: spanMs / 1000, namespace: namespace ?? null, ...g };
+    const coveredMs = state.windows.coveredMs(now, windowMs);
+    const g = graph(state.windows.entries(now, windowMs), { windowMs: coveredMs, namespace });
+    return { window, window_seconds: windowMs / 1000, span_seconds: coveredMs / 1000, namespace: namespace ?? null, ...g };
   });
 }

@@ -1,7 +1,8 @@
 // POST /v1/batches: msgpack body → decode → validate (fully) → dedupe → merge. Load shedding
 // happens in onRequest, before the body is read; body size is enforced by fastify's bodyLimit.
-import type { FastifyInstance, FastifyRequest } from "fastify";
-import { AggError } from "../errors.ts";
+import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
+import { AggError, reasonOf } from "../errors.ts";
+import { ERROR_BODY, sendError, toAggError } from "./error-reply.ts";
 import { startLoadProbe } from "../load-probe.ts";
 import { decodeMsgpack } from "../wire/decode.ts";
 import { validateBatch } from "../wire/validate.ts";
@@ -35,9 +36,18 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
     inflight.delete(req);
   };
 
+  // Every refused batch is counted by result and reason; errors of this route (the body parser's
+  // 413/415 included) come here, not to the app's handler.
+  app.setErrorHandler((err: FastifyError | AggError, req, reply) => {
+    const e = toAggError(err);
+    metrics.batch(e.code === "AGG_ERR_SHED" ? "shed" : "rejected", reasonOf(e.code));
+    return sendError(err, e, req, reply);
+  });
+
   app.addContentTypeParser(MSGPACK_TYPES, { parseAs: "buffer" }, (_req, body, done) => done(null, body));
 
   app.post(INGEST_PATH, {
+    schema: { response: { 204: { type: "null" }, "4xx": ERROR_BODY, "5xx": ERROR_BODY } },
     onRequest: async (req) => {
       const len = Number(req.headers["content-length"] ?? 0);
       // A body that can never fit is 413 (drop), not 429 (retry forever).

@@ -1,18 +1,13 @@
 // Histogram accumulation on the filters' bucket bounds, re-bucketing between bound sets, and
 // Prometheus-style quantile interpolation.
 import type { Timing } from "../wire/types.ts";
-import { canonicalFloat } from "../metrics/exposition.ts";
 
-/** An interned set of bucket bounds, with its Prometheus `le` strings precomputed. */
+/** An interned set of bucket bounds (interning lets renderers cache per set by identity). */
 export interface Bounds {
   readonly us: readonly number[];
   readonly key: string;
   /** Upper bounds in ms, then +Infinity. */
   readonly ms: readonly number[];
-  /** `le` label values: bound/1000 in ms, then "+Inf". */
-  readonly le: readonly string[];
-  /** The same as OpenMetrics canonical numbers ("1.0", "1e+06"). */
-  readonly leOm: readonly string[];
 }
 
 const interned = new Map<string, Bounds>();
@@ -23,10 +18,7 @@ export function internBounds(us: readonly number[]): Bounds {
   let b = interned.get(key);
   if (b) return b;
   const ms = us.map((x) => x / 1000);
-  b = Object.freeze({
-    us: Object.freeze([...us]), key, ms: Object.freeze([...ms, Infinity]),
-    le: Object.freeze([...ms.map(String), "+Inf"]), leOm: Object.freeze([...ms.map(canonicalFloat), "+Inf"]),
-  });
+  b = Object.freeze({ us: Object.freeze([...us]), key, ms: Object.freeze([...ms, Infinity]) });
   if (interned.size < MAX_INTERNED) interned.set(key, b);
   return b;
 }

@@ -33,15 +33,21 @@ export class AggregatorState {
 
   ingest(b: Batch): IngestResult {
     const now = this.now();
-    this.sweep(now);
+    this.housekeep(now);
     if (!this.vms.admit(b, now)) return "duplicate";
     const t = this.placeTime(b, now);
     this.store.merge(b, now, (s, w, from) => this.windows.add(t, s, w, from));
     return "accepted";
   }
 
-  sweep(now = this.now(), force = false): void {
-    if (!force && now - this.lastSweep < SWEEP_EVERY_MS) return;
+  /** Idle expiry, at most once per SWEEP_EVERY_MS (ingest calls it on every batch). */
+  private housekeep(now: number): void {
+    if (now - this.lastSweep < SWEEP_EVERY_MS) return;
+    this.expireIdle(now);
+  }
+
+  /** Removes idle series and VMs now (scrapes call it so they never show an expired series). */
+  expireIdle(now = this.now()): void {
     this.lastSweep = now;
     this.store.expire(now);
     this.vms.expire(now);

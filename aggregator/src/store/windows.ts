@@ -10,7 +10,7 @@ import { TIMING_NAMES } from "../wire/types.ts";
 
 export const WINDOWS_MS: Readonly<Record<string, number>> = Object.freeze({ "1m": 60_000, "5m": 300_000, "15m": 900_000 });
 const SPAN_MS = 900_000;
-const NT = TIMING_NAMES.length;
+const N_TIMINGS = TIMING_NAMES.length;
 
 /**
  * A read view of one series' deltas in one slot. Layout at `off`: [count, then per timing: n,
@@ -38,7 +38,7 @@ export class WindowEntry {
   }
 }
 
-const entrySize = (b: Bounds) => 1 + NT * (b.us.length + 3);
+const entrySize = (b: Bounds) => 1 + N_TIMINGS * (b.us.length + 3);
 
 class Slot {
   no = -1;
@@ -166,7 +166,7 @@ export class WindowRing {
   }
 
   /** The time those entries cover — what rates divide by (a window's slots cover a little more than it). */
-  spanMs(now: number, windowMs: number): number {
+  coveredMs(now: number, windowMs: number): number {
     return this.ring(windowMs).coveredMs(now, windowMs);
   }
 

@@ -6,8 +6,8 @@ import { COUNTER_KEYS, LABEL_NAMES, TIMING_NAMES } from "./types.ts";
 import type { Batch, CounterKey, Timing, WireLimits, WireSeries } from "./types.ts";
 
 const VM_RE = /^[0-9a-f]{16}$/;
-const NL = LABEL_NAMES.length;
-const NT = TIMING_NAMES.length;
+const N_LABELS = LABEL_NAMES.length;
+const N_TIMINGS = TIMING_NAMES.length;
 
 function fail(path: string, message: string): never {
   throw new AggError("AGG_ERR_SCHEMA", `${path}: ${message}`, path);
@@ -126,8 +126,8 @@ export function validateBatch(value: unknown, limits: WireLimits): Batch {
     if (i > 0 && boundsUs[i]! <= boundsUs[i - 1]!) fail(`/bounds_us/${i}`, "bounds must be strictly increasing");
   }
 
-  const lw = arr(required(value, "labels", "/"), "/labels", NL, NL);
-  for (let i = 0; i < NL; i++) if (lw[i] !== LABEL_NAMES[i]) fail(`/labels/${i}`, `expected "${LABEL_NAMES[i]}" (v1 label order)`);
+  const lw = arr(required(value, "labels", "/"), "/labels", N_LABELS, N_LABELS);
+  for (let i = 0; i < N_LABELS; i++) if (lw[i] !== LABEL_NAMES[i]) fail(`/labels/${i}`, `expected "${LABEL_NAMES[i]}" (v1 label order)`);
 
   const sw = arr(required(value, "strings", "/"), "/strings", limits.maxStrings);
   for (let i = 0; i < sw.length; i++) {
@@ -143,17 +143,17 @@ export function validateBatch(value: unknown, limits: WireLimits): Batch {
     const path = () => `/series/${s}`;
     const rs = rw[s];
     const r = Array.isArray(rs) && rs.length === 3 ? rs : arr(rs, path(), 3, 3);
-    const li = Array.isArray(r[0]) && r[0].length === NL ? (r[0] as unknown[]) : arr(r[0], `${path()}/0`, NL, NL);
-    const labels = new Array<string>(NL);
-    for (let i = 0; i < NL; i++) {
+    const li = Array.isArray(r[0]) && r[0].length === N_LABELS ? (r[0] as unknown[]) : arr(r[0], `${path()}/0`, N_LABELS, N_LABELS);
+    const labels = new Array<string>(N_LABELS);
+    for (let i = 0; i < N_LABELS; i++) {
       const idx = u(li[i], () => `${path()}/0/${i}`);
       if (idx >= strings.length) fail(`${path()}/0/${i}`, `string index ${idx} out of range (table has ${strings.length})`);
       labels[i] = strings[idx]!;
     }
     const count = u(r[1], () => `${path()}/1`);
-    const tw = Array.isArray(r[2]) && r[2].length === NT ? (r[2] as unknown[]) : arr(r[2], `${path()}/2`, NT, NT);
-    const timings = new Array<Timing | null>(NT);
-    for (let t = 0; t < NT; t++) timings[t] = tw[t] == null ? null : timing(tw[t], () => `/series/${s}/2/${t}`, boundsUs, count);
+    const tw = Array.isArray(r[2]) && r[2].length === N_TIMINGS ? (r[2] as unknown[]) : arr(r[2], `${path()}/2`, N_TIMINGS, N_TIMINGS);
+    const timings = new Array<Timing | null>(N_TIMINGS);
+    for (let t = 0; t < N_TIMINGS; t++) timings[t] = tw[t] == null ? null : timing(tw[t], () => `/series/${s}/2/${t}`, boundsUs, count);
     series[s] = { labels, count, timings };
   }
 

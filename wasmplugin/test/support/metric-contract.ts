@@ -1,5 +1,5 @@
 // The metric names agreed between the aggregator, these alerts/dashboards and the e2e tests
-// (issue 6 brief, "Self-metric names"; DESIGN.md "Metric families").
+// (DESIGN.md "Metric families").
 export const COUNTERS = [
   "meshlat_requests_total",
   "meshlat_aggregator_batches_total",
