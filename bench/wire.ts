@@ -1,11 +1,11 @@
 // Bytes on the wire per request: meshlat's delta batches against one record per request
 // (an Envoy default-format access-log line, a compact JSON record).
 //
-// wire.model.*: batches built with the aggregator's batch builder (aggregator/test/batch-builder.ts,
+// wire.model.*: batches built with the reference batch encoder (test/support/batch-builder.ts,
 // the wire format v1 reference encoder) from the same request mix the filter sees, at
 // RATE requests/s and 1 s flushes. The real filter's bytes are measured in flush.ts.
-import { batchValue, encodeBatch, timingOf } from "../aggregator/test/batch-builder.ts";
-import type { SeriesInput, Labels } from "../aggregator/test/batch-builder.ts";
+import { batchValue, encodeBatch, timingOf } from "../test/support/batch-builder.ts";
+import type { SeriesInput, Labels } from "../test/support/batch-builder.ts";
 import { envoyAccessLogLine, jsonRecord } from "./lib/access-log.ts";
 import { metric } from "./lib/results.ts";
 import type { SubjectResult } from "./lib/results.ts";
@@ -14,7 +14,7 @@ import type { RequestCase } from "./lib/traffic.ts";
 
 export const RATE = 1000;       // requests per second per sidecar
 export const WINDOWS = 10;      // flush windows of 1 s
-export const WIRE_TARGET = 2;   // bytes per request (DESIGN.md / issue 7)
+export const WIRE_TARGET = 2;   // bytes per request, the README's performance target
 
 /** The labels meshlat gives an outbound request from the benchmark's frontend sidecar. */
 export function labelsOf(c: RequestCase): Labels {

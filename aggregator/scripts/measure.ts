@@ -13,8 +13,8 @@ function cpuSeconds(pid: number): number {
 }
 import { build } from "../src/app.ts";
 import { makeConfig } from "../src/config.ts";
-import { buildBatch, randomVmId, requests } from "../test/batch-builder.ts";
-import type { SeriesInput } from "../test/batch-builder.ts";
+import { buildBatch, randomVmId, requests } from "../../test/support/batch-builder.ts";
+import type { SeriesInput } from "../../test/support/batch-builder.ts";
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);

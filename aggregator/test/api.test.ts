@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { buildBatch, requests } from "./batch-builder.ts";
-import type { SeriesInput } from "./batch-builder.ts";
+import { buildBatch, requests } from "../../test/support/batch-builder.ts";
+import type { SeriesInput } from "../../test/support/batch-builder.ts";
 import { testApp, windowAt } from "./helpers.ts";
 
 const SVC = "checkout.shop.svc.cluster.local";

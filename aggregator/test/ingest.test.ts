@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { batchValue, buildBatch, encodeBatch, requests } from "./batch-builder.ts";
+import { batchValue, buildBatch, encodeBatch, requests } from "../../test/support/batch-builder.ts";
+import { poll } from "../../test/support/poll.ts";
 import { parseExposition, sample, testApp, windowAt } from "./helpers.ts";
 import type { TestApp } from "./helpers.ts";
 
@@ -163,10 +164,8 @@ test("load shedding: 429 when in-flight bytes would exceed the limit, never for 
   try {
     await new Promise((r) => sock.once("connect", r));
     sock.write(`POST /v1/batches HTTP/1.1\r\nhost: x\r\ncontent-type: application/msgpack\r\ncontent-length: 1000\r\n\r\n` + "x".repeat(10));
-    // Poll (with a deadline) until the half-sent body holds its 1000 bytes.
-    const deadline = Date.now() + 5000;
-    let r = await post(big);
-    while (r.status === 204 && Date.now() < deadline) r = await post(big);
+    // The half-sent body holds its 1000 bytes once the server has read them.
+    const r = await poll(() => post(big), (res) => res.status !== 204, { timeoutMs: 5000, lastOnTimeout: true });
     assert.deepEqual(r, { status: 429, code: "AGG_ERR_SHED" });
   } finally { sock.destroy(); }
   const p = parseExposition(await a.scrape());
@@ -236,19 +235,14 @@ test("a client that disconnects mid-body releases its in-flight bytes", () => wi
   const body = buildBatch({ series: Array.from({ length: 20 }, (_, i) => requests(1, { requestMs: 1 }, { destination_service: `s-${i}.shop.svc.cluster.local` })) });
   assert.ok(body.length > 600 && body.length < 3000, String(body.length));
   const post = async () => (await fetch(`http://127.0.0.1:${port}/v1/batches`, { method: "POST", headers: { "content-type": "application/msgpack" }, body })).status;
-  const until = async (want: number) => {
-    const deadline = Date.now() + 5000;
-    let status = 0;
-    while (Date.now() < deadline && (status = await post()) !== want) await new Promise((r) => setImmediate(r));
-    return status;
-  };
+  const statusBecomes = (want: number) => poll(post, (status) => status === want, { timeoutMs: 5000, lastOnTimeout: true });
   const sock = net.connect(port, "127.0.0.1");
   try {
     await new Promise((r) => sock.once("connect", r));
     sock.write(`POST /v1/batches HTTP/1.1\r\nhost: x\r\ncontent-type: application/msgpack\r\ncontent-length: 2500\r\n\r\n` + "x".repeat(100));
-    assert.equal(await until(429), 429, "the half-sent body holds its bytes");
+    assert.equal(await statusBecomes(429), 429, "the half-sent body holds its bytes");
   } finally { sock.destroy(); }
-  assert.equal(await until(204), 204, "released after the disconnect");
+  assert.equal(await statusBecomes(204), 204, "released after the disconnect");
 }, { max_inflight_bytes: 3000 }));
 
 test("a VM that returns after idle expiry or LRU eviction is not counted twice in the filter totals", () => withApp(async (a) => {

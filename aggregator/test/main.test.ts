@@ -3,7 +3,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import net from "node:net";
-import { buildBatch, requests } from "./batch-builder.ts";
+import { buildBatch, requests } from "../../test/support/batch-builder.ts";
+import { poll, until } from "../../test/support/poll.ts";
 
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
 
@@ -46,14 +47,7 @@ test("SIGTERM finishes an in-flight ingest, stops accepting, then exits 0", asyn
   try {
     let log = "";
     child.stdout.on("data", (d: Buffer) => { log += d.toString(); });
-    const logged = async (re: RegExp) => {
-      const deadline = Date.now() + 30_000;
-      while (!re.test(log)) {
-        assert.ok(Date.now() < deadline, `no ${re} in: ${log}`);
-        await new Promise((r) => setImmediate(r));
-      }
-      return re.exec(log)!;
-    };
+    const logged = async (re: RegExp) => (await poll(() => re.exec(log), (m) => m !== null, { timeoutMs: 30_000, what: () => `${re} in: ${log}` }))!;
     const port = Number((await logged(/listening at http:\/\/127\.0\.0\.1:(\d+)/))[1]);
     const body = Buffer.from(buildBatch({ series: [requests(2, { requestMs: 3 })] }));
     await new Promise<void>((r) => sock.connect(port, "127.0.0.1", () => r()));
@@ -65,17 +59,10 @@ test("SIGTERM finishes an in-flight ingest, stops accepting, then exits 0", asyn
     await logged(/"url":"\/v1\/batches"[^\n]*"msg":"incoming request"|"msg":"incoming request"[^\n]*"url":"\/v1\/batches"/);
     const exited = new Promise<number | null>((res) => child.on("exit", (c) => res(c)));
     child.kill("SIGTERM");
-    // Poll (with a deadline) until the listener is closed: new connections are refused.
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const refused = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 503, () => true);
-      if (refused) break;
-      assert.ok(Date.now() < deadline, "listener still accepting after SIGTERM");
-      await new Promise((r) => setImmediate(r));
-    }
+    // The listener closes: new connections are refused (or told 503 while it drains).
+    await until(() => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 503, () => true), { timeoutMs: 10_000, what: "the listener to close after SIGTERM" });
     sock.write(body.subarray(10));
-    const ended = Date.now() + 10_000;
-    while (!/\r\n\r\n/.test(response) && Date.now() < ended) await new Promise((r) => setImmediate(r));
+    await until(() => /\r\n\r\n/.test(response), { timeoutMs: 10_000, lastOnTimeout: true });
     assert.match(response, /^HTTP\/1\.1 204/);
     assert.equal(await exited, 0, log);
   } finally {

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
-import { buildBatch, requests } from "./batch-builder.ts";
+import { buildBatch, requests } from "../../test/support/batch-builder.ts";
 import { parseExposition, promtoolCheck, sample, testApp } from "./helpers.ts";
 import { wantsOpenMetrics } from "../src/metrics/negotiate.ts";
 import { canonicalFloat } from "../src/metrics/exposition.ts";

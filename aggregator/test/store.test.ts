@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { buildBatch, requests } from "./batch-builder.ts";
+import { buildBatch, requests } from "../../test/support/batch-builder.ts";
 import { parseExposition, sample, testApp, windowAt } from "./helpers.ts";
 import { Hist, internBounds } from "../src/store/histogram.ts";
 

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { decodeMsgpack } from "../src/wire/decode.ts";
 import { validateBatch } from "../src/wire/validate.ts";
-import { batchValue, encodeBatch } from "./batch-builder.ts";
+import { batchValue, encodeBatch } from "../../test/support/batch-builder.ts";
 
 const doc = readFileSync(new URL("../../docs/wire-format.md", import.meta.url), "utf8");
 const section = /<!-- worked-example:begin -->([\s\S]*)<!-- worked-example:end -->/.exec(doc)?.[1] ?? "";

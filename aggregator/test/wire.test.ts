@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { decodeMsgpack } from "../src/wire/decode.ts";
 import { validateBatch } from "../src/wire/validate.ts";
 import { AggError } from "../src/errors.ts";
-import { batchValue, buildBatch, encodeBatch, requests, timingOf, DEFAULT_BOUNDS_US } from "./batch-builder.ts";
+import { batchValue, buildBatch, encodeBatch, requests, timingOf, DEFAULT_BOUNDS_US } from "../../test/support/batch-builder.ts";
 
 const limits = { maxSeries: 100, maxStrings: 1000, maxBounds: 64, maxLabelLength: 256 };
 const base = () => batchValue({ vm: "0123456789abcdef", seq: 7, window: [1000, 2000], series: [requests(4, { requestMs: 3, upstreamMs: 2, appMs: 1 })], counters: { requests: 9 } });

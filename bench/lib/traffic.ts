@@ -22,7 +22,7 @@ export function pluginConfig(over: Record<string, unknown> = {}): string {
 }
 
 /** mulberry32, shared with the sample mesh so both pick mixes reproducibly the same way. */
-export { seededRandom as prng } from "../../test/sidecar/rand.ts";
+export { seededRandom as prng } from "../../test/support/rand.ts";
 
 export function pick<T>(rand: () => number, weighted: readonly (readonly [T, number])[]): T {
   const total = weighted.reduce((s, [, w]) => s + w, 0);

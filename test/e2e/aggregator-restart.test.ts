@@ -5,7 +5,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { LoadGenerator, type LoadStats } from "../sidecar/load-generator.ts";
-import { sleep } from "../sidecar/sample-app.ts";
+import { poll } from "../support/poll.ts";
 import { startStack, svc, type Stack } from "./stack.ts";
 
 const BEFORE = 200;
@@ -107,12 +107,12 @@ describe("aggregator killed and restarted mid-run", { timeout: 120_000 }, () => 
     liveSentAfterKill = lg.stats.sent - atKill;
     // Read the new process directly: right after a restart Prometheus may still return the
     // old process's last sample (no scrape has failed in between, so no staleness marker).
-    const deadline = Date.now() + 30_000;
-    do {
-      liveNewTotal = await scrapeSum(stack.aggregator.url, "meshlat_requests_total", { reporter: "destination", destination_service: stack.mesh.fqdn("frontend") });
-      if (liveNewTotal >= liveSentAfterKill) break;
-      await sleep(200);
-    } while (Date.now() < deadline);
+    // At the deadline the test's assertions report the count.
+    liveNewTotal = await poll(
+      () => scrapeSum(stack.aggregator.url, "meshlat_requests_total", { reporter: "destination", destination_service: stack.mesh.fqdn("frontend") }),
+      (total) => total >= liveSentAfterKill,
+      { timeoutMs: 30_000, intervalMs: 200, lastOnTimeout: true },
+    );
   });
   after(async () => {
     lg?.close();

@@ -5,9 +5,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-import { killOnExit } from "../sidecar/child-process.ts";
-import { freePort } from "../sidecar/aggregator-process.ts";
-import { sleep } from "../sidecar/sample-app.ts";
+import { killOnExit } from "../support/child-process.ts";
+import { freePort } from "../support/net.ts";
+import { poll } from "../support/poll.ts";
 
 export interface ScrapeJob {
   job: string;
@@ -81,17 +81,20 @@ export class Prometheus {
     child.stderr!.on("data", (d) => output.push(String(d)));
     killOnExit(child);
     const prom = new Prometheus(`http://127.0.0.1:${port}`, child, dir, output);
-    const deadline = Date.now() + (opts.readyTimeoutMs ?? 20_000);
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`prometheus exited (${child.exitCode}): ${output.join("")}`);
-      const ok = await fetch(`${prom.url}/-/ready`).then((r) => r.ok, () => false);
-      if (ok) return prom;
-      if (Date.now() > deadline) {
-        await prom.stop();
-        throw new Error(`prometheus not ready after ${opts.readyTimeoutMs ?? 20_000} ms: ${output.join("")}`);
-      }
-      await sleep(100);
+    const readyTimeoutMs = opts.readyTimeoutMs ?? 20_000;
+    const ready = await poll(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`prometheus exited (${child.exitCode}): ${output.join("")}`);
+        return fetch(`${prom.url}/-/ready`).then((r) => r.ok, () => false);
+      },
+      (ok) => ok,
+      { timeoutMs: readyTimeoutMs, intervalMs: 100, lastOnTimeout: true },
+    );
+    if (!ready) {
+      await prom.stop();
+      throw new Error(`prometheus not ready after ${readyTimeoutMs} ms: ${output.join("")}`);
     }
+    return prom;
   }
 
   /** Instant query; `time` in Unix seconds (default: now). */
@@ -115,14 +118,7 @@ export class Prometheus {
 
   /** Polls `expr` until `accept(value)` holds; returns the last value, or throws at the deadline. */
   async waitFor(expr: string, accept: (v: number) => boolean, timeoutMs = 15_000): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    let last = NaN;
-    while (Date.now() < deadline) {
-      last = await this.scalar(expr);
-      if (accept(last)) return last;
-      await sleep(250);
-    }
-    throw new Error(`timed out after ${timeoutMs} ms waiting on ${expr}; last value ${last}`);
+    return poll(() => this.scalar(expr), accept, { timeoutMs, intervalMs: 250, what: expr });
   }
 
   /** Every loaded rule with its health and state (GET /api/v1/rules). */

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { LoadGenerator, type LoadStats } from "../sidecar/load-generator.ts";
+import { poll } from "../support/poll.ts";
 import { startStack, svc, type Stack } from "./stack.ts";
 
 const N = 400;
@@ -160,12 +161,8 @@ describe("Prometheus queries over meshlat metrics", { timeout: 90_000 }, () => {
   });
 
   test("the shipped alert rules load and evaluate without error", async () => {
-    const deadline = Date.now() + 10_000;
-    let rules = await stack.prom.rules();
-    while (rules.some((r) => r.health === "unknown") && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 250));
-      rules = await stack.prom.rules();
-    }
+    // At the deadline the assertions below name the rule that is not healthy.
+    const rules = await poll(() => stack.prom.rules(), (rs) => !rs.some((r) => r.health === "unknown"), { timeoutMs: 10_000, intervalMs: 250, lastOnTimeout: true });
     assert.ok(rules.length > 0, "no rules loaded");
     for (const r of rules) assert.equal(r.health, "ok", `${r.name}: ${r.lastError}`);
   });

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runRequest } from "../host/index.ts";
 import { harness, decodeBatch, BASE_CONFIG, OUTBOUND, INBOUND, AGG_CLUSTER } from "./helpers.ts";
-import { seededRandom as prng } from "../sidecar/rand.ts";
+import { seededRandom as prng } from "../support/rand.ts";
 
 const ALPHABET = ' {}[]:,"\\.-+eE0123456789truefalsnl\u0000\u0001\u00ff\u00e9\t\naggregator_cluster';
 function junk(rand: () => number, max: number): string {

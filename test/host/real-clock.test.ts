@@ -4,15 +4,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { RealClock } from "./clock.ts";
 import { startPlugin } from "./plugin.ts";
+import { until } from "../support/poll.ts";
 import { fixture, messagesSince, NODE } from "./test-support.ts";
 
-async function until(cond: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error("condition not met before the deadline");
-    await new Promise((r) => setImmediate(r));
-  }
-}
 
 test("RealClock: monotonic and wall clocks advance; tick timers fire", async () => {
   const clock = new RealClock();
@@ -23,7 +17,7 @@ test("RealClock: monotonic and wall clocks advance; tick timers fire", async () 
   const w = p.workers[0]!;
   const from = w.logs.length;
   try {
-    await until(() => messagesSince(w, from).filter((m) => m.startsWith("tick ")).length >= 2, 5000);
+    await until(() => messagesSince(w, from).filter((m) => m.startsWith("tick ")).length >= 2, { timeoutMs: 5000 });
     assert.ok(clock.monoNs() - m0 >= 40_000_000n, "two 20 ms periods passed");
   } finally {
     p.stop();

@@ -2,23 +2,12 @@
 // what `npm start` runs) on 127.0.0.1, so it can be killed (SIGKILL, like an OOM kill) and
 // restarted on the same port while the mesh keeps sending.
 import { spawn, type ChildProcess } from "node:child_process";
-import net from "node:net";
 import { fileURLToPath } from "node:url";
-import { killOnExit } from "./child-process.ts";
-import { sleep } from "./sample-app.ts";
+import { killOnExit } from "../support/child-process.ts";
+import { freePort } from "../support/net.ts";
+import { poll } from "../support/poll.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export class AggregatorProcess {
   private child?: ChildProcess;
@@ -54,16 +43,17 @@ export class AggregatorProcess {
     child.stdout!.on("data", (d) => this.output.push(String(d)));
     child.stderr!.on("data", (d) => this.output.push(String(d)));
     killOnExit(child);
-    const deadline = Date.now() + readyTimeoutMs;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`aggregator exited with ${child.exitCode}: ${this.log()}`);
-      const ok = await fetch(`${this.url}/readyz`).then((r) => r.ok, () => false);
-      if (ok) return;
-      if (Date.now() > deadline) {
-        await this.kill();
-        throw new Error(`aggregator not ready within ${readyTimeoutMs} ms: ${this.log()}`);
-      }
-      await sleep(100);
+    const ready = await poll(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`aggregator exited with ${child.exitCode}: ${this.log()}`);
+        return fetch(`${this.url}/readyz`).then((r) => r.ok, () => false);
+      },
+      (ok) => ok,
+      { timeoutMs: readyTimeoutMs, intervalMs: 100, lastOnTimeout: true },
+    );
+    if (!ready) {
+      await this.kill();
+      throw new Error(`aggregator not ready within ${readyTimeoutMs} ms: ${this.log()}`);
     }
   }
 

@@ -3,8 +3,8 @@
 // It counts what it sent and what came back, per tier and status, so tests can compare its
 // own counts with what meshlat reported.
 import http from "node:http";
-import { pickWeighted, seededRandom } from "./rand.ts";
-import { sleep } from "./sample-app.ts";
+import { pickWeighted, seededRandom } from "../support/rand.ts";
+import { sleep } from "../support/poll.ts";
 
 export interface LoadOptions {
   /** Where requests go: a pod's inbound sidecar (the edge of the mesh). */

@@ -6,7 +6,9 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Histogram, Registry } from "prom-client";
-import { seededRandom, type Rand } from "./rand.ts";
+import { closeServer, listen } from "../support/net.ts";
+import { sleep } from "../support/poll.ts";
+import { seededRandom, type Rand } from "../support/rand.ts";
 
 export interface SampleAppOptions {
   name: string;
@@ -125,26 +127,4 @@ export class SampleApp {
       r.end();
     });
   }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-export function listen(server: http.Server, port = 0): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-}
-
-export async function closeServer(server: http.Server | undefined): Promise<void> {
-  if (!server || !server.listening) return;
-  await new Promise<void>((r) => {
-    server.close(() => r());
-    server.closeAllConnections();
-  });
 }

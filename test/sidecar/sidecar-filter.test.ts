@@ -11,7 +11,8 @@ import { loadFilter } from "../e2e/stack.ts";
 import { FilterStream, type FilterRunner } from "./filter-runner.ts";
 import { LoadGenerator } from "./load-generator.ts";
 import { Mesh } from "./mesh.ts";
-import { closeServer, listen, sleep } from "./sample-app.ts";
+import { closeServer, listen } from "../support/net.ts";
+import { until } from "../support/poll.ts";
 import type { HttpStream, Vm } from "../host/index.ts";
 
 interface Batch {
@@ -61,13 +62,8 @@ class BatchSink {
   }
 }
 
-async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await sleep(20);
-  }
-}
+/** How long a flushed batch may take to reach the sink. */
+const FLUSHED = { timeoutMs: 5000, intervalMs: 20 };
 
 describe("sidecar with the meshlat filter", () => {
   let sink: BatchSink;
@@ -104,7 +100,7 @@ describe("sidecar with the meshlat filter", () => {
       { reporter: "destination", destination_service: "payment.shop.svc.cluster.local", source_workload: "checkout", connection_security_policy: "mutual_tls", region: "eu-west-1" },
     ];
     const ok = (w: Record<string, string>) => sink.total({ ...w, user_tier: "premium", response_code: "200", response_flags: "-" }) === 20;
-    await until(() => want.every(ok)).catch(() => {}); // the assertions below say which one is off
+    await until(() => want.every(ok), { ...FLUSHED, lastOnTimeout: true }); // the assertions below say which one is off
     for (const w of want) {
       assert.equal(sink.total({ ...w, user_tier: "premium", response_code: "200", response_flags: "-" }), 20, `${JSON.stringify(w)} in ${JSON.stringify(sink.rows())}`);
     }
@@ -123,7 +119,7 @@ describe("sidecar with the meshlat filter", () => {
       setImmediate(() => r.end("b".repeat(1000)));
     });
     assert.equal(status, 200);
-    await until(() => sink.total({ reporter: "destination", destination_service: "frontend.shop.svc.cluster.local", user_tier: "standard" }) === before + 1);
+    await until(() => sink.total({ reporter: "destination", destination_service: "frontend.shop.svc.cluster.local", user_tier: "standard" }) === before + 1, FLUSHED);
   });
 
   const failures = [
@@ -138,7 +134,7 @@ describe("sidecar with the meshlat filter", () => {
         const s = await lg.runCount(3);
         lg.close();
         assert.equal(s.byStatus.get(502), 3); // checkout's app turns the 503 into a 502
-        await until(() => sink.total({ reporter: "source", destination_service: "payment.shop.svc.cluster.local", response_code: c.code, response_flags: c.flags }) === before + 3);
+        await until(() => sink.total({ reporter: "source", destination_service: "payment.shop.svc.cluster.local", response_code: c.code, response_flags: c.flags }) === before + 3, FLUSHED);
       } finally {
         c.undo(mesh);
       }
@@ -154,7 +150,7 @@ describe("sidecar with the meshlat filter", () => {
       const s = await lg.runCount(2);
       lg.close();
       assert.equal(s.byStatus.get(502), 2);
-      await until(() => sink.total({ reporter: "source", destination_service: "payment.shop.svc.cluster.local", response_code: "504", response_flags: "UT" }) === 2);
+      await until(() => sink.total({ reporter: "source", destination_service: "payment.shop.svc.cluster.local", response_code: "504", response_flags: "UT" }) === 2, FLUSHED);
     } finally {
       caller.upstreamTimeoutMs = 15_000;
       mesh.setAppDelay("payment", 0);
@@ -169,7 +165,7 @@ describe("sidecar with the meshlat filter", () => {
       const lg = new LoadGenerator({ ...mesh.entry(), concurrency: 1 });
       await lg.runCount(2);
       lg.close();
-      await until(() => sink.total({ reporter: "destination", destination_service: "payment.shop.svc.cluster.local", response_code: "503", response_flags: "UF" }) === 2);
+      await until(() => sink.total({ reporter: "destination", destination_service: "payment.shop.svc.cluster.local", response_code: "503", response_flags: "UF" }) === 2, FLUSHED);
     } finally {
       pod.sidecar.appPort = port;
     }

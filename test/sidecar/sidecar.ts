@@ -9,7 +9,8 @@ import type { AddressInfo } from "node:net";
 import type { NodeInfo, StreamInfo } from "../host/index.ts";
 import { FilterRunner, type FilterStream } from "./filter-runner.ts";
 import { LOCAL_REPLIES, ResponseFlag, replyForUpstreamError, type LocalReply } from "./response-flags.ts";
-import { closeServer, listen, sleep } from "./sample-app.ts";
+import { closeServer, listen } from "../support/net.ts";
+import { sleep } from "../support/poll.ts";
 
 export interface PodIdentity {
   name: string; // pod name, e.g. "checkout-7d9f"

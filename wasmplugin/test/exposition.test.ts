@@ -9,7 +9,7 @@ import { after, before, describe, it } from "node:test";
 import { parse } from "yaml";
 import { build } from "../../aggregator/src/app.ts";
 import { makeConfig } from "../../aggregator/src/config.ts";
-import { buildBatch, requests } from "../../aggregator/test/batch-builder.ts";
+import { buildBatch, requests } from "../../test/support/batch-builder.ts";
 import { DEPLOY_DIR } from "../generate.ts";
 import { EXTERNAL_METRICS } from "../src/alerts.ts";
 import { metricNames } from "./support/promql-names.ts";

@@ -4,12 +4,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { killOnExit } from "./child-process.ts";
+import { killOnExit } from "../support/child-process.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 test("the demo prints the URLs and a live table with verdicts, then exits cleanly", { timeout: 60_000 }, async () => {
-  const child = spawn(process.execPath, ["--import", "tsx", "test/sidecar/demo.ts", "--duration", "9", "--port", "0", "--refresh", "3", "--rps", "80"], {
+  const child = spawn(process.execPath, ["--import", "tsx", "test/demo/demo.ts", "--duration", "9", "--port", "0", "--refresh", "3", "--rps", "80"], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -1,12 +1,13 @@
-// Builds wire-format v1 batches (docs/wire-format.md) from readable series objects, encoded
-// byte for byte the way the filter encodes them: string table, sparse non-cumulative buckets,
-// integer µs sums, cumulative counters, smallest unsigned integer encodings (uint64 for Unix
-// ms). wire-example.test.ts checks the bytes against the filter's worked example.
-// Shared by the aggregator tests, the benchmarks and the end-to-end tests.
+// The reference encoder of wire-format v1 (docs/wire-format.md): builds batches from readable
+// series objects, byte for byte the way the filter encodes them (string table, sparse
+// non-cumulative buckets, integer µs sums, cumulative counters, smallest unsigned integer
+// encodings, uint64 for Unix ms). aggregator/test/wire-example.test.ts checks its bytes against
+// the filter's worked example. Used by the aggregator tests, the manifests' exposition test,
+// the benchmarks and aggregator/scripts/measure.ts.
 import { encodeMsgpack } from "./msgpack-encode.ts";
 import { randomBytes } from "node:crypto";
-import { LABEL_NAMES, TIMING_NAMES } from "../src/wire/types.ts";
-import type { CounterKey, LabelName, TimingName } from "../src/wire/types.ts";
+import { LABEL_NAMES, TIMING_NAMES } from "../../aggregator/src/wire/types.ts";
+import type { CounterKey, LabelName, TimingName } from "../../aggregator/src/wire/types.ts";
 
 export { LABEL_NAMES, TIMING_NAMES };
 export type Labels = Record<LabelName, string>;

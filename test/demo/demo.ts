@@ -6,11 +6,12 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { loadModule } from "../host/index.ts";
-import { AggregatorProcess, freePort } from "./aggregator-process.ts";
+import { AggregatorProcess } from "../sidecar/aggregator-process.ts";
+import { LoadGenerator } from "../sidecar/load-generator.ts";
+import { DEFAULT_SERVICES, Mesh, type ServiceSpec } from "../sidecar/mesh.ts";
+import { freePort, portFree } from "../support/net.ts";
+import { sleep } from "../support/poll.ts";
 import { fetchLatency, renderTable } from "./demo-table.ts";
-import { LoadGenerator } from "./load-generator.ts";
-import { DEFAULT_SERVICES, Mesh, type ServiceSpec } from "./mesh.ts";
-import { sleep } from "./sample-app.ts";
 
 const HELP = `usage: npm run demo -- [options]
   --duration <s>          stop after s seconds (default: run until Ctrl-C)
@@ -149,15 +150,6 @@ async function main(): Promise<void> {
 
 function fail(msg: string): never {
   throw new Error(msg);
-}
-
-async function portFree(port: number): Promise<boolean> {
-  const net = await import("node:net");
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once("error", () => resolve(false));
-    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
-  });
 }
 
 main().catch((err) => {
