@@ -33,7 +33,7 @@ export function prepare(c: RequestCase): Prepared {
   else {
     // Istio >= 1.24 metadata exchange leaves the downstream peer in filter state as a CelState
     // of type google.protobuf.Struct, which Envoy returns whole as its serialized bytes
-    // (reference §3.6; istio/proxy peer_metadata filter.cc, envoy cel_state.cc).
+    // (istio/proxy source/extensions/filters/http/peer_metadata/filter.cc, envoy cel_state.cc).
     info.properties = { "filter_state\u0000downstream_peer": new Message(encodeStruct(PEER), PEER) };
   }
   const reqHeaders = requestHeaders(c);

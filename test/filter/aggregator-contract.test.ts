@@ -55,7 +55,8 @@ test("busy, hostile and overflowing batches validate", async () => {
 });
 
 test("a wall clock stepped backwards (NTP) never yields an inverted window, which the aggregator would reject", async () => {
-  // proxy_get_current_time_nanoseconds is the dispatcher's wall clock (reference §1.9): it can jump.
+  // proxy_get_current_time_nanoseconds is the dispatcher's wall clock (envoy
+  // source/extensions/common/wasm/context.cc getCurrentTimeNanoseconds): it can jump.
   class SteppingClock extends ManualClock {
     back = 0n;
     override wallNs(): bigint { return super.wallNs() - this.back; }

@@ -1,7 +1,7 @@
 // Runs the meshlat filter for one sidecar through the project's proxy-wasm host, and makes it
 // fail open: telemetry must never delay or fail a request. A VM that traps (or a host call
 // that throws) is bypassed from then on and traffic passes untouched, as Envoy does with
-// failStrategy FAIL_OPEN (reference §4.4).
+// failStrategy FAIL_OPEN (istio/api extensions/v1alpha1/wasm.proto FailStrategy).
 import { RealClock, startPlugin } from "../host/index.ts";
 import type { Clock, HttpStream, NodeInfo, Plugin, StreamInfo, Vm } from "../host/index.ts";
 import { httpCallToUrl } from "./http-call.ts";

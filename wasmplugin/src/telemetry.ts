@@ -1,6 +1,6 @@
 // Optional companion: puts `user_tier` and `region` into Istio's own metrics
 // (istio_requests_total, istio_request_duration_milliseconds) with the Telemetry API.
-// Corrects the seed's version (reference §5.1):
+// Why it looks the way it does (istio/api telemetry/v1alpha1/telemetry.proto tagOverrides):
 //  - values are CEL evaluated by istio.stats; the Mixer-era default `a | 'b'` is not CEL, fails
 //    to parse, and the new tag is then silently skipped;
 //  - a missing header is an evaluation error, which istio.stats reports as `unknown` — so no

@@ -4,30 +4,28 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import { PLUGIN_NAME, trafficExtension, wasmPlugin } from "../src/extension.ts";
 import { defaults } from "../src/settings.ts";
 import { DEPLOY_DIR } from "../generate.ts";
 import { renderKustomization } from "./support/kustomize.ts";
+import { loadModule, startPlugin } from "../../test/host/index.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const WASM = join(ROOT, "filter", "build", "meshlat.wasm");
-const HOST = join(ROOT, "test", "host", "index.ts");
 
-/** Loads the host and the module, failing loudly (not skipping) when either is missing. */
+/** Loads the built module into the host, failing loudly (not skipping) when it is missing. */
 async function harness() {
-  assert.ok(existsSync(HOST), `proxy-wasm host missing: ${HOST}`);
   assert.ok(existsSync(WASM), `filter not built: ${WASM} (run npm run build)`);
-  const host = await import(pathToFileURL(HOST).href);
-  const module = await host.loadModule(new Uint8Array(readFileSync(WASM)));
+  const module = await loadModule(new Uint8Array(readFileSync(WASM)));
   return async (configuration: string) => {
     const logs: { level: string; message: string }[] = [];
-    const plugin = await host.startPlugin({
+    const plugin = await startPlugin({
       module,
       configuration,
       // What istiod puts in Envoy's PluginConfig: root_id = pluginName, name = <ns>.<name>
-      // (istio/istio pilot/pkg/model/extensions.go, reference §4.2).
+      // (istio/istio pilot/pkg/model/extensions.go).
       rootId: PLUGIN_NAME,
       name: `${defaults.namespace}.${PLUGIN_NAME}`,
       workers: 1,
@@ -65,7 +63,8 @@ describe("pluginConfig accepted by the filter", () => {
   for (const [name, config] of shippedConfigs()) {
     it(name, async () => {
       const configure = await harness();
-      // Istio hands pluginConfig (a protobuf Struct) to Envoy as JSON (reference §1.4).
+      // Istio hands pluginConfig (a protobuf Struct) to Envoy as JSON (istio/istio
+      // pilot/pkg/model/extensions.go buildPluginConfig).
       const r = await configure(JSON.stringify(config));
       const bad = r.logs.filter((l) => ["warn", "error", "critical"].includes(l.level));
       assert.equal(r.accepted, true, `rejected: ${JSON.stringify(r.logs)}`);
