@@ -254,7 +254,7 @@ test("labels: a log-only stream (rejected before the filter) is counted without 
   }
 });
 
-const regionCases: { name: string; node: typeof NODE; version?: "legacy" | "1.33+" | "1.28-1.32"; config?: Record<string, unknown>; region: string; workload?: string }[] = [
+const regionCases: { name: string; node: typeof NODE; version?: "legacy" | "1.34+" | "1.33" | "1.28-1.32"; config?: Record<string, unknown>; region: string; workload?: string }[] = [
   { name: "xds.node.locality.region", node: NODE, region: "eu-west-1" },
   { name: "legacy Envoy: node.locality.region", node: NODE, version: "legacy", region: "eu-west-1", workload: "checkout" },
   { name: "deprecation window (both spellings)", node: NODE, version: "1.28-1.32", region: "eu-west-1" },
@@ -274,7 +274,7 @@ const regionCases: { name: string; node: typeof NODE; version?: "legacy" | "1.33
 
 for (const c of regionCases) {
   test(`region: ${c.name}`, async () => {
-    const h = await harness({ ...BASE_CONFIG, ...c.config }, { node: c.node, envoyVersion: c.version ?? "1.33+" });
+    const h = await harness({ ...BASE_CONFIG, ...c.config }, { node: c.node, envoyVersion: c.version ?? "1.34+" });
     try {
       const info = c.version === "legacy" ? { clusterName: OUTBOUND } : { clusterName: OUTBOUND };
       const b = await oneBatch(h, [{ info, requestHeaders: REQ, responseHeaders: RESP_200 }]);

@@ -109,3 +109,43 @@ test("pending http calls are cancelled when the root context goes away (stop): n
   assert.deepEqual(messagesSince(w, from).filter((m) => !m.startsWith("abort:")), ["call 0 token=4"]);
   assert.equal(clock.pendingTimers(), 0, "timeout and tick timers cancelled");
 });
+
+test("no healthy endpoint / overflow: INTERNAL_FAILURE at once, token 0, and no callback ever (not even a timeout)", async () => {
+  // envoy source/common/http/async_client_impl.cc internalStartRequest returns null when the
+  // router answered inline; source/extensions/common/wasm/context.cc httpCall then erases the
+  // token and returns InternalFailure, so the deferred inline 503 finds no handler.
+  for (const reason of ["no_healthy_upstream", "overflow"] as const) {
+    const { p, w, clock, from } = await setup(`${CLUSTER};250;aggregator`, () => ({ unavailable: reason }));
+    clock.advanceMs(1000);
+    await p.settle();
+    assert.deepEqual(messagesSince(w, from), ["call 10 token=0"], reason);
+    clock.advanceMs(1000); // past the 250 ms timeout of the first call, and a second tick
+    await p.settle();
+    assert.deepEqual(messagesSince(w, from), ["call 10 token=0", "call 10 token=0"], `${reason}: never a callback`);
+    assert.equal(clock.pendingTimers(), 2, "no timeout timer was armed: only the ticks (main + worker) remain");
+    p.stop();
+  }
+});
+
+test("a refused call still uses up its token (Envoy takes nextHttpCallId before send)", async () => {
+  let n = 0;
+  const { p, w, clock, from } = await setup(`${CLUSTER};1000;aggregator`, () =>
+    n++ < 2 ? { unavailable: "no_healthy_upstream" as const } : { headers: [[":status", "204"]] },
+  );
+  clock.advanceMs(2000); // first tick of main and worker refused, second tick answered
+  await p.settle();
+  assert.deepEqual(messagesSince(w, from), [
+    "call 10 token=0",
+    "call 0 token=8",
+    "response token=8 headers=1 body=0 trailers=0 status=0:204 text=0: trailer=2: getstatus=0:",
+  ]);
+  p.stop();
+});
+
+test("unavailable known only after the request started: the router's 503 local reply through the callback", async () => {
+  const { p, w, clock, from } = await setup(`${CLUSTER};1000;aggregator`, async () => ({ unavailable: "overflow" as const }));
+  clock.advanceMs(1000);
+  await p.settle();
+  assert.match(messagesSince(w, from).at(-1)!, /^response token=4 headers=3 body=\d+ trailers=0 status=0:503 text=0:upstream connect error/);
+  p.stop();
+});

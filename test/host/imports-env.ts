@@ -13,6 +13,11 @@ import type { CallResponse, MetricState, PendingCall, RootCtx, Vm } from "./vm.t
 
 const TIMEOUT_BODY = new TextEncoder().encode("upstream request timeout");
 const EMPTY = new Uint8Array(0);
+// The router's local-reply bodies (envoy source/common/router/router.cc).
+const UNAVAILABLE_BODY = {
+  no_healthy_upstream: "no healthy upstream",
+  overflow: "upstream connect error or disconnect/reset before headers. reset reason: overflow",
+} as const;
 const STREAM_TYPE_MAX = 3; // WasmStreamType: Request, Response, Downstream, Upstream
 
 function rootOf(vm: Vm): RootCtx | null {
@@ -32,7 +37,7 @@ function pairsOut(vm: Vm, pairs: readonly Pair[], ptrPtr: number, sizePtr: numbe
     lens[2 * i + 1] = vl;
     size += 8 + kl + vl + 2;
   }
-  const ptr = vm.g.malloc(size) >>> 0;
+  const ptr = vm.alloc(size);
   if (ptr === 0 || !vm.inBounds(ptr, size)) return false;
   const dv = vm.dv;
   const u8 = vm.u8;
@@ -57,6 +62,16 @@ function pairsOut(vm: Vm, pairs: readonly Pair[], ptrPtr: number, sizePtr: numbe
 
 function toCallResponse(r: HttpCallResult): CallResponse | null {
   if ("reset" in r) return null;
+  if ("unavailable" in r) {
+    // Known only after the request started (e.g. the connection pool overflowed once a
+    // connection attempt failed): the router's 503 local reply arrives through onSuccess.
+    const body = new TextEncoder().encode(UNAVAILABLE_BODY[r.unavailable]);
+    return {
+      headers: new HeaderMap([[":status", "503"], ["content-length", String(body.length)], ["content-type", "text/plain"]]),
+      body,
+      trailers: null,
+    };
+  }
   const body = r.body === undefined ? new Uint8Array(0) : typeof r.body === "string" ? new TextEncoder().encode(r.body) : r.body;
   return {
     headers: new HeaderMap(r.headers),
@@ -322,8 +337,27 @@ export function envImports(vm: Vm): Record<string, (...args: never[]) => unknown
         return Status.BAD_ARGUMENT;
       }
       if (body.length > 0) headers.replace("content-length", String(body.length));
+      // Context::httpCall takes the token (wasm()->nextHttpCallId()) before the async client's
+      // send(), so a refused send still uses one up.
       vm.nextHttpCallId += 4;
       const token = vm.nextHttpCallId >>> 0;
+      let result: HttpCallResult | Promise<HttpCallResult>;
+      try {
+        result = handler({ cluster, headers: headers.toPairs(), body, trailers: decodePairs(trlBytes), timeoutMs });
+      } catch {
+        result = { reset: true };
+      }
+      if (!(result instanceof Promise) && "unavailable" in result) {
+        // No healthy endpoint / upstream overflow: the router answers 503 inline, inside
+        // AsyncClientImpl::send, which then returns null (source/common/http/async_client_impl.cc
+        // internalStartRequest: "The request may get immediately failed"). The inline answer
+        // reaches Context::onHttpCallSuccess while the VM is still inside proxy_http_call, so it
+        // is deferred (addAfterVmCallAction) and, when it runs, finds the token already erased:
+        // proxy_http_call returns INTERNAL_FAILURE, the token stays 0, and no callback ever comes
+        // (envoy source/extensions/common/wasm/context.cc httpCall / onHttpCallSuccess). No
+        // timeout follows either: the router never arms one for a request it answered itself.
+        return Status.INTERNAL_FAILURE;
+      }
       let markDone = () => {};
       const finished = new Promise<void>((r) => (markDone = r));
       const call: PendingCall = { token, timer: null, done: false, markDone };
@@ -344,12 +378,6 @@ export function envImports(vm: Vm): Record<string, (...args: never[]) => unknown
             trailers: null,
           });
         });
-      }
-      let result: HttpCallResult | Promise<HttpCallResult>;
-      try {
-        result = handler({ cluster, headers: headers.toPairs(), body, trailers: decodePairs(trlBytes), timeoutMs });
-      } catch {
-        result = { reset: true };
       }
       // Delivered asynchronously on the VM's thread, never inside the calling callback.
       const p = Promise.resolve(result).then(

@@ -1,7 +1,8 @@
 // Builds the import object of one VM: every function Envoy registers (envoy-imports.json),
-// each wrapped once (not per call) to count host calls by name and to enforce the start-time
-// restriction: while _start/_initialize runs only a few host calls are allowed, any other
-// traps with "restricted_callback" (proxy-wasm-cpp-host src/wasm.cc startVm
+// each wrapped once (not per call) to count host calls by name and to enforce cpp-host's
+// restricted phases: while _start/_initialize runs, and while the host runs the guest's
+// malloc, only a few host calls are allowed; any other traps with "restricted_callback"
+// (proxy-wasm-cpp-host src/wasm.cc startVm and include/proxy-wasm/wasm.h allocMemory
 // setRestrictedCallback; src/v8/v8.cc isHostFunctionAllowed).
 import { readFileSync } from "node:fs";
 import { envImports } from "./imports-env.ts";
@@ -23,7 +24,7 @@ export const IMPORT_NAMES: readonly string[] = [
 ];
 
 /** cpp-host src/wasm.cc WasmBase::startVm (@c4d7bb0): host calls allowed during start. */
-const ALLOWED_DURING_START = new Set([
+export const ALLOWED_DURING_START: ReadonlySet<string> = new Set([
   "env.proxy_log",
   ...WASI_MODULES.flatMap((m) =>
     [
@@ -42,6 +43,16 @@ const ALLOWED_DURING_START = new Set([
   ),
 ]);
 
+/**
+ * cpp-host include/proxy-wasm/wasm.h WasmBase::allocMemory (@c4d7bb0, the host of Envoy ≤ 1.38):
+ * host calls allowed while the guest's malloc runs. cpp-host 94091cd (Envoy 1.39) adds
+ * poll_oneoff for the Go runtime; the older, stricter set is modelled.
+ */
+export const ALLOWED_DURING_MALLOC: ReadonlySet<string> = new Set([
+  "env.proxy_log",
+  ...WASI_MODULES.flatMap((m) => ["fd_write", "clock_time_get"].map((n) => `${m}.${n}`)),
+]);
+
 export class RestrictedCallError extends Error {}
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -49,10 +60,10 @@ type AnyFn = (...args: any[]) => any;
 
 function wrap(vm: Vm, idx: number, name: string, impl: AnyFn): AnyFn {
   const counts = vm.counts;
-  const allowed = ALLOWED_DURING_START.has(name);
   const guard = () => {
-    if (vm.starting && !allowed) {
-      throw new RestrictedCallError(`restricted_callback: ${name} may not be called while the module starts (_start/_initialize)`);
+    const r = vm.restricted;
+    if (r !== null && !r.allowed.has(name)) {
+      throw new RestrictedCallError(`restricted_callback: ${name} may not be called while ${r.phase}`);
     }
   };
   // Fixed arities avoid rest-argument allocation on the hot path.

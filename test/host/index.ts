@@ -10,5 +10,14 @@ export { prop, Typed, Message, LookupMap, serializeValue, type PropertyValue } f
 export { runRequest, type RequestSpec } from "./run-request.ts";
 export { SharedState } from "./shared-state.ts";
 export { HttpStream, FilterStatus, type LocalReply } from "./stream.ts";
+export { ENVOY_VERSIONS } from "./types.ts";
 export type { EnvoyVersion, HttpCallHandler, HttpCallRequest, HttpCallResult, LogLine, NodeInfo, PluginOptions, StreamInfo } from "./types.ts";
 export { Vm, type VmRole, type MetricState } from "./vm.ts";
+export {
+  istioClusterMetadata,
+  istioPeerValue,
+  downstreamPeerProperties,
+  type IstioPeer,
+  type IstioPeerFormat,
+  type IstioService,
+} from "./istio.ts";

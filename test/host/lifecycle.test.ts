@@ -282,3 +282,31 @@ test("runRequest: a local reply from the request phase is what the filter's resp
   assert.equal(Buffer.from(s.responseBodyOut).toString(), "no");
   p.stop();
 });
+
+test("when the VM itself goes away, a root whose proxy_on_done returned false is dropped: its call is cancelled, no proxy_on_delete", async () => {
+  // cpp-host include/proxy-wasm/wasm.h ~WasmHandleBase -> WasmBase::startShutdown moves such a
+  // root to pending_done_, but nothing else holds the WasmBase: ~WasmBase clears pending_done_
+  // (src/wasm.cc) without onDelete, envoy context.cc ~Context cancels its http calls, and the
+  // tick timer only holds a weak_ptr (envoy wasm.cc setTimerPeriod). Envoy keeps a waiting root
+  // alive only while its VM lives, i.e. for a new plugin configuration on the same code.
+  const cluster = "outbound|9464||agg.istio-system.svc.cluster.local";
+  const clock = new ManualClock({ monoNs: 0n });
+  const answers: (() => void)[] = [];
+  const p = await startPlugin({
+    module: await fixture("done-later"),
+    configuration: `${cluster};1`,
+    node: NODE,
+    clock,
+    workers: 1,
+    clusters: { [cluster]: () => new Promise((r) => answers.push(() => r({ headers: [[":status", "204"]] }))) },
+  });
+  const w = p.workers[0]!;
+  const from = w.logs.length;
+  clock.advanceMs(1000);
+  p.stop(); // the plugin (and with it every VM) goes away
+  for (const a of answers.splice(0)) a();
+  await p.settle();
+  clock.advanceMs(5000);
+  assert.deepEqual(messagesSince(w, from), ["tick 1 call=0 token=4", "done 1 waiting"], "no response, no proxy_done, no delete");
+  assert.equal(clock.pendingTimers(), 0);
+});

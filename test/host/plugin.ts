@@ -15,7 +15,7 @@ import { HostError } from "./errors.ts";
 import { checkModule } from "./load-module.ts";
 import { nodeMessage, type PluginIdentity } from "./properties.ts";
 import { SharedState } from "./shared-state.ts";
-import type { PluginOptions } from "./types.ts";
+import { ENVOY_VERSIONS, type PluginOptions } from "./types.ts";
 import { Vm, type MetricState, type RootCtx, type VmEnvironment, type VmRole } from "./vm.ts";
 
 const enc = new TextEncoder();
@@ -87,7 +87,7 @@ export class Plugin {
         name: o.name ?? "",
         rootId: o.rootId ?? "",
         vmId: o.vmId ?? "",
-        version: o.envoyVersion ?? "1.33+",
+        version: o.envoyVersion ?? "1.34+",
       };
     }
     return this.#identityCache;
@@ -192,7 +192,7 @@ function validate(o: PluginOptions): void {
   if (!o.node || typeof o.node.id !== "string") bad("node.id is required");
   if (o.workers !== undefined && (!Number.isInteger(o.workers) || o.workers < 1)) bad("workers must be an integer >= 1");
   if (o.logLevel !== undefined && !LOG_LEVEL_NAMES.includes(o.logLevel)) bad(`unknown logLevel ${o.logLevel}`);
-  if (o.envoyVersion !== undefined && !["1.33+", "legacy", "1.28-1.32"].includes(o.envoyVersion)) bad(`unknown envoyVersion ${o.envoyVersion}`);
+  if (o.envoyVersion !== undefined && !ENVOY_VERSIONS.includes(o.envoyVersion)) bad(`unknown envoyVersion ${o.envoyVersion}`);
 }
 
 /** Installs a plugin configuration like Envoy (canary, main-thread VM, worker VMs). */

@@ -28,7 +28,7 @@ const f64 = (b: Uint8Array) => Buffer.from(b).readDoubleLE(0);
 
 const CLOCK_WALL = 1_767_225_600_000_000_000n;
 
-async function probe(paths: string[], info: StreamInfo, version: EnvoyVersion = "1.33+", extraRequestHeaders: [string, string][] = []) {
+async function probe(paths: string[], info: StreamInfo, version: EnvoyVersion = "1.34+", extraRequestHeaders: [string, string][] = []) {
   const clock = new ManualClock({ wallNs: CLOCK_WALL, monoNs: 0n });
   const p = await startPlugin({
     module: await fixture("probe"),
@@ -184,7 +184,7 @@ test("properties: legacy Envoy names and the deprecation window", async () => {
 
 test("properties: whole maps — header maps serialize as pairs, the request/response wrappers cannot; inbound direction is 1", async () => {
   const paths = ["request", "request|headers", "response|headers", "xds|listener_direction", "xds|node|metadata|LABELS|app|x"];
-  const r = await probe(paths, { direction: "inbound" }, "1.33+", [["x-multi", "1"], ["X-Multi", "2"]]);
+  const r = await probe(paths, { direction: "inbound" }, "1.34+", [["x-multi", "1"], ["X-Multi", "2"]]);
   // BaseWrapper::ListKeys is unimplemented -> serializeValue: SerializationFailure
   // (envoy source/extensions/filters/common/expr/context.h, common/wasm/context.cc).
   assert.equal(r.get("rh request")!.status, 3);
@@ -214,7 +214,7 @@ test("properties: request.size is content-length when valid, NOT_FOUND when not,
     ["no content-length", [], 0, 0n],
   ];
   for (const [name, headers, status, size] of cases) {
-    const r = await probe(["request|size"], {}, "1.33+", headers);
+    const r = await probe(["request|size"], {}, "1.34+", headers);
     assert.equal(r.get("rh request|size")!.status, status, name);
     if (size !== undefined) assert.equal(i64(r.get("rh request|size")!.bytes), size, name);
   }
@@ -300,11 +300,14 @@ test("properties newer than the emulated Envoy are NOT_FOUND: backend_latency (1
     ["1.28-1.32", "log response|backend_latency", 0], // 1.32 has it (envoyproxy/envoy#36292)
     ["1.28-1.32", "sh upstream|request_attempt_count", 1], // envoyproxy/envoy#36939
     ["1.28-1.32", "sh upstream|locality|region", 1], // envoyproxy/envoy#38024
-    ["1.33+", "log response|backend_latency", 0],
-    ["1.33+", "sh upstream|request_attempt_count", 0],
-    ["1.33+", "sh upstream|locality|region", 0],
+    ["1.33", "log response|backend_latency", 0],
+    ["1.33", "sh upstream|request_attempt_count", 0],
+    ["1.33", "sh upstream|locality|region", 1], // upstream.locality arrived in 1.34 (#38024)
+    ["1.34+", "log response|backend_latency", 0],
+    ["1.34+", "sh upstream|request_attempt_count", 0],
+    ["1.34+", "sh upstream|locality|region", 0],
   ];
   const byVersion = new Map<EnvoyVersion, Map<string, Result>>();
-  for (const v of ["legacy", "1.28-1.32", "1.33+"] as const) byVersion.set(v, await probe(paths, INFO, v));
+  for (const v of ["legacy", "1.28-1.32", "1.33", "1.34+"] as const) byVersion.set(v, await probe(paths, INFO, v));
   for (const [v, key, status] of want) assert.equal(byVersion.get(v)!.get(key)?.status, status, `${v} ${key}`);
 });

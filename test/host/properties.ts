@@ -6,7 +6,7 @@
 // that is no attribute falls back to plugin_name / plugin_root_id / plugin_vm_id /
 // connection_id, then to the filter-state key "wasm.<name>" written by proxy_set_property.
 import type { HeaderMap } from "./header-map.ts";
-import { encodeLocality, encodeNode } from "./protobuf.ts";
+import { encodeLocality, encodeMetadata, encodeNode } from "./protobuf.ts";
 import { LookupMap, Message, child, fromStructValue, prop, type PropertyValue } from "./property-value.ts";
 import type { EnvoyVersion, NodeInfo, StreamInfo } from "./types.ts";
 
@@ -62,6 +62,27 @@ export function cachedLocalityMessage(l: { region?: string; zone?: string; subzo
     if (localityCache.size >= 256) localityCache.clear();
     m = localityMessage(l);
     localityCache.set(key, m);
+  }
+  return m;
+}
+
+// A sidecar has few clusters: each StreamInfo.clusterMetadata object is encoded once.
+const metadataCache = new WeakMap<object, Message>();
+
+/**
+ * xds.cluster_metadata as CEL sees envoy.config.core.v3.Metadata (envoy
+ * source/extensions/filters/common/expr/context.cc XDSLookupValues ClusterMetadata:
+ * CelProtoWrapper::CreateMessage(&cluster_info->metadata())): whole = protobuf bytes;
+ * `filter_metadata` a map whose Struct values CEL reads as maps (lists as lists), so
+ * `xds.cluster_metadata.filter_metadata.istio.services.0.host` is a raw string.
+ */
+export function clusterMetadataMessage(fm: Record<string, Record<string, unknown>>): Message {
+  let m = metadataCache.get(fm);
+  if (m === undefined) {
+    const filterMetadata: Record<string, PropertyValue> = {};
+    for (const [k, v] of Object.entries(fm)) filterMetadata[k] = fromStructValue(v);
+    m = new Message(encodeMetadata(fm), { filter_metadata: filterMetadata, typed_filter_metadata: {} });
+    metadataCache.set(fm, m);
   }
   return m;
 }
@@ -227,12 +248,12 @@ function connectionValue(s: StreamView, k: string): PropertyValue | undefined {
 
 function upstreamValue(s: StreamView, k: string, version: EnvoyVersion): PropertyValue | undefined {
   {
-    // upstream.locality: Envoy >= 1.34 (envoyproxy/envoy#38024); request_attempt_count: >= 1.33
-    // (envoyproxy/envoy#36939). Older Envoy has neither.
-    if (version !== "1.33+") return undefined;
+    // request_attempt_count: Envoy >= 1.33 (envoyproxy/envoy#36939); upstream.locality: >= 1.34
+    // (envoyproxy/envoy#38024). Older Envoy has neither.
+    if (version !== "1.34+" && version !== "1.33") return undefined;
     // The router selects the upstream host after this filter's request phase; StreamInfo keeps
     // it for the response and the access log.
-    if (k === "locality") return s.responseStarted || s.logPhase ? s.upstreamLocality() : undefined;
+    if (k === "locality") return version === "1.34+" && (s.responseStarted || s.logPhase) ? s.upstreamLocality() : undefined;
     // attemptCount().value_or(0): the router (after this filter) has not tried upstream yet in
     // on_request_headers; one attempt once a response came back (override via properties).
     if (k === "request_attempt_count") return prop.uint(s.responseStarted ? 1 : 0);
@@ -271,6 +292,8 @@ function xdsValue(p: PluginIdentity, s: StreamView | null, k: string): PropertyV
   switch (k) {
     case "cluster_name":
       return s.info.clusterName;
+    case "cluster_metadata":
+      return s.info.clusterMetadata === undefined ? undefined : clusterMetadataMessage(s.info.clusterMetadata);
     case "route_name":
       return s.info.routeName;
     case "listener_direction":
@@ -280,7 +303,7 @@ function xdsValue(p: PluginIdentity, s: StreamView | null, k: string): PropertyV
 }
 
 function topLevel(p: PluginIdentity, s: StreamView | null, name: string): PropertyValue | undefined {
-  const legacy = p.version !== "1.33+";
+  const legacy = p.version === "legacy" || p.version === "1.28-1.32";
   const attr = attribute(p, s, name);
   if (attr) return new LookupMap((k) => attr(p, s, k));
   if (legacy) {
@@ -289,6 +312,7 @@ function topLevel(p: PluginIdentity, s: StreamView | null, name: string): Proper
       case "node":
         return p.node;
       case "cluster_name":
+      case "cluster_metadata":
       case "route_name":
       case "listener_direction":
         return xdsValue(p, s, name);

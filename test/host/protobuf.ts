@@ -91,6 +91,21 @@ export function encodeStruct(obj: Record<string, unknown>): Uint8Array {
   return w.finish();
 }
 
+/**
+ * envoy.config.core.v3.Metadata: filter_metadata=1 (map<string, Struct>); typed_filter_metadata
+ * (2) is not modelled.
+ */
+export function encodeMetadata(filterMetadata: Record<string, Record<string, unknown>>): Uint8Array {
+  const w = new Writer();
+  for (const k of Object.keys(filterMetadata).sort()) {
+    const entry = new Writer();
+    entry.string(1, k);
+    entry.bytes(2, encodeStruct(filterMetadata[k]!));
+    w.bytes(1, entry.finish());
+  }
+  return w.finish();
+}
+
 export interface NodeMsg {
   id: string;
   cluster?: string;

@@ -13,12 +13,15 @@ export interface NodeInfo {
 }
 
 /**
- * "1.33+": current Envoy, Wasm-specific xds attributes only under `xds.*` (envoyproxy/envoy#36619).
+ * "1.34+": current Envoy (default): Wasm-specific xds attributes only under `xds.*`
+ *   (envoyproxy/envoy#36619, 1.33) and `upstream.locality` (envoyproxy/envoy#38024, 1.34).
+ * "1.33": as "1.34+" without `upstream.locality`.
  * "legacy": Envoy before the `xds.*` attributes: `node`, `cluster_name`, `listener_direction`,
  *   `route_name` at top level and no `xds`.
  * "1.28-1.32": both spellings (the deprecation window).
  */
-export type EnvoyVersion = "1.33+" | "legacy" | "1.28-1.32";
+export type EnvoyVersion = "1.34+" | "1.33" | "legacy" | "1.28-1.32";
+export const ENVOY_VERSIONS: readonly EnvoyVersion[] = ["1.34+", "1.33", "legacy", "1.28-1.32"];
 
 export interface HttpCallRequest {
   cluster: string;
@@ -28,9 +31,16 @@ export interface HttpCallRequest {
   timeoutMs: number;
 }
 
+/**
+ * What the cluster answers. `unavailable` models a cluster with no healthy endpoint or an
+ * upstream overflow: returned synchronously, proxy_http_call gets INTERNAL_FAILURE and no
+ * callback ever comes (Envoy's router answers inline); inside a promise it is the router's 503
+ * local reply, delivered as a response.
+ */
 export type HttpCallResult =
   | { headers: [string, string][]; body?: Uint8Array | string; trailers?: [string, string][] }
-  | { reset: true };
+  | { reset: true }
+  | { unavailable: "no_healthy_upstream" | "overflow" };
 
 export type HttpCallHandler = (req: HttpCallRequest) => HttpCallResult | Promise<HttpCallResult>;
 
@@ -90,6 +100,12 @@ export interface StreamInfo {
   mtls?: boolean;
   /** upstream.locality (Envoy >= 1.34), readable from the response phase on. */
   upstreamLocality?: { region?: string; zone?: string; subzone?: string };
+  /**
+   * xds.cluster_metadata: the upstream cluster's Metadata.filter_metadata, filter name → Struct
+   * (JSON-like). Istio puts the service an inbound cluster serves under
+   * `istio.services[0].host` (see istio.ts inboundClusterMetadata).
+   */
+  clusterMetadata?: Record<string, Record<string, unknown>>;
   /** request.protocol; default "HTTP/1.1". */
   protocol?: string;
   /**

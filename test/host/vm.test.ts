@@ -7,7 +7,7 @@ import { Status, Errno } from "./abi.ts";
 import { ManualClock } from "./clock.ts";
 import { buildImports } from "./imports.ts";
 import { startPlugin } from "./plugin.ts";
-import { fixture, NODE } from "./test-support.ts";
+import { fixture, messages, NODE } from "./test-support.ts";
 import type { Vm } from "./vm.ts";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -190,4 +190,25 @@ test("proxy_get_status reads the root context's status, also from a stream conte
     const size = vm.dv.getUint32(scratch + 4, true);
     assert.deepEqual([vm.dv.getUint32(scratch + 8, true), vm.nodeBuf.toString("utf8", ptr, ptr + size)], [11, "reset"], name);
   }
+});
+
+test("while the host runs the guest's malloc only proxy_log, fd_write and clock_time_get may be called", async () => {
+  // cpp-host include/proxy-wasm/wasm.h allocMemory: setRestrictedCallback(true, {proxy_log,
+  // fd_write, clock_time_get}) around malloc_; src/v8/v8.cc traps anything else.
+  const clock = new ManualClock();
+  const ok = await startPlugin({ module: await fixture("malloc-calls"), configuration: "allowed", node: NODE, clock, workers: 1 });
+  clock.advanceMs(1000);
+  const w = ok.workers[0]!;
+  assert.equal(w.failed, false);
+  assert.ok(messages(w).some((m) => m.startsWith("malloc ")), "malloc ran and logged");
+  assert.ok(messages(w).some((m) => m.startsWith("node_id 0:")), "the property read completed");
+  ok.stop();
+
+  const bad = await startPlugin({ module: await fixture("malloc-calls"), configuration: "forbidden", node: NODE, clock, workers: 1 });
+  clock.advanceMs(1000);
+  const v = bad.workers[0]!;
+  assert.equal(v.failed, true, "a forbidden host call inside malloc traps and fails the VM");
+  assert.match(String(v.failure?.message), /restricted_callback: env\.proxy_get_log_level may not be called while the host runs the module's malloc/);
+  assert.ok(!messages(v).some((m) => m.startsWith("node_id")), "the property read never completed");
+  bad.stop();
 });

@@ -10,7 +10,7 @@ import { Action, BufferType, LOG_LEVEL_NAMES, LogLevel, MapType, type LogLevelNa
 import type { Clock, TimerHandle } from "./clock.ts";
 import { HostError } from "./errors.ts";
 import type { HeaderMap } from "./header-map.ts";
-import { buildImports, IMPORT_NAMES } from "./imports.ts";
+import { ALLOWED_DURING_MALLOC, ALLOWED_DURING_START, buildImports, IMPORT_NAMES } from "./imports.ts";
 import type { PluginIdentity } from "./properties.ts";
 import type { SharedState } from "./shared-state.ts";
 import { HttpStream } from "./stream.ts";
@@ -87,6 +87,9 @@ export interface VmEnvironment {
 
 type GuestFn = (...args: number[]) => number | undefined;
 
+const START_RESTRICTION = { phase: "the module starts (_start/_initialize)", allowed: ALLOWED_DURING_START };
+const MALLOC_RESTRICTION = { phase: "the host runs the module's malloc", allowed: ALLOWED_DURING_MALLOC };
+
 interface GuestExports {
   memory: WebAssembly.Memory;
   malloc: (size: number) => number;
@@ -140,8 +143,8 @@ export class Vm {
   effective: Ctx | null = null;
   /** Set by proxy_send_local_response (cpp-host WasmBase::stopNextIteration). */
   stopNextIteration = false;
-  /** True while _start/_initialize runs: only the restricted host calls are allowed. */
-  starting = false;
+  /** Set while _start/_initialize or the guest's malloc runs: only `allowed` host calls may run. */
+  restricted: { readonly phase: string; readonly allowed: ReadonlySet<string> } | null = null;
   readonly logLevelNum: number;
 
   readonly counts: Float64Array;
@@ -277,6 +280,20 @@ export class Vm {
   }
 
   /**
+   * The guest's malloc as cpp-host WasmBase::allocMemory runs it: only proxy_log, fd_write and
+   * clock_time_get may be called meanwhile (a trap inside fails the VM like any other).
+   */
+  alloc(size: number): number {
+    const outer = this.restricted;
+    this.restricted = MALLOC_RESTRICTION;
+    try {
+      return this.g.malloc(size) >>> 0;
+    } finally {
+      this.restricted = outer;
+    }
+  }
+
+  /**
    * cpp-host WasmBase::copyToPointerSize: malloc in the guest (nothing for empty data, ptr 0),
    * copy, then write pointer and size to the guest's out-pointers.
    */
@@ -291,7 +308,7 @@ export class Vm {
       for (let i = 0; ascii && i < n; i++) if (data.charCodeAt(i) > 0x7f) ascii = false;
       size = ascii ? n : Buffer.byteLength(data);
       if (size > 0) {
-        ptr = this.g.malloc(size) >>> 0;
+        ptr = this.alloc(size);
         if (ptr === 0 || !this.inBounds(ptr, size)) return false;
         if (ascii) {
           const u8 = this.u8;
@@ -301,7 +318,7 @@ export class Vm {
     } else {
       size = data.length;
       if (size > 0) {
-        ptr = this.g.malloc(size) >>> 0;
+        ptr = this.alloc(size);
         if (ptr === 0 || !this.inBounds(ptr, size)) return false;
         if (size <= 16) {
           const u8 = this.u8;
@@ -405,14 +422,14 @@ export class Vm {
     const init = this.g.initialize;
     const f = init ? () => (init(), this.g.main?.(0, 0)) : this.g.start;
     if (!f) return;
-    this.starting = true;
+    this.restricted = START_RESTRICTION;
     try {
       f();
     } catch (e) {
       this.fail(e, this.g.initialize ? "_initialize" : "_start");
       throw new HostError("HOST_ERR_START_FAILED", `VM ${this.id} start failed: ${(e as Error).message}`, { cause: e });
     } finally {
-      this.starting = false;
+      this.restricted = null;
     }
   }
 
