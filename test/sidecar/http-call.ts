@@ -1,7 +1,10 @@
 // Turns the filter's proxy_http_call into a real HTTP request, as Envoy's async client does
 // for a cluster (envoy source/extensions/common/wasm/context.cc Context::httpCall): the
-// pseudo-headers become the request line and Host, a timeout or a connection error becomes
-// a reset for the filter (proxy_on_http_call_response with no headers).
+// pseudo-headers become the request line and Host. What the filter sees follows Envoy's
+// router (source/common/router/router.cc): no endpoint at all (EDS empty: the aggregator is
+// not running) is an inline "no healthy upstream", i.e. INTERNAL_FAILURE and no callback; a
+// connection that fails before a response is the router's 503 local reply; a timeout its 504;
+// only a stream broken after the response started is a reset (callback with no headers).
 import http from "node:http";
 import type { HttpCallHandler, HttpCallResult } from "../host/index.ts";
 
@@ -11,7 +14,7 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
 export function httpCallToUrl(target: () => string | undefined): HttpCallHandler {
   return (req) => {
     const base = target();
-    if (base === undefined) return { reset: true };
+    if (base === undefined) return { unavailable: "no_healthy_upstream" };
     return send(new URL(base), req.headers, req.body, req.timeoutMs);
   };
 }
@@ -45,7 +48,7 @@ function send(base: URL, headers: [string, string][], body: Uint8Array, timeoutM
           for (let i = 0; i < res.rawHeaders.length; i += 2) h.push([res.rawHeaders[i].toLowerCase(), res.rawHeaders[i + 1]]);
           finish({ headers: h, body: new Uint8Array(Buffer.concat(chunks)) });
         });
-        res.once("error", () => finish({ reset: true }));
+        res.once("error", () => finish({ reset: true })); // broken after the response started
       },
     );
     // Envoy: 0 means no timeout. A timeout answers 504 from the async client (not a reset).
@@ -54,7 +57,13 @@ function send(base: URL, headers: [string, string][], body: Uint8Array, timeoutM
       finish({ headers: [[":status", "504"]], body: new TextEncoder().encode("upstream request timeout") });
     }, timeoutMs > 0 ? timeoutMs : 2 ** 31 - 1);
     timer.unref();
-    req.once("error", () => finish({ reset: true }));
+    // No response yet: the router answers 503 (upstream connect error ... connection failure).
+    req.once("error", () =>
+      finish({
+        headers: [[":status", "503"], ["content-type", "text/plain"]],
+        body: new TextEncoder().encode("upstream connect error or disconnect/reset before headers. reset reason: connection failure"),
+      }),
+    );
     req.end(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
   });
 }

@@ -3,6 +3,7 @@
 // runs. The aggregator address the sidecars' aggregator cluster maps to can move (restart).
 import { SampleApp } from "./sample-app.ts";
 import { Sidecar, type Endpoint } from "./sidecar.ts";
+import type { IstioPeerFormat } from "../host/index.ts";
 
 export interface ServiceSpec {
   name: string;
@@ -13,6 +14,8 @@ export interface ServiceSpec {
   calls?: string[];
   /** Leave the proxy's node locality empty (region from the pod label only). */
   nodeLocality?: boolean;
+  /** The app reports `Server-Timing: app;dur=…` (default true). */
+  serverTiming?: boolean;
 }
 
 export interface MeshOptions {
@@ -28,6 +31,10 @@ export interface MeshOptions {
   seed?: number;
   /** Worker VMs per sidecar (Envoy --concurrency), default 1. */
   workers?: number;
+  /** How apps name the services they call: "fqdn" (default) or the Kubernetes short name `payment:8080`. */
+  callNames?: "fqdn" | "short";
+  /** How the sidecars' metadata exchange serves the downstream peer (Istio version); default "1.29+". */
+  istioPeerFormat?: IstioPeerFormat;
   onFilterError?: (pod: string, err: unknown) => void;
 }
 
@@ -137,7 +144,8 @@ export class Mesh {
         namespace: this.namespace,
         delayMs: spec.delayMs,
         errorRate: spec.errorRate,
-        calls: (spec.calls ?? []).map((c) => `${this.fqdn(c)}:${SERVICE_PORT}`),
+        calls: (spec.calls ?? []).map((c) => `${this.opts.callNames === "short" ? c : this.fqdn(c)}:${SERVICE_PORT}`),
+        serverTiming: spec.serverTiming,
         seed: seed++,
       });
       const sidecar = new Sidecar({
@@ -148,6 +156,9 @@ export class Mesh {
         servicePort: SERVICE_PORT,
         workers: this.opts.workers,
         resolve: (fqdn) => this.resolve(spec.name, fqdn),
+        istioPeerFormat: this.opts.istioPeerFormat,
+        // Workload discovery knows every pod's region (Istio ≥ 1.29 puts it in the peer).
+        peerRegion: (ns, workload) => (ns === this.namespace ? this.pods.get(workload)?.spec.region : undefined),
         onFilterError: (err) => this.opts.onFilterError?.(spec.name, err),
       });
       const pod: Pod = { spec, app, sidecar, fqdn: this.fqdn(spec.name), healthy: true };

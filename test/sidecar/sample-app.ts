@@ -17,8 +17,10 @@ export interface SampleAppOptions {
   delayMs?: number;
   /** Fraction of requests answered with 500 (0..1), decided by a seeded generator. */
   errorRate?: number;
-  /** Services called (in order) for each request, e.g. "checkout.shop.svc.cluster.local:8080". */
+  /** Services called (in order) for each request, e.g. "checkout.shop.svc.cluster.local:8080" or "checkout:8080". */
   calls?: string[];
+  /** Report `Server-Timing: app;dur=…` (default true); without it only paired reporters split the time. */
+  serverTiming?: boolean;
   seed?: number;
 }
 
@@ -31,6 +33,7 @@ export class SampleApp {
   delayMs: number;
   errorRate: number;
   readonly calls: string[];
+  readonly serverTiming: boolean;
   /** Set by the mesh once the pod's sidecar listens: where outbound calls go. */
   outboundPort = 0;
   private readonly rand: Rand;
@@ -46,6 +49,7 @@ export class SampleApp {
     this.delayMs = opts.delayMs ?? 0;
     this.errorRate = opts.errorRate ?? 0;
     this.calls = opts.calls ?? [];
+    this.serverTiming = opts.serverTiming ?? true;
     this.rand = seededRandom(opts.seed ?? 1);
     this.histogram = new Histogram({
       name: "http_request_duration_seconds",
@@ -98,13 +102,11 @@ export class SampleApp {
     const body = JSON.stringify({ service: this.name, status, downstream, headers: req.headers });
     const durMs = Number(process.hrtime.bigint() - start) / 1e6;
     this.histogram.observe({ method: req.method ?? "GET", route: "/", status_code: String(status) }, durMs / 1000);
-    res.writeHead(status, {
-      "content-type": "application/json",
-      "content-length": Buffer.byteLength(body),
-      // A metric without dur first, as real apps mix them (W3C Server-Timing); meshlat must
-      // pick the `app` entry.
-      "server-timing": `cache;desc="hit", app;dur=${durMs.toFixed(3)}`,
-    });
+    const headers: http.OutgoingHttpHeaders = { "content-type": "application/json", "content-length": Buffer.byteLength(body) };
+    // A metric without dur first, as real apps mix them (W3C Server-Timing); meshlat must pick
+    // the `app` entry.
+    if (this.serverTiming) headers["server-timing"] = `cache;desc="hit", app;dur=${durMs.toFixed(3)}`;
+    res.writeHead(status, headers);
     res.end(body);
   }
 

@@ -6,7 +6,7 @@
 // destination's locality) and calls the filter at the real moments of the exchange.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { NodeInfo, StreamInfo } from "../host/index.ts";
+import { downstreamPeerProperties, istioClusterMetadata, type IstioPeerFormat, type NodeInfo, type StreamInfo } from "../host/index.ts";
 import { FilterRunner, type FilterStream } from "./filter-runner.ts";
 import { LOCAL_REPLIES, ResponseFlag, replyForUpstreamError, type LocalReply } from "./response-flags.ts";
 import { closeServer, listen } from "../support/net.ts";
@@ -41,6 +41,15 @@ export interface SidecarOptions {
   servicePort?: number;
   /** Outbound routing: service FQDN → endpoint; undefined = no route. */
   resolve: (fqdn: string) => Endpoint | undefined;
+  /**
+   * The FQDN of the service this pod serves, which istiod puts in the inbound cluster's
+   * metadata (`istio.services[0].host`); default `<workload>.<namespace>.svc.cluster.local`.
+   */
+  serviceHost?: string;
+  /** How metadata exchange leaves the downstream peer in filter state (Istio version); default "1.29+". */
+  istioPeerFormat?: IstioPeerFormat;
+  /** A peer's region as workload discovery knows it (Istio ≥ 1.29 adds it to the peer). */
+  peerRegion?: (namespace: string, workload: string) => string | undefined;
   /** Route timeout (Envoy default 15 s). */
   upstreamTimeoutMs?: number;
   /** Worker VMs (Envoy --concurrency), default 1. */
@@ -84,11 +93,14 @@ export class Sidecar {
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   private readonly servicePort: number;
   private readonly peerMetadata: string;
+  private readonly inboundMetadata: Record<string, Record<string, unknown>>;
 
   constructor(private readonly opts: SidecarOptions) {
     this.node = nodeInfo(opts.pod);
     this.servicePort = opts.servicePort ?? 8080;
     this.upstreamTimeoutMs = opts.upstreamTimeoutMs ?? 15_000;
+    const { workload, namespace } = opts.pod;
+    this.inboundMetadata = istioClusterMetadata([{ host: opts.serviceHost ?? `${workload}.${namespace}.svc.cluster.local`, name: workload, namespace }]);
     this.peerMetadata = Buffer.from(JSON.stringify({ NAME: opts.pod.name, NAMESPACE: opts.pod.namespace, WORKLOAD_NAME: opts.pod.workload })).toString("base64");
     this.inbound = http.createServer((req, res) => this.onInbound(req, res));
     this.outbound = http.createServer((req, res) => this.onOutbound(req, res));
@@ -130,15 +142,20 @@ export class Sidecar {
     const peer = decodePeer(req.headers[PEER_MD]);
     delete req.headers[PEER_MD];
     delete req.headers[PEER_ID];
-    const properties: Record<string, string> = {};
-    if (peer) {
-      properties["filter_state.downstream_peer.workload"] = peer.WORKLOAD_NAME ?? "";
-      properties["filter_state.downstream_peer.namespace"] = peer.NAMESPACE ?? "";
-      properties["filter_state.downstream_peer.name"] = peer.NAME ?? "";
-    }
+    const workload = peer?.WORKLOAD_NAME ?? "";
+    const namespace = peer?.NAMESPACE ?? "";
+    const properties = peer
+      ? downstreamPeerProperties(
+          { workload, namespace, name: peer.NAME, cluster: "Kubernetes", type: "deployment", app: workload, region: this.opts.peerRegion?.(namespace, workload) },
+          this.opts.istioPeerFormat ?? "1.29+",
+        )
+      : {};
     const info: StreamInfo = {
       direction: "inbound",
       clusterName: `inbound|${this.servicePort}||`,
+      // istiod: the inbound cluster's metadata names the service it serves
+      // (pilot/pkg/networking/core/cluster_builder.go, filter_metadata.istio.services).
+      clusterMetadata: this.inboundMetadata,
       routeName: "default",
       mtls: peer !== undefined,
       properties,
@@ -149,8 +166,9 @@ export class Sidecar {
 
   private onOutbound(req: http.IncomingMessage, res: http.ServerResponse): void {
     const authority = req.headers.host ?? "";
-    const [fqdn, portStr] = authority.split(":");
+    const [host, portStr] = authority.split(":");
     const port = Number(portStr ?? "80");
+    const fqdn = serviceFqdn(host, this.opts.pod.namespace);
     const endpoint = this.opts.resolve(fqdn);
     const info: StreamInfo = {
       direction: "outbound",
@@ -312,6 +330,19 @@ export class Sidecar {
   peerHeaders(): [string, string][] {
     return [[PEER_ID, this.node.id], [PEER_MD, this.peerMetadata]];
   }
+}
+
+/**
+ * The service an outbound request's host names, as Istio's outbound routes match it: a service
+ * of the caller's namespace is reachable as `name`, `name.ns`, `name.ns.svc` and the FQDN (istio
+ * pilot/pkg/networking/core/route virtual host domains), all routed to the FQDN's cluster.
+ */
+export function serviceFqdn(host: string, callerNamespace: string): string {
+  const parts = host.split(".");
+  if (parts.length === 1) return `${host}.${callerNamespace}.svc.cluster.local`;
+  if (parts.length === 2) return `${host}.svc.cluster.local`;
+  if (parts.length === 3 && parts[2] === "svc") return `${host}.cluster.local`;
+  return host;
 }
 
 function decodePeer(v: string | string[] | undefined): Record<string, string> | undefined {
