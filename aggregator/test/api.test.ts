@@ -37,7 +37,7 @@ for (const [name, series, source, verdict] of verdictCases) {
       assert.equal(g.reporter, "source");
       assert.equal(g.source, source, r.body);
       assert.equal(g.verdict, verdict, r.body);
-      assert.equal(g.rate_per_s, g.requests / 60);
+      assert.equal(g.rate_per_s, g.requests / 1, "one batch covering 1 s: the rate is over that second");
       if (g.split.network) {
         const sum = g.split.proxy.share + g.split.network.share + g.split.app.share;
         assert.ok(Math.abs(sum - 1) < 1e-9, `shares add up to ${sum}`);
@@ -125,7 +125,8 @@ test("graph: edges with rate, error rate, p99 and mTLS share; namespace filter",
     assert.equal(e.destination, "checkout.shop.svc.cluster.local");
     assert.equal(e.reporter, "source");
     assert.equal(e.requests, 105);
-    assert.equal(e.rate_per_s, 105 / 300);
+    assert.equal(g.span_seconds, 1, "the only batch covers 1 s");
+    assert.equal(e.rate_per_s, 105 / 1);
     assert.equal(e.error_rate, 10 / 105);
     assert.equal(e.mtls_share, 0.75);
     assert.equal(e.p99_ms, 5 + 5 * 0.99);

@@ -85,7 +85,9 @@ test("windows cover at least the named length at any clock phase, and rates divi
   const a = testApp({ max_clock_skew_s: 120, min_samples: 1 });
   try {
     const svc = "phase.svc";
-    a.clock.now += 5_000; // mid-slot (10 s slots)
+    // Data older than every window, so spans are the windows' own (rate.test.ts: a young aggregator).
+    await a.post(buildBatch({ window: windowAt(a.clock.now), series: [requests(1, { requestMs: 1 }, { destination_service: "old.svc" })] }));
+    a.clock.now += 60 * 60_000 + 5_000; // mid-slot (10 s slots)
     const lat = async (w: string) => (await a.get(`/api/v1/latency?destination_service=${svc}&window=${w}`)).json();
     const graph = async (w: string) => (await a.get(`/api/v1/graph?window=${w}`)).json();
     await a.post(buildBatch({ window: windowAt(a.clock.now - 58_000), series: [requests(13, { requestMs: 1 }, { destination_service: svc })] }));

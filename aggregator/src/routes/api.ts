@@ -105,7 +105,7 @@ export async function apiRoutes(app: FastifyInstance, opts: { state: AggregatorS
     const windowMs = WINDOWS_MS[window]!;
     const by = (req.query.by ?? "").split(",").map((s) => s.trim()).filter(Boolean) as GroupBy[];
     const now = state.now();
-    const coveredMs = state.windows.coveredMs(now, windowMs);
+    const coveredMs = state.spanMs(now, windowMs);
     const groups = latency(state.windows.entries(now, windowMs), {
       destinationService: svc, windowMs: coveredMs, by, reporter, minSamples: state.config.min_samples,
     });
@@ -119,7 +119,7 @@ export async function apiRoutes(app: FastifyInstance, opts: { state: AggregatorS
     const windowMs = WINDOWS_MS[window]!;
     const namespace = req.query.namespace || undefined;
     const now = state.now();
-    const coveredMs = state.windows.coveredMs(now, windowMs);
+    const coveredMs = state.spanMs(now, windowMs);
     const g = graph(state.windows.entries(now, windowMs), { windowMs: coveredMs, namespace });
     return { window, window_seconds: windowMs / 1000, span_seconds: coveredMs / 1000, namespace: namespace ?? null, ...g };
   });

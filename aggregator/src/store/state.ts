@@ -11,12 +11,19 @@ export type IngestResult = "accepted" | "duplicate";
 
 /** On ingest, housekeeping (expiry) runs at most this often; scrapes always run it (cheap, rare). */
 const SWEEP_EVERY_MS = 10_000;
+/** Shortest span a rate divides by: a first batch with an empty window must not give an infinite rate. */
+const MIN_SPAN_MS = 1_000;
 
 export class AggregatorState {
   readonly store: SeriesStore;
   readonly vms: VmRegistry;
   readonly windows: WindowRing;
   private lastSweep = -Infinity;
+  /**
+   * Start of the earliest batch window received: the data the aggregator holds covers no time
+   * before it, so rates must not count that time as idle (Infinity: no batch yet).
+   */
+  private dataSince = Infinity;
 
   constructor(readonly config: Config, readonly now: Clock) {
     const idleTimeoutMs = config.series_idle_timeout_s * 1000;
@@ -36,8 +43,21 @@ export class AggregatorState {
     this.housekeep(now);
     if (!this.vms.admit(b, now)) return "duplicate";
     const t = this.placeTime(b, now);
+    this.dataSince = Math.min(this.dataSince, t - Math.max(0, b.window[1] - b.window[0]));
     this.store.merge(b, now, (s, w, from) => this.windows.add(t, s, w, from));
     return "accepted";
+  }
+
+  /**
+   * What a window's rates divide by: the time its slots cover (WindowRing.coveredMs), but no more
+   * than the time since the first batch's window began — as Prometheus' rate() extrapolates
+   * only over the range its samples cover, a young aggregator's counts are not spread over a
+   * window it has no data for.
+   */
+  spanMs(now: number, windowMs: number): number {
+    const covered = this.windows.coveredMs(now, windowMs);
+    if (this.dataSince === Infinity) return covered;
+    return Math.max(MIN_SPAN_MS, Math.min(covered, now - this.dataSince));
   }
 
   /** Idle expiry, at most once per SWEEP_EVERY_MS (ingest calls it on every batch). */

@@ -8,8 +8,7 @@ import type { StoredSeries } from "./series-store.ts";
 import type { WireSeries } from "../wire/types.ts";
 import { TIMING_NAMES } from "../wire/types.ts";
 
-export const WINDOWS_MS: Readonly<Record<string, number>> = Object.freeze({ "1m": 60_000, "5m": 300_000, "15m": 900_000 });
-const SPAN_MS = 900_000;
+export const WINDOWS_MS: Readonly<Record<string, number>> = Object.freeze({ "1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000 });
 const N_TIMINGS = TIMING_NAMES.length;
 
 /**
@@ -146,14 +145,15 @@ class Ring {
 }
 
 /**
- * Two rings: fine slots (`slotMs`) for the last minute and one-minute slots for 15 minutes, so
- * a series active in every slot costs ~23 window entries, not 91. A query uses the finest ring
- * that covers its window.
+ * Three rings: fine slots (`slotMs`) for the last minute, one-minute slots for 15 minutes and
+ * five-minute slots for the hour, so a series active in every slot costs ~36 window entries,
+ * not 361. A query uses the finest ring that covers its window.
  */
 export class WindowRing {
   private readonly rings: Ring[];
   constructor(readonly slotMs: number) {
-    this.rings = slotMs < 60_000 ? [new Ring(slotMs, 60_000), new Ring(60_000, SPAN_MS)] : [new Ring(slotMs, SPAN_MS)];
+    // window_slot_s is at most 60, so the minute ring is never finer than the configured slots.
+    this.rings = [...(slotMs < 60_000 ? [new Ring(slotMs, 60_000)] : []), new Ring(60_000, 900_000), new Ring(300_000, 3_600_000)];
   }
 
   add(t: number, s: StoredSeries, w: WireSeries, from: Bounds): void {
