@@ -14,6 +14,7 @@ import { metricsRoutes } from "./routes/metrics.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { apiRoutes } from "./routes/api.ts";
 import { uiRoutes } from "./routes/ui.ts";
+import { overviewRoutes } from "./routes/overview.ts";
 
 export interface BuildOptions {
   /** Wall clock in Unix ms (tests inject one). */
@@ -55,6 +56,7 @@ export function build(config: Config, opts: BuildOptions = {}): App {
   fastify.register(ingestRoutes, { state, metrics, lagging: opts.lagging });
   fastify.register(metricsRoutes, { state, metrics });
   fastify.register(apiRoutes, { state });
+  fastify.register(overviewRoutes, { state, registry: metrics.registry });
   fastify.register(uiRoutes);
   fastify.register(healthRoutes, { ready: () => fastify.server.listening && !closing });
   return { fastify, state, metrics };

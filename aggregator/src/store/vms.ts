@@ -101,6 +101,20 @@ export class VmRegistry {
     return r;
   }
 
+  /** Per workload/namespace: proxies (Envoy instances) and VMs that reported since `since`. */
+  reporting(since: number): { workload: string; namespace: string; proxies: number; vms: number }[] {
+    const out = new Map<string, { workload: string; namespace: string; proxies: Set<string>; vms: number }>();
+    for (const [key, st] of this.vms) {
+      if (st.lastSeen < since) continue;
+      const k = st.workload + "\u0000" + st.namespace;
+      let o = out.get(k);
+      if (!o) { o = { workload: st.workload, namespace: st.namespace, proxies: new Set(), vms: 0 }; out.set(k, o); }
+      o.proxies.add(key.slice(0, key.lastIndexOf("\u0000")));
+      o.vms++;
+    }
+    return [...out.values()].map((o) => ({ workload: o.workload, namespace: o.namespace, proxies: o.proxies.size, vms: o.vms }));
+  }
+
   /** Counters summed per workload/namespace (live + retired VMs), and VMs seen since `recentSince`. */
   byWorkload(recentSince: number): WorkloadCounters[] {
     const out = new Map<string, WorkloadCounters>();
