@@ -212,7 +212,7 @@ test("response schemas serialize every field the queries compute (nothing droppe
       dst(requests(20, { requestMs: 25, upstreamMs: 18 }, { user_tier: "premium", region: "us" })),
     ] }));
     const now = a.clock.now;
-    const covered = a.state.windows.coveredMs(now, 300_000);
+    const covered = a.state.spanMs(now, 300_000); // what the routes divide rates by
     const entries = () => a.state.windows.entries(now, 300_000);
     const groups = latency(entries(), { destinationService: SVC, windowMs: covered, by: ["user_tier", "region"], minSamples: 1 });
     const l = (await a.get(`/api/v1/latency?destination_service=${SVC}&by=user_tier,region`)).json();

@@ -14,9 +14,9 @@ const WINDOWS = Object.keys(WINDOWS_MS);
 const GROUP_BY: readonly GroupBy[] = ["user_tier", "region"];
 const REPORTERS = ["source", "destination"] as const;
 
-const window = { type: "string", enum: WINDOWS, default: "5m" } as const;
+export const window = { type: "string", enum: WINDOWS, default: "5m" } as const;
 // A comma-separated list; blank items are ignored ("user_tier,,region ").
-const byList = { type: "string", pattern: `^\\s*(${GROUP_BY.join("|")})?\\s*(,\\s*(${GROUP_BY.join("|")})?\\s*)*$` } as const;
+export const byList = { type: "string", pattern: `^\\s*(${GROUP_BY.join("|")})?\\s*(,\\s*(${GROUP_BY.join("|")})?\\s*)*$` } as const;
 
 const latencyQuery = {
   type: "object",
@@ -41,7 +41,7 @@ const timingStats = {
 const splitPart = { type: "object", properties: { mean_ms: num, share: num } } as const;
 const splitPartOrNull = { ...splitPart, type: ["object", "null"] } as const;
 
-const latencyResponse = {
+export const latencyResponse = {
   type: "object",
   properties: {
     destination_service: str, window: str, window_seconds: num, span_seconds: num,
@@ -62,7 +62,7 @@ const latencyResponse = {
   },
 } as const;
 
-const graphResponse = {
+export const graphResponse = {
   type: "object",
   properties: {
     window: str, window_seconds: num, span_seconds: num, namespace: { type: ["string", "null"] },
@@ -78,7 +78,7 @@ const graphResponse = {
 } as const;
 
 /** The messages users see for a bad parameter, by the ajv keyword that refused it. */
-function queryError(errors: FastifySchemaValidationError[]): AggError {
+export function queryError(errors: FastifySchemaValidationError[]): AggError {
   const e = errors[0]!;
   const name = e.keyword === "required" ? String(e.params.missingProperty) : e.instancePath.replace(/^\//, "");
   let message: string;
