@@ -2,8 +2,8 @@
 // it stands for, and reports the filters' health.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { buildBatch, requests } from "./batch-builder.ts";
-import type { SeriesInput } from "./batch-builder.ts";
+import { buildBatch, requests } from "../../test/support/batch-builder.ts";
+import type { SeriesInput } from "../../test/support/batch-builder.ts";
 import { testApp, windowAt } from "./helpers.ts";
 
 const dst = (s: SeriesInput): SeriesInput => ({ ...s, labels: { reporter: "destination", connection_security_policy: "mutual_tls", ...s.labels } });

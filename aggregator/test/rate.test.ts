@@ -2,8 +2,8 @@
 // counts over time it never observed (as Prometheus' rate() extrapolates only over its samples).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { buildBatch, requests } from "./batch-builder.ts";
-import type { SeriesInput } from "./batch-builder.ts";
+import { buildBatch, requests } from "../../test/support/batch-builder.ts";
+import type { SeriesInput } from "../../test/support/batch-builder.ts";
 import { testApp } from "./helpers.ts";
 import type { TestApp } from "./helpers.ts";
 
