@@ -41,7 +41,7 @@ async function ingestOverHttp(): Promise<void> {
   try {
     const port = await new Promise<number>((resolve, reject) => {
       let buf = "";
-      child.stdout!.on("data", (d: Buffer) => { buf += d; const m = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(buf); if (m) resolve(Number(m[1])); });
+      child.stdout!.on("data", (d: Buffer) => { buf += d.toString(); const m = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(buf); if (m) resolve(Number(m[1])); });
       child.on("exit", () => reject(new Error(buf)));
     });
     child.stdout!.resume();

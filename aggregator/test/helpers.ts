@@ -161,6 +161,6 @@ export function promtoolCheck(text: string, allowedLint: RegExp[] = [MS_UNIT_LIN
     const err = e as { status?: number; stdout?: string; stderr?: string };
     const lines = `${err.stdout ?? ""}${err.stderr ?? ""}`.split("\n").filter(Boolean);
     if (err.status === 3 && lines.length > 0 && lines.every((l) => allowedLint.some((re) => re.test(l)))) return;
-    throw new Error(`promtool check metrics failed (${err.status}): ${lines.join("\n")}`);
+    throw new Error(`promtool check metrics failed (${err.status}): ${lines.join("\n")}`, { cause: e });
   }
 }

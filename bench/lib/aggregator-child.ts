@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const addr = app.server.address() as AddressInfo;
   let eld: IntervalHistogram | undefined;
   const gc = (globalThis as { gc?: () => void }).gc;
-  process.on("message", async (m: Msg) => {
+  process.on("message", (m: Msg) => {
     switch (m.cmd) {
       case "heap":
         // Two passes: the first may only schedule finalization of what the second frees.
@@ -45,8 +45,7 @@ async function main(): Promise<void> {
         break;
       }
       case "stop":
-        await app.close();
-        process.exit(0);
+        void app.close().then(() => process.exit(0));
     }
   });
   // The parent died or dropped us (Ctrl-C, a crash): never linger as an orphan server.

@@ -60,7 +60,6 @@ export class Prometheus {
     readonly url: string,
     private readonly child: ChildProcess,
     private readonly dir: string,
-    private readonly output: string[],
   ) {}
 
   /** `ruleFiles`: absolute paths of rule files to load (evaluated every interval). */
@@ -80,7 +79,7 @@ export class Prometheus {
     child.stdout!.on("data", (d) => output.push(String(d)));
     child.stderr!.on("data", (d) => output.push(String(d)));
     killOnExit(child);
-    const prom = new Prometheus(`http://127.0.0.1:${port}`, child, dir, output);
+    const prom = new Prometheus(`http://127.0.0.1:${port}`, child, dir);
     const readyTimeoutMs = opts.readyTimeoutMs ?? 20_000;
     const ready = await poll(
       async () => {

@@ -52,7 +52,7 @@ test("random header values and property bytes: requests always counted, never a 
     const vm = h.plugin.workers[0]!;
     const N = 1500;
     for (let i = 0; i < N; i++) {
-      const bytes = () => junk(rand, rand() < 0.1 ? 3000 : 40).replace(/[\u0000\n]/g, "");
+      const bytes = () => junk(rand, rand() < 0.1 ? 3000 : 40).replaceAll("\u0000", "").replaceAll("\n", "");
       runRequest(vm, h.clock, {
         info: {
           clusterName: rand() < 0.5 ? (rand() < 0.5 ? OUTBOUND : INBOUND) : bytes(),

@@ -55,7 +55,7 @@ export const ALLOWED_DURING_MALLOC: ReadonlySet<string> = new Set([
 
 export class RestrictedCallError extends Error {}
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- wraps host functions of every signature the ABI has
 type AnyFn = (...args: any[]) => any;
 
 function wrap(vm: Vm, idx: number, name: string, impl: AnyFn): AnyFn {

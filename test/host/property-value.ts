@@ -97,6 +97,8 @@ export function serializeValue(v: PropertyValue): Uint8Array | number {
       return int64(v, false);
     case "number":
       return Number.isInteger(v) ? int64(BigInt(v), false) : double(v);
+    default:
+      break; // objects: below
   }
   if (v instanceof Uint8Array) return v;
   if (v instanceof Typed) {
@@ -166,5 +168,6 @@ export function fromStructValue(v: unknown): PropertyValue {
     for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = fromStructValue(x);
     return out;
   }
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- objects were handled above; what is left (bigint, symbol, function) has a meaningful string form
   return String(v);
 }

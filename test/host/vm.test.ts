@@ -10,7 +10,6 @@ import { startPlugin } from "./plugin.ts";
 import { fixture, messages, NODE } from "./test-support.ts";
 import type { Vm } from "./vm.ts";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Fn = (...a: any[]) => any;
 
 async function setup(extra: Record<string, unknown> = {}) {

@@ -14,6 +14,8 @@ declare global {
       name: string;
       kind: ImportExportKind;
     }
+    // An exported function has whatever signature the module declares (lib.dom.d.ts types it so too).
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
     type ExportValue = Function | Global | Memory | Table;
     type Exports = Record<string, ExportValue>;
     type ImportValue = ExportValue | number | bigint;

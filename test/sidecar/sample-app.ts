@@ -71,11 +71,7 @@ export class SampleApp {
   async listen(): Promise<void> {
     this.server = http.createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 30_000;
-    this.metricsServer = http.createServer(async (req, res) => {
-      if (req.url !== "/metrics") return void res.writeHead(404).end();
-      res.writeHead(200, { "content-type": this.registry.contentType });
-      res.end(await this.registry.metrics());
-    });
+    this.metricsServer = http.createServer((req, res) => void this.serveMetrics(req, res));
     await listen(this.server);
     await listen(this.metricsServer);
   }
@@ -83,6 +79,12 @@ export class SampleApp {
   async close(): Promise<void> {
     this.agent.destroy();
     await Promise.all([closeServer(this.server), closeServer(this.metricsServer)]);
+  }
+
+  private async serveMetrics(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (req.url !== "/metrics") return void res.writeHead(404).end();
+    res.writeHead(200, { "content-type": this.registry.contentType });
+    res.end(await this.registry.metrics());
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

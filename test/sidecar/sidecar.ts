@@ -7,7 +7,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { downstreamPeerProperties, istioClusterMetadata, type IstioPeerFormat, type NodeInfo, type StreamInfo } from "../host/index.ts";
-import { FilterRunner, type FilterStream } from "./filter-runner.ts";
+import { FilterRunner } from "./filter-runner.ts";
 import { LOCAL_REPLIES, ResponseFlag, replyForUpstreamError, type LocalReply } from "./response-flags.ts";
 import { closeServer, listen } from "../support/net.ts";
 import { sleep } from "../support/poll.ts";

@@ -43,7 +43,13 @@ function alertExprs(): { title: string; expr: string }[] {
 function aggregatorPatterns(): RegExp[] {
   const dir = join(ROOT, "aggregator", "src");
   const files: string[] = [];
-  const walk = (d: string) => { for (const n of readdirSync(d)) { const p = join(d, n); statSync(p).isDirectory() ? walk(p) : n.endsWith(".ts") && files.push(p); } };
+  const walk = (d: string) => {
+    for (const n of readdirSync(d)) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (n.endsWith(".ts")) files.push(p);
+    }
+  };
   walk(dir);
   const pats: RegExp[] = [];
   for (const f of files) {

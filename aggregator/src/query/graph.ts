@@ -1,5 +1,5 @@
 // The observed dependency graph: workloads → services, from the window's series. Pure.
-import { Agg, aggOf, isOverflow } from "./aggregate.ts";
+import { Agg, isOverflow } from "./aggregate.ts";
 import type { WindowEntry } from "../store/windows.ts";
 import { L } from "../wire/types.ts";
 
