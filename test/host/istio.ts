@@ -79,6 +79,8 @@ export function istioPeerValue(peer: IstioPeer, format: IstioPeerFormat): Proper
       return new TextEncoder().encode(
         FIELDS_1_24.filter((k) => v124[k] !== "").map((k) => `${k}=${v124[k]}`).join(","),
       );
+    default:
+      break; // the Struct formats: below
   }
   // serializeAsProto writes only non-empty fields.
   const out: Record<string, PropertyValue> = {};
