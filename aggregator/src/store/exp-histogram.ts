@@ -1,0 +1,221 @@
+// Base-2 exponential histograms in the Prometheus native-histogram convention: at scale
+// (schema) s, bucket i holds values v (ms) with 2^((i-1)/2^s) < v ≤ 2^(i/2^s); a zero bucket
+// holds the exact zeros. Windows and VMs merge at their lowest common scale, and a bucket cap
+// lowers the scale (two buckets become one) instead of growing without bound. The scale never
+// goes below 0, so every power of two in ms stays a bucket boundary and the classic `le` set
+// (CLASSIC_LE_MS) is read off exactly at any scale kept.
+
+/** Finest scale kept (Prometheus accepts schemas -4..8). */
+export const MAX_SCALE = 8;
+/** Coarsest scale kept: at 0 every power of two (in ms) is still a boundary. */
+export const MIN_SCALE = 0;
+/**
+ * Bucket indices that values of the wire's range can take, at scale 0: 1 µs = 2^-9.97 ms is in
+ * bucket -9; 2^32 ms (~50 days) is the top. At scale s the range is [MIN_INDEX_0·2^s, MAX_INDEX_0·2^s].
+ * The range spans 43 buckets at scale 0, so any cap ≥ MIN_CAP fits every value at scale ≥ 0.
+ */
+export const MIN_INDEX_0 = -10;
+export const MAX_INDEX_0 = 32;
+export const MIN_CAP = 64;
+
+/** Classic `le` bounds (ms): powers of two from 2^-5 ms (31.25 µs) to 2^16 ms (65.5 s), then +Inf. */
+export const CLASSIC_LE_EXP: readonly number[] = Object.freeze(Array.from({ length: 22 }, (_, k) => k - 5));
+export const CLASSIC_LE_MS: readonly number[] = Object.freeze(CLASSIC_LE_EXP.map((k) => 2 ** k));
+
+/** Bucket i at scale s maps to bucket ((i-1) >> d) + 1 at scale s-d (upper-inclusive buckets). */
+export const downIndex = (i: number, d: number): number => ((i - 1) >> d) + 1;
+
+/** Upper bound (ms) of bucket i at scale s. */
+export const upperMs = (i: number, s: number): number => 2 ** (i / 2 ** s);
+
+/** The bucket of a positive value (ms) at scale s; exact powers of two land on their own upper bound. */
+export function indexOfMs(ms: number, s: number): number {
+  let i = Math.ceil(Math.log2(ms) * 2 ** s);
+  // log2 rounding can put a value one bucket off near a boundary; fix against the bounds themselves.
+  while (upperMs(i - 1, s) >= ms) i--;
+  while (upperMs(i, s) < ms) i++;
+  return i;
+}
+
+export class ExpHist {
+  n = 0;
+  sumUs = 0;
+  zero = 0;
+  scale: number;
+  /** Index of counts[0]; buckets offset..offset+len-1 are held densely. */
+  offset = 0;
+  len = 0;
+  counts: Float64Array;
+
+  constructor(readonly cap: number, scale = MAX_SCALE) {
+    if (cap < MIN_CAP) throw new RangeError(`bucket cap ${cap} is below ${MIN_CAP}`);
+    this.scale = scale;
+    this.counts = new Float64Array(8);
+  }
+
+  /** Occupied-window upper index (offset + len - 1), meaningful when len > 0. */
+  get top(): number { return this.offset + this.len - 1; }
+
+  /** Lowers the scale by d, folding pairs of buckets together. */
+  downscale(d: number): void {
+    if (d <= 0) return;
+    if (this.scale - d < MIN_SCALE) throw new RangeError(`scale ${this.scale - d} is below ${MIN_SCALE}`);
+    this.scale -= d;
+    if (this.len === 0) return;
+    const c = this.counts;
+    const off = downIndex(this.offset, d);
+    const top = downIndex(this.top, d);
+    // Targets never pass their sources (j' ≤ j), so folding in place front to back is safe.
+    for (let j = 0; j < this.len; j++) {
+      const v = c[j]!;
+      c[j] = 0;
+      c[downIndex(this.offset + j, d) - off]! += v;
+    }
+    this.offset = off;
+    this.len = top - off + 1;
+  }
+
+  /**
+   * Makes room for buckets lo..hi given at scale s: lowers this histogram's scale to s if it is
+   * finer, then further while the union would exceed the cap. Returns the shift (s - scale) to
+   * apply to incoming indices.
+   */
+  private prepare(s: number, lo: number, hi: number): number {
+    if (s < this.scale) this.downscale(this.scale - s);
+    for (;;) {
+      const d = s - this.scale;
+      const l = downIndex(lo, d), h = downIndex(hi, d);
+      const newLo = this.len ? Math.min(this.offset, l) : l;
+      const newHi = this.len ? Math.max(this.top, h) : h;
+      if (newHi - newLo + 1 <= this.cap) { this.extend(newLo, newHi); return d; }
+      this.downscale(1);
+    }
+  }
+
+  private extend(lo: number, hi: number): void {
+    const len = hi - lo + 1;
+    if (len > this.counts.length) {
+      const grown = new Float64Array(Math.min(this.cap, Math.max(len, 2 * this.counts.length)));
+      grown.set(this.counts.subarray(0, this.len), this.len ? this.offset - lo : 0);
+      this.counts = grown;
+    } else if (this.len && lo < this.offset) {
+      const shift = this.offset - lo;
+      this.counts.copyWithin(shift, 0, this.len);
+      this.counts.fill(0, 0, shift);
+    }
+    if (!this.len) this.counts.fill(0, 0, len);
+    this.offset = lo;
+    this.len = len;
+  }
+
+  /** Adds n observations summing to sumUs whose buckets follow (call addCounts / addZero). */
+  addTotals(n: number, sumUs: number): void {
+    this.n += n;
+    this.sumUs += sumUs;
+  }
+
+  addZero(c: number): void { this.zero += c; }
+
+  /** Adds consecutive bucket counts `counts[from..to)` for buckets offset.. at scale s. */
+  addCounts(s: number, offset: number, counts: ArrayLike<number>, from = 0, to = counts.length): void {
+    if (to <= from) return;
+    const d = this.prepare(s, offset, offset + (to - from) - 1);
+    const c = this.counts;
+    if (d === 0) {
+      const base = offset - this.offset - from;
+      for (let j = from; j < to; j++) c[base + j]! += counts[j]!;
+    } else {
+      for (let j = from; j < to; j++) {
+        const v = counts[j]!;
+        if (v) c[downIndex(offset + j - from, d) - this.offset]! += v;
+      }
+    }
+  }
+
+  /** Adds one bucket count at scale s. */
+  addBucket(s: number, i: number, count: number): void {
+    const d = this.prepare(s, i, i);
+    this.counts[downIndex(i, d) - this.offset]! += count;
+  }
+
+  merge(o: ExpHist): void {
+    this.addTotals(o.n, o.sumUs);
+    this.zero += o.zero;
+    this.addCounts(o.scale, o.offset, o.counts, 0, o.len);
+  }
+
+  /** Total of the bucket counts, zero bucket included (equals n for consistent input). */
+  total(): number {
+    let t = this.zero;
+    for (let j = 0; j < this.len; j++) t += this.counts[j]!;
+    return t;
+  }
+
+  meanMs(): number | null {
+    return this.n > 0 ? this.sumUs / this.n / 1000 : null;
+  }
+
+  /** Count of observations ≤ 2^k ms: exact, since 2^k is a boundary at every scale ≥ 0. */
+  cumulativeAtPow2(k: number): number {
+    const last = k * 2 ** this.scale; // bucket whose upper bound is 2^k
+    let t = this.zero;
+    const stop = Math.min(this.len, last - this.offset + 1);
+    for (let j = 0; j < stop; j++) t += this.counts[j]!;
+    return t;
+  }
+
+  /** Cumulative counts at each CLASSIC_LE_MS bound, then +Inf. */
+  classic(out: Float64Array = new Float64Array(CLASSIC_LE_EXP.length + 1)): Float64Array {
+    const per = 2 ** this.scale;
+    let t = this.zero;
+    let j = 0;
+    for (let b = 0; b < CLASSIC_LE_EXP.length; b++) {
+      const stop = Math.min(this.len, CLASSIC_LE_EXP[b]! * per - this.offset + 1);
+      for (; j < stop; j++) t += this.counts[j]!;
+      out[b] = t;
+    }
+    for (; j < this.len; j++) t += this.counts[j]!;
+    out[CLASSIC_LE_EXP.length] = t;
+    return out;
+  }
+
+  /**
+   * Like PromQL histogram_quantile on a native histogram (promql/quantile.go
+   * histogramQuantile): the zero bucket spans [0, 0]; inside the bucket holding the rank,
+   * "exponential" interpolation (even spread in log space, as Prometheus ≥ 2.53 does for
+   * exponential buckets) or "linear" (Prometheus 2.42).
+   */
+  quantileMs(q: number, interpolation: "exponential" | "linear" = "exponential"): number | null {
+    const total = this.total();
+    if (total === 0) return null;
+    const rank = q * total;
+    let cum = this.zero;
+    if (cum >= rank && this.zero > 0) return 0;
+    let last = -1;
+    for (let j = 0; j < this.len; j++) {
+      const c = this.counts[j]!;
+      if (c === 0) continue;
+      last = j;
+      if (cum + c >= rank) {
+        const i = this.offset + j;
+        const lower = upperMs(i - 1, this.scale), upper = upperMs(i, this.scale);
+        const f = (rank - cum) / c;
+        return interpolation === "linear" ? lower + (upper - lower) * f : lower * (upper / lower) ** f;
+      }
+      cum += c;
+    }
+    return last >= 0 ? upperMs(this.offset + last, this.scale) : 0;
+  }
+
+  /** Non-empty buckets as [index, count] pairs at the current scale (for encoders). */
+  *buckets(): Generator<[number, number]> {
+    for (let j = 0; j < this.len; j++) if (this.counts[j]) yield [this.offset + j, this.counts[j]!];
+  }
+}
+
+/** Records one value (µs, integer) at the histogram's current scale: the reference the filter follows. */
+export function observeUs(h: ExpHist, us: number): void {
+  h.addTotals(1, us);
+  if (us === 0) h.addZero(1);
+  else h.addBucket(h.scale, indexOfMs(us / 1000, h.scale), 1);
+}
