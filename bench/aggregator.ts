@@ -92,7 +92,7 @@ function spreadOf(s: { q1: number; q3: number; min: number; max: number; n: numb
  */
 function pipeline(quick: boolean): { metrics: Record<string, Metric>; details: unknown } {
   const config = makeConfig({ max_series: 60_000, max_vms: 1_000_000 });
-  const limits = { maxSeries: config.max_batch_series, maxStrings: config.max_batch_strings, maxBounds: config.max_bounds, maxLabelLength: config.max_label_length };
+  const limits = { maxSeries: config.max_batch_series, maxStrings: config.max_batch_strings, maxBounds: config.max_bounds, maxLabelLength: config.max_label_length, maxTimingBuckets: config.max_timing_buckets };
   const state = new AggregatorState(config, Date.now);
   const templates = Array.from({ length: 10 }, (_, k) => template(k * 100, 100));
   const stages = { decode: 0, validate: 0, merge: 0 };

@@ -27,6 +27,8 @@ export const SCHEMA = {
   max_batch_series: { kind: "int", default: 70000, min: 1, max: 1_000_000, unit: "series per batch", help: "largest series array accepted in one batch" },
   max_batch_strings: { kind: "int", default: 700000, min: 10, max: 10_000_000, unit: "strings per batch", help: "largest string table accepted in one batch" },
   max_bounds: { kind: "int", default: 128, min: 1, max: 1024, unit: "bucket bounds", help: "largest bounds_us array accepted" },
+  max_timing_buckets: { kind: "int", default: 160, min: 1, max: 1024, unit: "buckets", help: "most exponential-histogram buckets one v2 timing may carry" },
+  histogram_buckets: { kind: "int", default: 160, min: 64, max: 1024, unit: "buckets per histogram", help: "bucket cap of a stored native histogram: past it the scale is lowered (resolution halves) instead of growing" },
   max_label_length: { kind: "int", default: 1024, min: 16, max: 65536, unit: "UTF-16 code units", help: "longest label value (or proxy identity string) accepted" },
   min_samples: { kind: "int", default: 20, min: 1, max: 1_000_000, unit: "requests", help: "fewest requests in the window for a verdict (else insufficient_data)" },
   shutdown_timeout_ms: { kind: "int", default: 10000, min: 0, max: 600000, unit: "milliseconds", help: "grace period for in-flight requests on SIGTERM/SIGINT" },

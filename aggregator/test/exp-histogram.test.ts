@@ -98,8 +98,7 @@ for (const [name, draw] of Object.entries(DISTRIBUTIONS)) {
     const values: number[] = [];
     const agg = new ExpHist(160);
     for (let w = 0; w < 40; w++) {
-      const win = new ExpHist(MIN_CAP);
-      (win as { cap: number }).cap = FILTER_BUCKETS;
+      const win = new ExpHist(FILTER_BUCKETS);
       for (let i = 0; i < 500; i++) { const v = draw(); values.push(v); observeUs(win, v); }
       agg.merge(win);
     }

@@ -24,12 +24,13 @@ function traffic(text: string): string {
 }
 
 test("happy path: accepted batch shows up in /metrics with le in ms", () => withApp(async (a) => {
-  const r = await a.post(buildBatch({ window: windowAt(a.clock.now), series: [requests(5, { requestMs: 12, upstreamMs: 9, appMs: 6 })], counters: { requests: 5 } }));
+  const r = await a.post(buildBatch({ v: 2, window: windowAt(a.clock.now), series: [requests(5, { requestMs: 12, upstreamMs: 9, appMs: 6 })], counters: { requests: 5 } }));
   assert.equal(r.statusCode, 204);
   const p = parseExposition(await a.scrape());
   assert.equal(sample(p, "meshlat_requests_total", SERIES_LABELS), 5);
-  assert.equal(sample(p, "meshlat_request_duration_milliseconds_bucket", { ...SERIES_LABELS, le: "10" }), 0);
-  assert.equal(sample(p, "meshlat_request_duration_milliseconds_bucket", { ...SERIES_LABELS, le: "25" }), 5);
+  // Classic buckets at powers of two in ms, exact: 12 ms is above 8 and below 16.
+  assert.equal(sample(p, "meshlat_request_duration_milliseconds_bucket", { ...SERIES_LABELS, le: "8" }), 0);
+  assert.equal(sample(p, "meshlat_request_duration_milliseconds_bucket", { ...SERIES_LABELS, le: "16" }), 5);
   assert.equal(sample(p, "meshlat_request_duration_milliseconds_sum", SERIES_LABELS), 60);
   assert.equal(sample(p, "meshlat_app_duration_milliseconds_count", SERIES_LABELS), 5);
   assert.equal(sample(p, "meshlat_network_duration_milliseconds_sum", SERIES_LABELS), 15);

@@ -11,6 +11,7 @@ const tricky = { source_workload: 'we"ird\\name', destination_service: "line\nbr
 async function loaded() {
   const a = testApp();
   await a.post(buildBatch({
+    v: 2,
     series: [
       requests(3, { requestMs: 5, upstreamMs: 4, appMs: 2 }),
       requests(2, { requestMs: 50, upstreamMs: 45 }, tricky),
@@ -31,8 +32,8 @@ test("text exposition passes promtool check metrics and parses back series by se
     const full = { reporter: "source", source_workload: 'we"ird\\name', source_namespace: "shop", destination_service: "line\nbreak.svc", response_code: "200", response_flags: "-", connection_security_policy: "unknown", user_tier: "premium", region: "eu-west-1", peer_region: "eu-west-1" };
     assert.equal(sample(p, "meshlat_requests_total", full), 2);
     assert.equal(sample(p, "meshlat_upstream_duration_milliseconds_sum", full), 90);
-    assert.equal(sample(p, "meshlat_upstream_duration_milliseconds_bucket", { ...full, le: "25" }), 0);
-    assert.equal(sample(p, "meshlat_upstream_duration_milliseconds_bucket", { ...full, le: "50" }), 2);
+    assert.equal(sample(p, "meshlat_upstream_duration_milliseconds_bucket", { ...full, le: "32" }), 0);
+    assert.equal(sample(p, "meshlat_upstream_duration_milliseconds_bucket", { ...full, le: "64" }), 2);
     assert.equal(sample(p, "meshlat_app_duration_milliseconds_count", full), undefined, "no app timing → no app histogram");
     const types = Object.fromEntries([...p.families].map(([k, v]) => [k, v.type]));
     for (const t of ["request", "upstream", "proxy", "app", "network"]) assert.equal(types[`meshlat_${t}_duration_milliseconds`], "histogram");
@@ -63,16 +64,17 @@ test("OpenMetrics when Accept asks for it; text otherwise; counters keep their n
     assert.equal(p.families.get("meshlat_requests")?.type, "counter");
     assert.equal(p.families.get("meshlat_aggregator_batches")?.type, "counter");
     assert.equal(sample(p, "meshlat_aggregator_batches_total", { result: "accepted" }), 1);
-    // OpenMetrics `le` values are canonical numbers (Go %g, ".0" appended): 1e-05 … 1.0 … 100000.0, 1e+06.
+    // OpenMetrics `le` values are canonical numbers (Go %g, ".0" appended): 0.03125 … 1.0 … 65536.0.
     const full = { reporter: "source", source_workload: "frontend", source_namespace: "shop", destination_service: "checkout.shop.svc.cluster.local", response_code: "200", response_flags: "-", connection_security_policy: "unknown", user_tier: "free", region: "eu-west-1", peer_region: "eu-west-1" };
-    for (const le of ["0.025", "1.0", "2.5", "10.0", "60000.0", "+Inf"]) assert.equal(sample(p, "meshlat_request_duration_milliseconds_bucket", { ...full, le }), le === "0.025" || le === "1.0" || le === "2.5" ? 0 : 3, le);
+    for (const le of ["0.03125", "1.0", "4.0", "8.0", "65536.0", "+Inf"]) assert.equal(sample(p, "meshlat_request_duration_milliseconds_bucket", { ...full, le }), le === "0.03125" || le === "1.0" || le === "4.0" ? 0 : 3, le);
     assert.equal(sample(p, "meshlat_aggregator_ingest_duration_seconds_bucket", { le: "1.0" }), 1);
     assert.equal(sample(p, "meshlat_aggregator_ingest_duration_seconds_bucket", { le: "0.0001" }) !== undefined, true);
     assert.deepEqual([1e-5, 0.0001, 0.1, 1, 1.7, 100000, 1e6, 1.5e6, 1e10, 0, 60000].map(canonicalFloat), ["1e-05", "0.0001", "0.1", "1.0", "1.7", "100000.0", "1e+06", "1.5e+06", "1e+10", "0.0", "60000.0"]);
     const txt = await a.fastify.inject({ method: "GET", url: "/metrics" });
     assert.match(String(txt.headers["content-type"]), /^text\/plain; version=0.0.4/);
     const t = parseExposition(txt.body);
-    assert.equal(sample(t, "meshlat_request_duration_milliseconds_bucket", { ...full, le: "10" }), 3);
+    assert.equal(sample(t, "meshlat_request_duration_milliseconds_bucket", { ...full, le: "8" }), 3);
+    assert.equal(sample(t, "meshlat_request_duration_milliseconds_bucket", { ...full, le: "4" }), 0);
     assert.equal(t.families.get("meshlat_aggregator_batches_total")?.type, "counter");
     promtoolCheck(txt.body);
   } finally { await a.fastify.close(); }

@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { buildBatch, requests } from "../../test/support/batch-builder.ts";
 import { parseExposition, sample, testApp, windowAt } from "./helpers.ts";
-import { Hist, internBounds } from "../src/store/histogram.ts";
+import { ExpHist, indexOfMs } from "../src/store/exp-histogram.ts";
+import { addV1Timing, internBounds } from "../src/store/v1-buckets.ts";
 
 const OVERFLOW = Object.fromEntries(["reporter", "source_workload", "source_namespace", "destination_service", "response_code", "response_flags", "connection_security_policy", "user_tier", "region", "peer_region"].map((k) => [k, "overflow"]));
 
@@ -67,18 +68,21 @@ test("windows: deltas land at the batch window end when plausible, else at recei
   } finally { await a.fastify.close(); }
 });
 
-test("histograms: quantiles interpolate like histogram_quantile; other bounds re-bucket upward", () => {
+test("v1 buckets count at the exponential bucket holding their upper bound; +Inf at the last bound; counts and sums exact", () => {
   const b = internBounds([1000, 2000, 4000]);
-  const h = new Hist(b);
-  h.addWire({ n: 10, sumUs: 20000, buckets: [0, 2, 1, 6, 3, 2] }, b);
-  assert.equal(h.quantileMs(0.1), 0.5); // inside the first bucket, lower bound 0
-  assert.equal(h.quantileMs(0.5), 1.5); // rank 5: 3 of 6 into (1, 2]
-  assert.equal(h.quantileMs(0.99), 4); // +Inf bucket → last finite bound
+  const h = new ExpHist(160);
+  addV1Timing(h, { n: 10, sumUs: 20000, buckets: [0, 2, 1, 6, 3, 2] }, b);
+  assert.deepEqual([...h.buckets()], [[indexOfMs(1, h.scale), 2], [indexOfMs(2, h.scale), 6], [indexOfMs(4, h.scale), 2]]);
+  assert.equal(h.n, 10);
+  assert.equal(h.total(), 10);
   assert.equal(h.meanMs(), 2);
-  const other = internBounds([1500, 3000]);
-  h.addWire({ n: 3, sumUs: 6000, buckets: [0, 1, 1, 1, 2, 1] }, other); // ≤1.5 → (1,2]; ≤3 → (2,4]; +Inf → +Inf
-  assert.deepEqual([...h.counts], [2, 7, 1, 3]);
-  assert.equal(new Hist(b).quantileMs(0.5), null);
+  // 1, 2 and 4 ms are powers of two: the classic le=1/2/4 counts are exact for these bounds.
+  assert.equal(h.cumulativeAtPow2(0), 2);
+  assert.equal(h.cumulativeAtPow2(1), 8);
+  assert.equal(h.cumulativeAtPow2(2), 10);
+  const zeroBound = internBounds([0, 5]);
+  addV1Timing(h, { n: 1, sumUs: 0, buckets: [0, 1] }, zeroBound);
+  assert.equal(h.zero, 1);
 });
 
 test("windows cover at least the named length at any clock phase, and rates divide by the span covered", async () => {

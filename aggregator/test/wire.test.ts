@@ -5,7 +5,7 @@ import { validateBatch } from "../src/wire/validate.ts";
 import { AggError } from "../src/errors.ts";
 import { batchValue, buildBatch, encodeBatch, requests, timingOf, DEFAULT_BOUNDS_US } from "../../test/support/batch-builder.ts";
 
-const limits = { maxSeries: 100, maxStrings: 1000, maxBounds: 64, maxLabelLength: 256 };
+const limits = { maxSeries: 100, maxStrings: 1000, maxBounds: 64, maxLabelLength: 256, maxTimingBuckets: 160 };
 const base = () => batchValue({ vm: "0123456789abcdef", seq: 7, window: [1000, 2000], series: [requests(4, { requestMs: 3, upstreamMs: 2, appMs: 1 })], counters: { requests: 9 } });
 
 test("a batch built like the filter builds it decodes and validates", () => {
@@ -34,7 +34,7 @@ test("timingOf buckets values as bounds[i-1] < v <= bounds[i]", () => {
 type Mut = (b: any) => void;
 const cases: [string, Mut, string, string][] = [
   ["not a map", (b) => { b.__replace = [1, 2]; }, "AGG_ERR_SCHEMA", "/"],
-  ["unknown version", (b) => { b.v = 2; }, "AGG_ERR_VERSION", "/v"],
+  ["unknown version", (b) => { b.v = 3; }, "AGG_ERR_VERSION", "/v"],
   ["version as string", (b) => { b.v = "1"; }, "AGG_ERR_SCHEMA", "/v"],
   ["missing proxy", (b) => { delete b.proxy; }, "AGG_ERR_SCHEMA", "/proxy"],
   ["proxy id not a string", (b) => { b.proxy.id = 5; }, "AGG_ERR_SCHEMA", "/proxy/id"],

@@ -8,7 +8,7 @@ import { decodeMsgpack } from "../../aggregator/src/wire/decode.ts";
 import { validateBatch } from "../../aggregator/src/wire/validate.ts";
 import { harness, workedExample, BASE_CONFIG, OUTBOUND, INBOUND, REQ } from "./helpers.ts";
 
-const LIMITS = { maxSeries: 70000, maxStrings: 700000, maxBounds: 128, maxLabelLength: 1024 };
+const LIMITS = { maxSeries: 70000, maxStrings: 700000, maxBounds: 128, maxLabelLength: 1024, maxTimingBuckets: 160 };
 
 test("the worked example validates", async () => {
   const b = validateBatch(decodeMsgpack(await workedExample()), LIMITS);

@@ -1,4 +1,4 @@
-// The reference encoder of wire-format v1 (docs/wire-format.md): builds batches from readable
+// The reference encoder of wire formats v1 and v2 (docs/wire-format.md): builds batches from readable
 // series objects, byte for byte the way the filter encodes them (string table, sparse
 // non-cumulative buckets, integer µs sums, cumulative counters, smallest unsigned integer
 // encodings, uint64 for Unix ms). aggregator/test/wire-example.test.ts checks its bytes against
@@ -7,6 +7,7 @@
 import { encodeMsgpack } from "./msgpack-encode.ts";
 import { randomBytes } from "node:crypto";
 import { LABEL_NAMES, TIMING_NAMES } from "../../aggregator/src/wire/types.ts";
+import { ExpHist, MAX_SCALE, observeUs } from "../../aggregator/src/store/exp-histogram.ts";
 import type { CounterKey, LabelName, TimingName } from "../../aggregator/src/wire/types.ts";
 
 export { LABEL_NAMES, TIMING_NAMES };
@@ -33,8 +34,27 @@ export const DEFAULT_LABELS: Readonly<Labels> = Object.freeze({
 
 /** Raw timing as on the wire: n, sum in µs, sparse [index, count, ...]. */
 export interface RawTiming { n: number; sumUs: number; buckets: number[] }
-/** Observed values in milliseconds, or a raw timing. */
-export type TimingInput = readonly number[] | RawTiming;
+/** Raw v2 timing as on the wire: n, sum in µs, scale, zero count, offset, consecutive counts. */
+export interface RawExpTiming { n: number; sumUs: number; scale: number; zero: number; offset: number; counts: number[] }
+/** Observed values in milliseconds, or a raw timing (v1 or v2, matching the batch's version). */
+export type TimingInput = readonly number[] | RawTiming | RawExpTiming;
+
+/** Buckets per timing in the filter's window (filter/assembly/exphist.ts). */
+export const FILTER_BUCKETS = 44;
+
+/**
+ * Observed values (ms) → raw v2 timing, as the filter folds them: values rounded to whole µs,
+ * recorded from the finest scale down as the window's range demands, FILTER_BUCKETS buckets,
+ * counts trimmed to the first and last occupied bucket.
+ */
+export function expTimingOf(valuesMs: readonly number[], buckets = FILTER_BUCKETS): RawExpTiming {
+  const h = new ExpHist(buckets, MAX_SCALE);
+  for (const ms of valuesMs) observeUs(h, Math.round(ms * 1000));
+  let lo = 0, hi = h.len;
+  while (lo < hi && h.counts[lo] === 0) lo++;
+  while (hi > lo && h.counts[hi - 1] === 0) hi--;
+  return { n: h.n, sumUs: h.sumUs, scale: h.scale, zero: h.zero, offset: h.offset + lo, counts: [...h.counts.subarray(lo, hi)] };
+}
 
 export interface SeriesInput {
   labels?: Partial<Labels>;
@@ -95,6 +115,7 @@ export function requests(count: number, t: { requestMs: number; upstreamMs?: num
 
 /** The batch as a plain object (the MessagePack map before encoding); mutate it for negative tests. */
 export function batchValue(input: BatchInput = {}): Record<string, unknown> {
+  if (input.v === 2) return batchValueV2(input);
   const bounds = input.boundsUs ?? DEFAULT_BOUNDS_US;
   const strings: string[] = [];
   const index = new Map<string, number>();
@@ -137,4 +158,54 @@ export function encodeBatch(value: unknown): Uint8Array {
 
 export function buildBatch(input: BatchInput = {}): Uint8Array {
   return encodeBatch(batchValue(input));
+}
+
+const isRaw = (t: TimingInput): t is RawTiming | RawExpTiming => !Array.isArray(t);
+
+/**
+ * Wire v2 (docs/wire-format.md): label tuples as [mask, changed indices...] against the previous
+ * series, present timings behind a mask, exponential histograms.
+ */
+function batchValueV2(input: BatchInput): Record<string, unknown> {
+  const strings: string[] = [];
+  const index = new Map<string, number>();
+  const intern = (s: string) => {
+    let i = index.get(s);
+    if (i === undefined) { i = strings.length; strings.push(s); index.set(s, i); }
+    return i;
+  };
+  let prev: number[] | null = null;
+  const series = (input.series ?? []).map((s) => {
+    const labels = { ...DEFAULT_LABELS, ...s.labels };
+    const ids = LABEL_NAMES.map((n) => intern(labels[n]));
+    let mask = 0;
+    const changed: number[] = [];
+    ids.forEach((id, i) => { if (!prev || prev[i] !== id) { mask |= 1 << i; changed.push(id); } });
+    prev = ids;
+    let tmask = 0;
+    const timings: unknown[] = [];
+    TIMING_NAMES.forEach((name, t) => {
+      const v = s.timings?.[name];
+      if (v === undefined) return;
+      tmask |= 1 << t;
+      const raw = isRaw(v) ? (v as RawExpTiming) : expTimingOf(v);
+      timings.push([raw.n, raw.sumUs, raw.scale, raw.zero, raw.offset, raw.counts]);
+    });
+    const req = s.timings?.request;
+    const count = s.count ?? (req === undefined ? 0 : isRaw(req) ? req.n : req.length);
+    return [[mask, ...changed], count, [tmask, ...timings]];
+  });
+  const now = Date.now();
+  const proxy = { id: "sidecar~10.0.0.1~frontend-1.shop~shop.svc.cluster.local", workload: "frontend", namespace: "shop", region: "eu-west-1", ...input.proxy };
+  return {
+    v: 2,
+    proxy,
+    vm: input.vm ?? randomVmId(),
+    seq: input.seq ?? 1,
+    window: input.window ?? [now - 1000, now],
+    labels: [...LABEL_NAMES],
+    strings,
+    series,
+    counters: { requests: 0, folded_requests: 0, dropped_batches: 0, failed_flushes: 0, ...input.counters },
+  };
 }

@@ -2,8 +2,8 @@
 // scrape of 50k series is over a GB of text: it is streamed, never built as one string). Each
 // series' escaped label bytes are computed once and cached.
 import { canonicalFloat, familyHeader, formatValue, labelText } from "./exposition.ts";
+import { CLASSIC_LE_MS } from "../store/exp-histogram.ts";
 import { ChunkWriter } from "./chunk-writer.ts";
-import type { Bounds } from "../store/histogram.ts";
 import type { SeriesStore, StoredSeries } from "../store/series-store.ts";
 import { LABEL_NAMES, TIMING_NAMES } from "../wire/types.ts";
 
@@ -27,32 +27,22 @@ function labelsOf(s: StoredSeries): Buffer {
 }
 
 /**
- * `,le="<bound>"} ` per bucket, per (interned) bounds set: bound/1000 in ms, then "+Inf"; for
- * OpenMetrics as canonical numbers ("1.0", "1e+06").
+ * `,le="<bound>"} ` per classic bucket: powers of two in ms, exact boundaries of the stored
+ * exponential histograms at every scale they keep, then +Inf. OpenMetrics wants canonical numbers.
  */
-const leText = new WeakMap<Bounds, Buffer[]>();
-const leOpenMetrics = new WeakMap<Bounds, Buffer[]>();
-function leOf(bounds: Bounds, om: boolean): Buffer[] {
-  const cache = om ? leOpenMetrics : leText;
-  let b = cache.get(bounds);
-  if (!b) {
-    const le = [...bounds.us.map((us) => (om ? canonicalFloat(us / 1000) : String(us / 1000))), "+Inf"];
-    b = le.map((x) => Buffer.from(`,le="${x}"} `));
-    cache.set(bounds, b);
-  }
-  return b;
-}
+const LE_TEXT = [...CLASSIC_LE_MS.map((x) => Buffer.from(`,le="${x}"} `)), Buffer.from(`,le="+Inf"} `)];
+const LE_OM = [...CLASSIC_LE_MS.map((x) => Buffer.from(`,le="${canonicalFloat(x)}"} `)), Buffer.from(`,le="+Inf"} `)];
+const cum = new Float64Array(CLASSIC_LE_MS.length + 1);
 
 interface Names { bucket: Buffer; sum: Buffer; count: Buffer }
 const CLOSE = Buffer.from("} ");
 
 function histogram(w: ChunkWriter, n: Names, lt: Buffer, s: StoredSeries, t: number, om: boolean): void {
   const h = s.timings[t]!;
-  const le = leOf(h.bounds, om);
-  let cum = 0;
-  for (let i = 0; i < h.counts.length; i++) {
-    cum += h.counts[i]!;
-    w.bytes(n.bucket); w.bytes(lt); w.bytes(le[i]!); w.uint(cum); w.byte(LF);
+  const le = om ? LE_OM : LE_TEXT;
+  h.classic(cum);
+  for (let i = 0; i < cum.length; i++) {
+    w.bytes(n.bucket); w.bytes(lt); w.bytes(le[i]!); w.uint(cum[i]!); w.byte(LF);
   }
   w.bytes(n.sum); w.bytes(lt); w.bytes(CLOSE); w.ascii(formatValue(h.sumUs / 1000)); w.byte(LF);
   w.bytes(n.count); w.bytes(lt); w.bytes(CLOSE); w.uint(h.n); w.byte(LF);

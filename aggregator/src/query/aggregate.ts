@@ -1,16 +1,16 @@
 // Summing window entries into per-group aggregates (count + the five histograms).
-import { Hist } from "../store/histogram.ts";
+import { ExpHist } from "../store/exp-histogram.ts";
 import type { WindowEntry } from "../store/windows.ts";
 import { TIMING_NAMES } from "../wire/types.ts";
 
 export class Agg {
   count = 0;
-  readonly timings: (Hist | null)[] = TIMING_NAMES.map(() => null);
+  readonly timings: (ExpHist | null)[] = TIMING_NAMES.map(() => null);
   add(e: WindowEntry): void {
     this.count += e.count;
     for (let t = 0; t < this.timings.length; t++) {
       if (e.n(t) === 0) continue;
-      e.addTimingTo(t, (this.timings[t] ??= new Hist(e.bounds)));
+      e.addTimingTo(t, (this.timings[t] ??= new ExpHist(e.cap)));
     }
   }
   mean(t: number): number | null {

@@ -18,7 +18,7 @@ export interface IngestOptions { readonly state: AggregatorState; readonly metri
 export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): Promise<void> {
   const { state, metrics } = opts;
   const cfg = state.config;
-  const limits: WireLimits = { maxSeries: cfg.max_batch_series, maxStrings: cfg.max_batch_strings, maxBounds: cfg.max_bounds, maxLabelLength: cfg.max_label_length };
+  const limits: WireLimits = { maxSeries: cfg.max_batch_series, maxStrings: cfg.max_batch_strings, maxBounds: cfg.max_bounds, maxLabelLength: cfg.max_label_length, maxTimingBuckets: cfg.max_timing_buckets };
 
   let pressure: () => string | null;
   if (opts.lagging) {

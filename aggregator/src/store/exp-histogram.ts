@@ -12,10 +12,12 @@ export const MIN_SCALE = 0;
 /**
  * Bucket indices that values of the wire's range can take, at scale 0: 1 µs = 2^-9.97 ms is in
  * bucket -9; 2^32 ms (~50 days) is the top. At scale s the range is [MIN_INDEX_0·2^s, MAX_INDEX_0·2^s].
- * The range spans 43 buckets at scale 0, so any cap ≥ MIN_CAP fits every value at scale ≥ 0.
+ * The range spans FIT_CAP buckets at scale 0, so a cap of at least that fits every value at scale ≥ 0.
  */
 export const MIN_INDEX_0 = -10;
 export const MAX_INDEX_0 = 32;
+export const FIT_CAP = MAX_INDEX_0 - MIN_INDEX_0 + 1;
+/** Smallest cap the aggregator is configured with. */
 export const MIN_CAP = 64;
 
 /** Classic `le` bounds (ms): powers of two from 2^-5 ms (31.25 µs) to 2^16 ms (65.5 s), then +Inf. */
@@ -48,7 +50,7 @@ export class ExpHist {
   counts: Float64Array;
 
   constructor(readonly cap: number, scale = MAX_SCALE) {
-    if (cap < MIN_CAP) throw new RangeError(`bucket cap ${cap} is below ${MIN_CAP}`);
+    if (cap < FIT_CAP) throw new RangeError(`bucket cap ${cap} is below ${FIT_CAP}`);
     this.scale = scale;
     this.counts = new Float64Array(8);
   }

@@ -2,8 +2,10 @@
 // Bounded by `maxSeries` (new label sets beyond it fold into the all-`overflow` series) and by
 // idle expiry (an expired series disappears from /metrics; if its label set returns it restarts
 // from 0, which Prometheus treats as a counter reset).
-import { Hist, internBounds } from "./histogram.ts";
-import type { Bounds } from "./histogram.ts";
+import { ExpHist } from "./exp-histogram.ts";
+import { internBounds } from "./v1-buckets.ts";
+import type { Bounds } from "./v1-buckets.ts";
+import { addWireTiming } from "./wire-timing.ts";
 import { LABEL_NAMES, TIMING_NAMES } from "../wire/types.ts";
 import type { Batch, WireSeries } from "../wire/types.ts";
 
@@ -12,22 +14,28 @@ const OVERFLOW_KEY = OVERFLOW_LABELS.join("\u0000");
 
 export class StoredSeries {
   count = 0;
-  readonly timings: (Hist | null)[] = TIMING_NAMES.map(() => null);
-  constructor(readonly key: string, readonly labels: readonly string[], public lastSeen: number) {}
+  readonly timings: (ExpHist | null)[] = TIMING_NAMES.map(() => null);
+  constructor(readonly key: string, readonly labels: readonly string[], public lastSeen: number, private readonly cap: number) {}
 
-  add(w: WireSeries, from: Bounds): void {
+  /** Merges a series point; `from` is the v1 batch's bounds (null for v2). */
+  add(w: WireSeries, from: Bounds | null): void {
     this.count += w.count;
     for (let t = 0; t < w.timings.length; t++) {
       const wt = w.timings[t];
       if (!wt) continue;
       let h = this.timings[t];
-      if (!h) h = this.timings[t] = new Hist(from);
-      h.addWire(wt, from);
+      if (!h) h = this.timings[t] = new ExpHist(this.cap);
+      addWireTiming(h, wt, from);
     }
   }
 }
 
-export interface StoreOptions { readonly maxSeries: number; readonly idleTimeoutMs: number }
+export interface StoreOptions {
+  readonly maxSeries: number;
+  readonly idleTimeoutMs: number;
+  /** Bucket cap of each stored exponential histogram. */
+  readonly histogramBuckets: number;
+}
 
 export class SeriesStore {
   readonly series = new Map<string, StoredSeries>();
@@ -46,8 +54,9 @@ export class SeriesStore {
    * Merges a validated batch. `onSeries` sees every merged point with the series it landed in
    * (the overflow series when folded), for the sliding windows.
    */
-  merge(batch: Batch, now: number, onSeries?: (s: StoredSeries, w: WireSeries, from: Bounds) => void): void {
-    const from = internBounds(batch.boundsUs);
+  merge(batch: Batch, now: number, onSeries?: (s: StoredSeries, w: WireSeries, from: Bounds | null) => void): void {
+    const from = batch.v === 1 ? internBounds(batch.boundsUs) : null;
+    const cap = this.opts.histogramBuckets;
     for (const w of batch.series) {
       const key = w.labels.join("\u0000");
       let s = this.series.get(key);
@@ -55,9 +64,9 @@ export class SeriesStore {
         if (key !== OVERFLOW_KEY && this.size >= this.opts.maxSeries) {
           this.folded++;
           s = this.series.get(OVERFLOW_KEY);
-          if (!s) { s = new StoredSeries(OVERFLOW_KEY, OVERFLOW_LABELS, now); this.series.set(OVERFLOW_KEY, s); }
+          if (!s) { s = new StoredSeries(OVERFLOW_KEY, OVERFLOW_LABELS, now, cap); this.series.set(OVERFLOW_KEY, s); }
         } else {
-          s = new StoredSeries(key, w.labels, now);
+          s = new StoredSeries(key, w.labels, now, cap);
           this.series.set(key, s);
         }
       }

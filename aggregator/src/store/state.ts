@@ -27,9 +27,9 @@ export class AggregatorState {
 
   constructor(readonly config: Config, readonly now: Clock) {
     const idleTimeoutMs = config.series_idle_timeout_s * 1000;
-    this.store = new SeriesStore({ maxSeries: config.max_series, idleTimeoutMs });
+    this.store = new SeriesStore({ maxSeries: config.max_series, idleTimeoutMs, histogramBuckets: config.histogram_buckets });
     this.vms = new VmRegistry({ maxVms: config.max_vms, dedupeWindow: config.dedupe_window, idleTimeoutMs });
-    this.windows = new WindowRing(config.window_slot_s * 1000);
+    this.windows = new WindowRing(config.window_slot_s * 1000, config.histogram_buckets);
   }
 
   /** Where a batch's deltas go in the windows: its window end when plausible, else receive time. */

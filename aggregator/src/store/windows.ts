@@ -1,114 +1,73 @@
 // Sliding windows for the APIs: rings of time slots, each holding the per-series deltas merged
-// in that slot. Memory follows activity: a series takes room only in the slots in which it
-// received data, and a slot keeps all its entries in one growing Float32Array (a slab), so an
-// entry costs its numbers plus one Map entry — no object or typed array per entry.
-import { mapping } from "./histogram.ts";
-import type { Bounds, Hist } from "./histogram.ts";
+// in that slot as exponential histograms. Memory follows activity: a series takes room only in
+// the slots in which it received data, and a histogram only for the buckets its values reached.
+import { ExpHist } from "./exp-histogram.ts";
+import type { Bounds } from "./v1-buckets.ts";
 import type { StoredSeries } from "./series-store.ts";
+import { addWireTiming } from "./wire-timing.ts";
 import type { WireSeries } from "../wire/types.ts";
 import { TIMING_NAMES } from "../wire/types.ts";
 
 export const WINDOWS_MS: Readonly<Record<string, number>> = Object.freeze({ "1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000 });
 const N_TIMINGS = TIMING_NAMES.length;
 
-/**
- * A read view of one series' deltas in one slot. Layout at `off`: [count, then per timing: n,
- * sum_us, one count per bucket of `bounds`]. Float32 is exact for counts below 2^24 per series
- * per slot (280k requests/s for a minute) and keeps sums to ~1e-7 relative, plenty for API
- * means; /metrics never reads the windows. Views are valid until the next ingest.
- */
+/** One series' deltas in one slot. Views are valid until the next ingest. */
 export class WindowEntry {
-  private readonly stride: number;
-  constructor(readonly labels: readonly string[], readonly bounds: Bounds, private readonly data: Float32Array, private readonly off: number) {
-    this.stride = bounds.us.length + 3;
-  }
+  count = 0;
+  readonly timings: (ExpHist | null)[] = new Array(N_TIMINGS).fill(null);
+  constructor(readonly labels: readonly string[], readonly cap: number) {}
 
-  get count(): number { return this.data[this.off]!; }
-
-  n(t: number): number { return this.data[this.off + 1 + t * this.stride]!; }
+  n(t: number): number { return this.timings[t]?.n ?? 0; }
 
   /** Adds timing `t` into `h`; false when this entry has no samples of it. */
-  addTimingTo(t: number, h: Hist): boolean {
-    const o = this.off + 1 + t * this.stride;
-    const n = this.data[o]!;
-    if (n === 0) return false;
-    h.addDense(n, this.data[o + 1]!, this.data, o + 2, this.bounds);
+  addTimingTo(t: number, h: ExpHist): boolean {
+    const e = this.timings[t];
+    if (!e || e.n === 0) return false;
+    h.merge(e);
     return true;
+  }
+
+  add(w: WireSeries, from: Bounds | null): void {
+    this.count += w.count;
+    for (let t = 0; t < w.timings.length; t++) {
+      const wt = w.timings[t];
+      if (wt) addWireTiming((this.timings[t] ??= new ExpHist(this.cap)), wt, from);
+    }
   }
 }
 
-const entrySize = (b: Bounds) => 1 + N_TIMINGS * (b.us.length + 3);
-
 class Slot {
   no = -1;
-  private readonly index = new Map<string, number>(); // series key → entry number
-  private labels: (readonly string[])[] = [];
-  private bounds: Bounds[] = [];
-  private offs: number[] = [];
-  private data = new Float32Array(0);
-  private used = 0;
+  private readonly index = new Map<string, WindowEntry>(); // series key → entry
+  constructor(private readonly cap: number) {}
 
-  get size(): number { return this.offs.length; }
+  get size(): number { return this.index.size; }
 
   reset(no: number): void {
     this.no = no;
     this.index.clear();
-    this.labels = [];
-    this.bounds = [];
-    this.offs = [];
-    // Keep the slab for reuse unless the slot was far busier than it is likely to be again.
-    if (this.data.length > 4 * this.used + 65536) this.data = new Float32Array(0);
-    else this.data.fill(0, 0, this.used);
-    this.used = 0;
   }
 
-  add(s: StoredSeries, w: WireSeries, from: Bounds): void {
+  add(s: StoredSeries, w: WireSeries, from: Bounds | null): void {
     let e = this.index.get(s.key);
-    if (e === undefined) {
-      const need = entrySize(from);
-      if (this.used + need > this.data.length) {
-        const grown = new Float32Array(Math.max(1024, 2 * (this.used + need)));
-        grown.set(this.data.subarray(0, this.used));
-        this.data = grown;
-      }
-      e = this.offs.length;
-      this.index.set(s.key, e);
-      this.labels.push(s.labels);
-      this.bounds.push(from);
-      this.offs.push(this.used);
-      this.used += need;
-    }
-    const bounds = this.bounds[e]!;
-    const d = this.data;
-    const base = this.offs[e]!;
-    const stride = bounds.us.length + 3;
-    const m = from === bounds ? null : mapping(from, bounds);
-    d[base]! += w.count;
-    for (let t = 0; t < w.timings.length; t++) {
-      const wt = w.timings[t];
-      if (!wt) continue;
-      const o = base + 1 + t * stride;
-      d[o]! += wt.n;
-      d[o + 1]! += wt.sumUs;
-      const b = wt.buckets;
-      for (let i = 0; i < b.length; i += 2) d[o + 2 + (m ? m[b[i]!]! : b[i]!)]! += b[i + 1]!;
-    }
+    if (!e) { e = new WindowEntry(s.labels, this.cap); this.index.set(s.key, e); }
+    e.add(w, from);
   }
 
-  *views(): Iterable<WindowEntry> {
-    for (let e = 0; e < this.offs.length; e++) yield new WindowEntry(this.labels[e]!, this.bounds[e]!, this.data, this.offs[e]!);
+  views(): Iterable<WindowEntry> {
+    return this.index.values();
   }
 }
 
 /** One ring of equal slots covering `spanMs`. */
 class Ring {
   private readonly slots: Slot[];
-  constructor(readonly slotMs: number, readonly spanMs: number) {
+  constructor(readonly slotMs: number, readonly spanMs: number, cap: number) {
     const n = Math.ceil(spanMs / slotMs) + 1;
-    this.slots = Array.from({ length: n }, () => new Slot());
+    this.slots = Array.from({ length: n }, () => new Slot(cap));
   }
 
-  add(t: number, s: StoredSeries, w: WireSeries, from: Bounds): void {
+  add(t: number, s: StoredSeries, w: WireSeries, from: Bounds | null): void {
     const no = Math.floor(t / this.slotMs);
     const slot = this.slots[no % this.slots.length]!;
     if (slot.no !== no) {
@@ -151,12 +110,12 @@ class Ring {
  */
 export class WindowRing {
   private readonly rings: Ring[];
-  constructor(readonly slotMs: number) {
+  constructor(readonly slotMs: number, cap: number) {
     // window_slot_s is at most 60, so the minute ring is never finer than the configured slots.
-    this.rings = [...(slotMs < 60_000 ? [new Ring(slotMs, 60_000)] : []), new Ring(60_000, 900_000), new Ring(300_000, 3_600_000)];
+    this.rings = [...(slotMs < 60_000 ? [new Ring(slotMs, 60_000, cap)] : []), new Ring(60_000, 900_000, cap), new Ring(300_000, 3_600_000, cap)];
   }
 
-  add(t: number, s: StoredSeries, w: WireSeries, from: Bounds): void {
+  add(t: number, s: StoredSeries, w: WireSeries, from: Bounds | null): void {
     for (const r of this.rings) r.add(t, s, w, from);
   }
 

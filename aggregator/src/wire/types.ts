@@ -1,4 +1,4 @@
-// The validated shape of a wire-format v1 batch (docs/wire-format.md). Everything downstream of
+// The validated shape of a wire-format v1 or v2 batch (docs/wire-format.md). Everything downstream of
 // validateBatch() may rely on these invariants without re-checking.
 
 /** v1 label names, in the order series use them. */
@@ -23,19 +23,33 @@ export interface Timing {
   readonly buckets: readonly number[];
 }
 
+/** v2: a base-2 exponential histogram (Prometheus native convention, values in ms). */
+export interface ExpTiming {
+  readonly n: number;
+  readonly sumUs: number;
+  readonly scale: number;
+  /** Observations of exactly 0 µs. */
+  readonly zero: number;
+  /** Bucket index of counts[0]: bucket i holds 2^((i-1)/2^scale) < v ≤ 2^(i/2^scale) ms. */
+  readonly offset: number;
+  readonly counts: readonly number[];
+}
+
 export interface WireSeries {
   /** Label values (already resolved through the string table), in LABEL_NAMES order. */
   readonly labels: readonly string[];
   readonly count: number;
-  readonly timings: readonly (Timing | null)[];
+  /** v1 batches carry Timing, v2 batches ExpTiming. */
+  readonly timings: readonly (Timing | ExpTiming | null)[];
 }
 
 export interface Batch {
-  readonly v: 1;
+  readonly v: 1 | 2;
   readonly proxy: { readonly id: string; readonly workload: string; readonly namespace: string; readonly region: string };
   readonly vm: string;
   readonly seq: number;
   readonly window: readonly [number, number];
+  /** v1 only (empty in v2). */
   readonly boundsUs: readonly number[];
   readonly series: readonly WireSeries[];
   readonly counters: Readonly<Record<CounterKey, number>>;
@@ -46,4 +60,8 @@ export interface WireLimits {
   readonly maxStrings: number;
   readonly maxBounds: number;
   readonly maxLabelLength: number;
+  /** v2: most buckets one timing may carry. */
+  readonly maxTimingBuckets: number;
 }
+
+export const isExpTiming = (t: Timing | ExpTiming): t is ExpTiming => (t as ExpTiming).scale !== undefined;

@@ -4,12 +4,13 @@
 import { AggError } from "../errors.ts";
 import { COUNTER_KEYS, LABEL_NAMES, TIMING_NAMES } from "./types.ts";
 import type { Batch, CounterKey, Timing, WireLimits, WireSeries } from "./types.ts";
+import { seriesV2 } from "./validate-v2.ts";
 
 const VM_RE = /^[0-9a-f]{16}$/;
 const N_LABELS = LABEL_NAMES.length;
 const N_TIMINGS = TIMING_NAMES.length;
 
-function fail(path: string, message: string): never {
+export function fail(path: string, message: string): never {
   throw new AggError("AGG_ERR_SCHEMA", `${path}: ${message}`, path);
 }
 
@@ -18,7 +19,7 @@ function isObj(v: unknown): v is Record<string, unknown> {
 }
 
 /** A non-negative safe integer (uint), accepting BigInt in range and integral floats. */
-function uint(v: unknown, path: string): number {
+export function uint(v: unknown, path: string): number {
   if (typeof v === "number") {
     if (Number.isSafeInteger(v) && v >= 0) return v;
     fail(path, Number.isFinite(v) ? `expected a non-negative integer, got ${v}` : `expected a finite number, got ${v}`);
@@ -32,7 +33,7 @@ function uint(v: unknown, path: string): number {
 
 // Hot-path check; the path string is only built (by calling uint()) when the value is bad.
 const isUint = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
-const u = (v: unknown, path: () => string): number => (isUint(v) ? v : uint(v, path()));
+export const u = (v: unknown, path: () => string): number => (isUint(v) ? v : uint(v, path()));
 
 function str(v: unknown, path: string, maxLen: number): string {
   if (typeof v !== "string") fail(path, `expected a string, got ${typeName(v)}`);
@@ -40,14 +41,14 @@ function str(v: unknown, path: string, maxLen: number): string {
   return v;
 }
 
-function arr(v: unknown, path: string, maxLen: number, exactLen?: number): unknown[] {
+export function arr(v: unknown, path: string, maxLen: number, exactLen?: number): unknown[] {
   if (!Array.isArray(v)) fail(path, `expected an array, got ${typeName(v)}`);
   if (exactLen !== undefined && v.length !== exactLen) fail(path, `expected ${exactLen} elements, got ${v.length}`);
   if (v.length > maxLen) fail(path, `array of ${v.length} elements exceeds the limit ${maxLen}`);
   return v;
 }
 
-function typeName(v: unknown): string {
+export function typeName(v: unknown): string {
   if (v === null) return "nil";
   if (Array.isArray(v)) return "array";
   if (v instanceof Uint8Array) return "binary";
@@ -98,7 +99,8 @@ export function validateBatch(value: unknown, limits: WireLimits): Batch {
   if (!isObj(value)) fail("/", `expected a map, got ${typeName(value)}`);
   const v = required(value, "v", "/");
   if (typeof v !== "number" && typeof v !== "bigint") fail("/v", `expected an unsigned integer, got ${typeName(v)}`);
-  if (v !== 1 && v !== 1n) throw new AggError("AGG_ERR_VERSION", `unsupported format version ${String(v)} (this aggregator reads v1)`, "/v");
+  if (v !== 1 && v !== 1n && v !== 2 && v !== 2n) throw new AggError("AGG_ERR_VERSION", `unsupported format version ${String(v)} (this aggregator reads v1 and v2)`, "/v");
+  const version = Number(v) as 1 | 2;
 
   const maxL = limits.maxLabelLength;
   const p = required(value, "proxy", "/");
@@ -118,16 +120,19 @@ export function validateBatch(value: unknown, limits: WireLimits): Batch {
   const window: [number, number] = [uint(w[0], "/window/0"), uint(w[1], "/window/1")];
   if (window[0] > window[1]) fail("/window", "start is after end");
 
-  const bw = arr(required(value, "bounds_us", "/"), "/bounds_us", limits.maxBounds);
-  if (bw.length === 0) fail("/bounds_us", "at least one bound is required");
-  const boundsUs = new Array<number>(bw.length);
-  for (let i = 0; i < bw.length; i++) {
-    boundsUs[i] = uint(bw[i], `/bounds_us/${i}`);
-    if (i > 0 && boundsUs[i]! <= boundsUs[i - 1]!) fail(`/bounds_us/${i}`, "bounds must be strictly increasing");
-  }
+  let boundsUs: number[] = [];
+  if (version === 1) {
+    const bw = arr(required(value, "bounds_us", "/"), "/bounds_us", limits.maxBounds);
+    if (bw.length === 0) fail("/bounds_us", "at least one bound is required");
+    boundsUs = new Array<number>(bw.length);
+    for (let i = 0; i < bw.length; i++) {
+      boundsUs[i] = uint(bw[i], `/bounds_us/${i}`);
+      if (i > 0 && boundsUs[i]! <= boundsUs[i - 1]!) fail(`/bounds_us/${i}`, "bounds must be strictly increasing");
+    }
 
+  }
   const lw = arr(required(value, "labels", "/"), "/labels", N_LABELS, N_LABELS);
-  for (let i = 0; i < N_LABELS; i++) if (lw[i] !== LABEL_NAMES[i]) fail(`/labels/${i}`, `expected "${LABEL_NAMES[i]}" (v1 label order)`);
+  for (let i = 0; i < N_LABELS; i++) if (lw[i] !== LABEL_NAMES[i]) fail(`/labels/${i}`, `expected "${LABEL_NAMES[i]}" (label order)`);
 
   const sw = arr(required(value, "strings", "/"), "/strings", limits.maxStrings);
   for (let i = 0; i < sw.length; i++) {
@@ -138,8 +143,8 @@ export function validateBatch(value: unknown, limits: WireLimits): Batch {
   const strings = sw as string[];
 
   const rw = arr(required(value, "series", "/"), "/series", limits.maxSeries);
-  const series = new Array<WireSeries>(rw.length);
-  for (let s = 0; s < rw.length; s++) {
+  const series = version === 2 ? seriesV2(rw, strings, limits) : new Array<WireSeries>(rw.length);
+  for (let s = 0; version === 1 && s < rw.length; s++) {
     const path = () => `/series/${s}`;
     const rs = rw[s];
     const r = Array.isArray(rs) && rs.length === 3 ? rs : arr(rs, path(), 3, 3);
@@ -163,5 +168,5 @@ export function validateBatch(value: unknown, limits: WireLimits): Batch {
   // Unknown counter keys are ignored (forward compatibility within v1); a missing one reads 0.
   for (const k of COUNTER_KEYS) counters[k] = Object.prototype.hasOwnProperty.call(cw, k) ? uint(cw[k], `/counters/${k}`) : 0;
 
-  return { v: 1, proxy, vm, seq, window, boundsUs, series, counters };
+  return { v: version, proxy, vm, seq, window, boundsUs, series, counters };
 }

@@ -1,0 +1,126 @@
+// Prometheus protobuf exposition (delimited io.prometheus.client.MetricFamily messages), encoded
+// by protobufjs from the official schema (aggregator/proto/metrics.proto, client_model v0.3.0):
+// the traffic histograms as native histograms, the self-metrics as prom-client has them.
+import protobuf from "protobufjs";
+import { fileURLToPath } from "node:url";
+import type { MetricObjectWithValues, MetricValue } from "prom-client";
+import type { ExpHist } from "../store/exp-histogram.ts";
+
+export const PROTOBUF_CONTENT_TYPE = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
+
+const root = protobuf.loadSync(fileURLToPath(new URL("../../proto/metrics.proto", import.meta.url)));
+const MetricFamily = root.lookupType("io.prometheus.client.MetricFamily");
+const Metric = root.lookupType("io.prometheus.client.Metric");
+
+/** io.prometheus.client.MetricType */
+const TYPE = { counter: 0, gauge: 1, histogram: 4 } as const;
+
+/**
+ * Breadth of the zero bucket (ms). It holds the exact zeros (values are whole µs, so nothing
+ * lies between 0 and 1 µs); client_golang's default (2^-128), so that merging with other native
+ * histograms never widens it over real buckets. Non-zero, which also marks an empty histogram as
+ * native for Prometheus 2.42's parser (it looks for a zero threshold, zero count or spans).
+ */
+export const ZERO_THRESHOLD = 2 ** -128;
+
+/** Empty buckets bridged inside one span rather than starting a new one (as client_golang does). */
+const MAX_GAP = 2;
+
+export interface NativeFields {
+  schema: number;
+  zeroThreshold: number;
+  zeroCount: number;
+  positiveSpan: { offset: number; length: number }[];
+  positiveDelta: number[];
+}
+
+/** The native-histogram fields of an ExpHist: spans over the occupied buckets, counts as deltas. */
+export function nativeFields(h: ExpHist): NativeFields {
+  const spans: { offset: number; length: number }[] = [];
+  const deltas: number[] = [];
+  let prevCount = 0;
+  let spanEnd = 0; // index after the current span's last bucket
+  for (let j = 0; j < h.len; j++) {
+    const c = h.counts[j]!;
+    if (c === 0) continue;
+    const i = h.offset + j;
+    const gap = i - spanEnd;
+    if (spans.length > 0 && gap <= MAX_GAP) {
+      for (let g = 0; g < gap; g++) { deltas.push(-prevCount); prevCount = 0; }
+      spans[spans.length - 1]!.length += gap + 1;
+    } else {
+      spans.push({ offset: spans.length === 0 ? i : gap, length: 1 });
+    }
+    deltas.push(c - prevCount);
+    prevCount = c;
+    spanEnd = i + 1;
+  }
+  return { schema: h.scale, zeroThreshold: ZERO_THRESHOLD, zeroCount: h.zero, positiveSpan: spans, positiveDelta: deltas };
+}
+
+export interface LabelPair { name: string; value: string }
+export interface ProtoMetric {
+  label: LabelPair[];
+  counter?: { value: number };
+  gauge?: { value: number };
+  histogram?: Record<string, unknown>;
+}
+export interface ProtoFamily { name: string; help: string; type: number; metric: ProtoMetric[] }
+
+export function encodeFamily(f: ProtoFamily): Uint8Array {
+  return MetricFamily.encodeDelimited(f).finish();
+}
+
+/** A native histogram Metric message (sum in ms: the metric's unit). */
+export function nativeHistogram(label: LabelPair[], h: ExpHist): ProtoMetric {
+  return { label, histogram: { sampleCount: h.n, sampleSum: h.sumUs / 1000, ...nativeFields(h) } };
+}
+
+/** Decodes a delimited stream back into plain objects (tests, and a check in the benchmarks). */
+export function decodeFamilies(buf: Uint8Array): Record<string, unknown>[] {
+  const r = protobuf.Reader.create(buf);
+  const out: Record<string, unknown>[] = [];
+  while (r.pos < r.len) {
+    const m = MetricFamily.decodeDelimited(r);
+    out.push(MetricFamily.toObject(m, { longs: Number, enums: String, defaults: false }));
+  }
+  return out;
+}
+
+/** prom-client's getMetricsAsJSON() output as MetricFamily messages (classic histograms). */
+export function promClientFamilies(metrics: readonly MetricObjectWithValues<MetricValue<string>>[]): ProtoFamily[] {
+  const out: ProtoFamily[] = [];
+  for (const m of metrics) {
+    const type = m.type as unknown as string;
+    if (type === "counter" || type === "gauge") {
+      out.push({
+        name: m.name, help: m.help, type: TYPE[type],
+        metric: m.values.map((v) => ({ label: pairs(v.labels), [type]: { value: v.value } })),
+      });
+    } else if (type === "histogram") {
+      // prom-client lists _bucket{le} values, then _sum and _count, per label set.
+      const byKey = new Map<string, { label: LabelPair[]; histogram: { sampleCount: number; sampleSum: number; bucket: { cumulativeCount: number; upperBound: number }[] } }>();
+      for (const v of m.values) {
+        const { le, ...rest } = (v.labels ?? {}) as Record<string, string | number>;
+        const label = pairs(rest);
+        const key = JSON.stringify(label);
+        let e = byKey.get(key);
+        if (!e) { e = { label, histogram: { sampleCount: 0, sampleSum: 0, bucket: [] } }; byKey.set(key, e); }
+        const name = (v as { metricName?: string }).metricName ?? m.name;
+        if (name.endsWith("_bucket")) {
+          // The +Inf bucket is implied by sample_count (metrics.proto: "+Inf bucket is optional").
+          if (le !== "+Inf" && le !== Infinity) e.histogram.bucket.push({ cumulativeCount: v.value, upperBound: Number(le) });
+        } else if (name.endsWith("_sum")) e.histogram.sampleSum = v.value;
+        else if (name.endsWith("_count")) e.histogram.sampleCount = v.value;
+      }
+      out.push({ name: m.name, help: m.help, type: TYPE.histogram, metric: [...byKey.values()] });
+    }
+  }
+  return out;
+}
+
+function pairs(labels: Partial<Record<string, string | number>> | undefined): LabelPair[] {
+  return Object.entries(labels ?? {}).map(([name, value]) => ({ name, value: String(value ?? "") }));
+}
+
+export { Metric as MetricType, TYPE as METRIC_TYPE };
