@@ -1,7 +1,7 @@
 // The v2 series array (docs/wire-format.md "v2"): label tuples as changes against the previous
 // series, present timings behind a bit mask, exponential histograms. Every rule is checked
 // before anything is merged; throws AggError (AGG_ERR_SCHEMA) with the path of the field.
-import { MAX_INDEX_0, MAX_SCALE, MIN_INDEX_0, MIN_SCALE, upperMs } from "../store/exp-histogram.ts";
+import { MAX_INDEX_0, MAX_SCALE, MIN_INDEX_0, MIN_SCALE, upperMs } from "./exp-buckets.ts";
 import { LABEL_NAMES, TIMING_NAMES } from "./types.ts";
 import type { ExpTiming, WireLimits, WireSeries } from "./types.ts";
 import { arr, fail, u } from "./validate.ts";
