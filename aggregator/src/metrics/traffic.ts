@@ -8,8 +8,9 @@ import type { SeriesStore, StoredSeries } from "../store/series-store.ts";
 import { LABEL_NAMES, TIMING_NAMES } from "../wire/types.ts";
 
 export const REQUESTS_FAMILY = "meshlat_requests_total";
+export const REQUESTS_HELP = "Requests seen by meshlat filters.";
 export const HISTOGRAM_FAMILIES: readonly string[] = TIMING_NAMES.map((t) => `meshlat_${t}_duration_milliseconds`);
-const HELP: Readonly<Record<string, string>> = {
+export const HELP: Readonly<Record<string, string>> = {
   request: "Total request time (last response byte - request headers), ms.",
   upstream: "Upstream time (response headers - end of request), ms.",
   proxy: "Time in and around the proxy (request - upstream), ms.",
@@ -52,7 +53,7 @@ function histogram(w: ChunkWriter, n: Names, lt: Buffer, s: StoredSeries, t: num
 export function* renderTraffic(store: SeriesStore, om: boolean): Generator<Buffer> {
   const list = [...store.series.values()]; // snapshot: ingest may run between chunks
   const w = new ChunkWriter();
-  w.ascii(familyHeader(REQUESTS_FAMILY, "counter", "Requests seen by meshlat filters.", om));
+  w.ascii(familyHeader(REQUESTS_FAMILY, "counter", REQUESTS_HELP, om));
   const req = Buffer.from(REQUESTS_FAMILY);
   for (const s of list) {
     w.bytes(req); w.bytes(labelsOf(s)); w.bytes(CLOSE); w.uint(s.count); w.byte(LF);

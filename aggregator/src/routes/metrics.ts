@@ -1,11 +1,13 @@
-// GET /metrics: Prometheus text 0.0.4, or OpenMetrics 1.0.0 when Accept asks for it; streamed,
-// gzip when the scraper accepts it (Prometheus does).
+// GET /metrics: Prometheus text 0.0.4, OpenMetrics 1.0.0, or the protobuf format with native
+// histograms, as Accept asks; streamed, gzip when the scraper accepts it (Prometheus does).
 import type { FastifyInstance } from "fastify";
 import { Readable } from "node:stream";
 import { createGzip } from "node:zlib";
 import { renderPromClient } from "../metrics/exposition.ts";
 import { negotiate } from "../metrics/negotiate.ts";
 import { renderTraffic } from "../metrics/traffic.ts";
+import { renderTrafficProtobuf } from "../metrics/traffic-protobuf.ts";
+import { encodeFamily, promClientFamilies } from "../metrics/protobuf.ts";
 import type { SelfMetrics } from "../metrics/self-metrics.ts";
 import type { AggregatorState } from "../store/state.ts";
 
@@ -14,11 +16,15 @@ export async function metricsRoutes(app: FastifyInstance, opts: { state: Aggrega
     opts.state.expireIdle();
     const x = negotiate(req.headers.accept, req.headers["accept-encoding"]);
     const om = x.openMetrics;
-    const self = renderPromClient(await opts.metrics.registry.getMetricsAsJSON(), om);
-    const traffic = renderTraffic(opts.state.store, om);
+    const selfJson = await opts.metrics.registry.getMetricsAsJSON();
     function* all(): Generator<Buffer> {
-      yield* traffic;
-      yield Buffer.from(self + (om ? "# EOF\n" : ""));
+      if (x.format === "protobuf") {
+        yield* renderTrafficProtobuf(opts.state.store);
+        for (const f of promClientFamilies(selfJson)) yield Buffer.from(encodeFamily(f));
+        return;
+      }
+      yield* renderTraffic(opts.state.store, om);
+      yield Buffer.from(renderPromClient(selfJson, om) + (om ? "# EOF\n" : ""));
     }
     reply.header("content-type", x.contentType);
     const stream = Readable.from(all(), { objectMode: false });

@@ -1,0 +1,85 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { buildBatch, requests } from "./batch-builder.ts";
+import { testApp } from "./helpers.ts";
+import { negotiate, preferredFormat } from "../src/metrics/negotiate.ts";
+import { PROTOBUF_CONTENT_TYPE, ZERO_THRESHOLD, decodeFamilies, nativeFields } from "../src/metrics/protobuf.ts";
+import { ExpHist, observeUs, upperMs } from "../src/store/exp-histogram.ts";
+
+/** What Prometheus 2.42 sends with --enable-feature=native-histograms (scrape/scrape.go). */
+const PROMETHEUS_PROTOBUF_ACCEPT = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
+const negotiation: [string, string | undefined, string][] = [
+  ["Prometheus with native histograms", PROMETHEUS_PROTOBUF_ACCEPT, "protobuf"],
+  ["Prometheus without", "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1", "openmetrics"],
+  ["protobuf ranked below text", "text/plain;version=0.0.4,application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.5", "text"],
+  ["protobuf without encoding=delimited", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily", "text"],
+  ["protobuf of another message", "application/vnd.google.protobuf;proto=other.Message;encoding=delimited", "text"],
+  ["nothing", undefined, "text"],
+];
+for (const [name, accept, want] of negotiation) {
+  test(`negotiation: ${name} → ${want}`, () => assert.equal(preferredFormat(accept), want));
+}
+
+/** Rebuilds [index, count] pairs from spans and deltas, as Prometheus reads them. */
+function expand(f: { positiveSpan?: { offset?: number; length?: number }[]; positiveDelta?: number[] }): [number, number][] {
+  const out: [number, number][] = [];
+  let idx = 0, k = 0, count = 0;
+  (f.positiveSpan ?? []).forEach((s) => {
+    idx += s.offset ?? 0; // the first span's offset is absolute, later ones are gaps
+    for (let j = 0; j < (s.length ?? 0); j++) {
+      count += f.positiveDelta![k++]!;
+      if (count !== 0) out.push([idx, count]);
+      idx++;
+    }
+  });
+  return out;
+}
+
+test("native fields: spans and deltas rebuild the histogram's buckets; short gaps are bridged", () => {
+  const h = new ExpHist(160, 3);
+  for (const us of [1000, 1000, 1100, 1300, 9000, 9000, 9000, 250000, 0]) observeUs(h, us);
+  const f = nativeFields(h);
+  assert.equal(f.schema, 3);
+  assert.equal(f.zeroCount, 1);
+  assert.equal(f.zeroThreshold, ZERO_THRESHOLD);
+  assert.deepEqual(expand(f), [...h.buckets()]);
+  assert.ok(f.positiveSpan.length < [...h.buckets()].length, "neighbouring buckets share a span");
+});
+
+test("a Prometheus protobuf scrape gets native histograms for the traffic and classic ones for the self-metrics", async () => {
+  const a = testApp();
+  try {
+    await a.post(buildBatch({ v: 2, series: [requests(30, { requestMs: 12, upstreamMs: 9, appMs: 6 }), requests(5, { requestMs: 0.5 }, { response_code: "503" })], counters: { requests: 35 } }));
+    const r = await a.fastify.inject({ method: "GET", url: "/metrics", headers: { accept: PROMETHEUS_PROTOBUF_ACCEPT } });
+    assert.equal(r.statusCode, 200);
+    assert.equal(r.headers["content-type"], PROTOBUF_CONTENT_TYPE);
+    const fams = decodeFamilies(r.rawPayload) as any[];
+    const byName = new Map(fams.map((f) => [f.name, f]));
+    const req = byName.get("meshlat_requests_total");
+    assert.equal(req.type, "COUNTER");
+    assert.deepEqual(req.metric.map((m: any) => m.counter.value).sort(), [30, 5]);
+    const dur = byName.get("meshlat_request_duration_milliseconds");
+    assert.equal(dur.type, "HISTOGRAM");
+    assert.equal(dur.metric.length, 2);
+    const ok = dur.metric.find((m: any) => m.label.some((l: any) => l.name === "response_code" && l.value === "200"));
+    assert.equal(ok.label.length, 10);
+    assert.equal(ok.histogram.sampleCount, 30);
+    assert.equal(ok.histogram.sampleSum, 360);
+    assert.equal(ok.histogram.bucket, undefined, "no classic buckets beside the native ones");
+    const buckets = expand(ok.histogram);
+    assert.equal(buckets.length, 1);
+    const [i, c] = buckets[0]!;
+    assert.equal(c, 30);
+    assert.ok(upperMs(i - 1, ok.histogram.schema) < 12 && 12 <= upperMs(i, ok.histogram.schema));
+    assert.ok(!byName.has("meshlat_app_duration_milliseconds") || byName.get("meshlat_app_duration_milliseconds").metric.length === 1);
+    const ingest = byName.get("meshlat_aggregator_ingest_duration_seconds");
+    assert.equal(ingest.type, "HISTOGRAM");
+    assert.equal(ingest.metric[0].histogram.sampleCount, 1);
+    assert.ok(ingest.metric[0].histogram.bucket.length > 0);
+    assert.equal(byName.get("meshlat_aggregator_series").type, "GAUGE");
+    assert.equal(byName.get("meshlat_filter_requests_total").metric[0].counter.value, 35);
+    // Text and protobuf describe the same data: 6 series per label set instead of 1 + 5 x 23.
+    assert.equal(negotiate(PROMETHEUS_PROTOBUF_ACCEPT, "gzip").gzip, true);
+  } finally { await a.fastify.close(); }
+});
