@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import {
   CLASSIC_LE_EXP, CLASSIC_LE_MS, ExpHist, MAX_SCALE, MIN_CAP, downIndex, indexOfMs, observeUs, upperMs,
 } from "../src/store/exp-histogram.ts";
-import { seededRandom } from "../../test/sidecar/rand.ts";
+import { seededRandom } from "../../test/support/rand.ts";
 
 const rnd = seededRandom(7);
 const gauss = () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());

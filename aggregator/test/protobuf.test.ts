@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { buildBatch, requests } from "./batch-builder.ts";
+import { buildBatch, requests } from "../../test/support/batch-builder.ts";
 import { testApp } from "./helpers.ts";
 import { negotiate, preferredFormat } from "../src/metrics/negotiate.ts";
 import { PROTOBUF_CONTENT_TYPE, ZERO_THRESHOLD, decodeFamilies, nativeFields } from "../src/metrics/protobuf.ts";

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { decodeMsgpack } from "../src/wire/decode.ts";
 import { validateBatch } from "../src/wire/validate.ts";
 import { AggError } from "../src/errors.ts";
-import { batchValue, buildBatch, encodeBatch, expTimingOf, requests } from "./batch-builder.ts";
+import { batchValue, buildBatch, encodeBatch, expTimingOf, requests } from "../../test/support/batch-builder.ts";
 import { parseExposition, sample, testApp } from "./helpers.ts";
 import { upperMs } from "../src/wire/exp-buckets.ts";
 
