@@ -5,6 +5,13 @@ import { testApp } from "./helpers.ts";
 import { negotiate, preferredFormat } from "../src/metrics/negotiate.ts";
 import { PROTOBUF_CONTENT_TYPE, ZERO_THRESHOLD, decodeFamilies, nativeFields } from "../src/metrics/protobuf.ts";
 import { ExpHist, observeUs, upperMs } from "../src/store/exp-histogram.ts";
+import { descriptorOf } from "../scripts/proto-json.ts";
+import descriptor from "../proto/metrics.json" with { type: "json" };
+import { fileURLToPath } from "node:url";
+
+test("metrics.json is the descriptor of metrics.proto (regenerate: node --import tsx aggregator/scripts/proto-json.ts)", () => {
+  assert.deepEqual(descriptor, JSON.parse(JSON.stringify(descriptorOf(fileURLToPath(new URL("../proto/metrics.proto", import.meta.url))))));
+});
 
 /** What Prometheus 2.42 sends with --enable-feature=native-histograms (scrape/scrape.go). */
 const PROMETHEUS_PROTOBUF_ACCEPT = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";

@@ -1,14 +1,15 @@
 // Prometheus protobuf exposition (delimited io.prometheus.client.MetricFamily messages), encoded
-// by protobufjs from the official schema (aggregator/proto/metrics.proto, client_model v0.3.0):
-// the traffic histograms as native histograms, the self-metrics as prom-client has them.
+// by protobufjs from the official schema (aggregator/proto/metrics.proto, client_model v0.3.0,
+// loaded through its descriptor metrics.json so that it bundles with the service): the traffic
+// histograms as native histograms, the self-metrics as prom-client has them.
 import protobuf from "protobufjs";
-import { fileURLToPath } from "node:url";
+import descriptor from "../../proto/metrics.json" with { type: "json" };
 import type { MetricObjectWithValues, MetricValue } from "prom-client";
 import type { ExpHist } from "../store/exp-histogram.ts";
 
 export const PROTOBUF_CONTENT_TYPE = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
 
-const root = protobuf.loadSync(fileURLToPath(new URL("../../proto/metrics.proto", import.meta.url)));
+const root = protobuf.Root.fromJSON(descriptor as protobuf.INamespace);
 const MetricFamily = root.lookupType("io.prometheus.client.MetricFamily");
 const Metric = root.lookupType("io.prometheus.client.Metric");
 
