@@ -7,6 +7,7 @@
 // meshlat_filter_* counters are per-VM cumulative totals, and a VM whose batches reach several
 // replicas is counted by each of them, so those are combined with `max by (workload, namespace)`
 // (a lower bound; exact when a VM's batches stick to one replica).
+import { promFailedRequests } from "../../aggregator/src/query/request-error.ts";
 import type { Settings } from "./settings.ts";
 
 export interface AlertRule {
@@ -58,6 +59,27 @@ export function alertRules(s: Settings): AlertRule[] {
       annotations: {
         summary: "Retry limit exceeded (URX) for {{ $labels.destination_service }}",
         description: "{{ $value | humanizePercentage }} of client requests to {{ $labels.destination_service }} failed after exhausting retries.",
+      },
+    },
+    {
+      // Client-side view of each edge, with the product's one definition of a failed request
+      // (aggregator/src/query/request-error.ts: 5xx, no response, or a failure flag), the
+      // same as the graph API's error_rate and the dashboard's edge table.
+      alert: "MeshlatEdgeErrorRateHigh",
+      expr: [
+        `(`,
+        `  sum by (source_namespace, source_workload, destination_service) (${promFailedRequests('reporter="source"', (s) => `rate(meshlat_requests_total{${s}}[${W}])`)})`,
+        `/`,
+        `  sum by (source_namespace, source_workload, destination_service) (rate(meshlat_requests_total{reporter="source"}[${W}]))`,
+        `) > ${a.errorRatio}`,
+        `and on (source_namespace, source_workload, destination_service)`,
+        `  sum by (source_namespace, source_workload, destination_service) (rate(meshlat_requests_total{reporter="source"}[${W}])) > 1`,
+      ].join("\n"),
+      for: "10m",
+      labels: { severity: "warning" },
+      annotations: {
+        summary: `More than ${pct(a.errorRatio)} of requests from {{ $labels.source_workload }} to {{ $labels.destination_service }} fail`,
+        description: "{{ $value | humanizePercentage }} of client requests failed (5xx, no response, or an Envoy failure flag such as UH, UF, UT, URX, NR).",
       },
     },
     {

@@ -2,6 +2,8 @@
 // dependency edges with error rate. Every `expr` is checked by promtool and against the
 // aggregator's metric names in wasmplugin/test/promql.test.ts.
 
+import { promFailedRequests } from "../../aggregator/src/query/request-error.ts";
+
 const DS = { type: "prometheus", uid: "${datasource}" };
 const SEL = `reporter="$reporter", destination_service=~"$service", user_tier=~"$tier", region=~"$region"`;
 const RI = "$__rate_interval";
@@ -87,7 +89,8 @@ export function dashboard() {
     })), { fieldConfig: { defaults: { unit: "percentunit", min: 0, max: 1 }, overrides: [] } }),
     panel("Dependency edges (client side)", "table", [0, 33, 24, 10], [
       { expr: `sum ${edgeBy} (rate(meshlat_requests_total{${edgeSel}}[${RI}]))`, instant: true, format: "table" },
-      { expr: `sum ${edgeBy} (rate(meshlat_requests_total{${edgeSel}, response_code=~"5..|0"}[${RI}])) / sum ${edgeBy} (rate(meshlat_requests_total{${edgeSel}}[${RI}]))`, instant: true, format: "table" },
+      // The product's one definition of a failed request (aggregator/src/query/request-error.ts).
+      { expr: `sum ${edgeBy} (${promFailedRequests(edgeSel, (s) => `rate(meshlat_requests_total{${s}}[${RI}])`)}) / sum ${edgeBy} (rate(meshlat_requests_total{${edgeSel}}[${RI}]))`, instant: true, format: "table" },
       { expr: `histogram_quantile(0.99, sum ${edgeBy.replace("by (", "by (le, ")} (rate(meshlat_request_duration_milliseconds_bucket{${edgeSel}}[${RI}])))`, instant: true, format: "table" },
     ], {
       transformations: [

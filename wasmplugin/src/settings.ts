@@ -24,7 +24,7 @@ export interface Settings {
   /** Identity allowed to scrape /metrics (kube-prometheus default service account). */
   prometheusPrincipal: string;
   /** SLO-ish thresholds the alerts use. */
-  alerts: { proxyP99BudgetMs: number; retryRatio: number; networkShare: number };
+  alerts: { proxyP99BudgetMs: number; retryRatio: number; networkShare: number; errorRatio: number };
 }
 
 // Placeholder digest: replace it with the digest `docker push` / `crane digest` prints for your
@@ -43,7 +43,7 @@ export const defaults: Settings = Object.freeze({
   filterImageDigest: UNPINNED,
   plugin: PLUGIN_DEFAULTS,
   prometheusPrincipal: "cluster.local/ns/monitoring/sa/prometheus-k8s",
-  alerts: Object.freeze({ proxyP99BudgetMs: 10, retryRatio: 0.05, networkShare: 0.5 }),
+  alerts: Object.freeze({ proxyP99BudgetMs: 10, retryRatio: 0.05, networkShare: 0.5, errorRatio: 0.05 }),
 }) as Settings;
 
 /** FQDN of the aggregator Service. */

@@ -26,6 +26,7 @@ const hist = (name: string, labels: string, buckets: [string, number][], sumPerS
 ];
 const C = 'cluster_name="outbound|80||cart.shop.svc.cluster.local"';
 const RS = 'reporter="source", destination_service="cart.shop.svc.cluster.local"';
+const EDGE = `${RS}, source_workload="web", source_namespace="shop"`;
 
 const cases: Case[] = [
   { name: "retries at 10% fire", alert: "MeshlatRetryRateHigh",
@@ -37,6 +38,23 @@ const cases: Case[] = [
   { name: "URX among other flags counts, other flags do not", alert: "MeshlatRetriesExhausted",
     input: [req(`${RS}, response_flags="UF,URX"`, 0.5), req(`${RS}, response_flags="-"`, 9), req(`${RS}, response_flags="UF"`, 0.5)],
     expect: [{ labels: '{destination_service="cart.shop.svc.cluster.local"}', value: 0.05 }] },
+  { name: "edge errors: 5xx, no response and failure flags count (any code), benign flags and 4xx do not", alert: "MeshlatEdgeErrorRateHigh",
+    input: [
+      req(`${EDGE}, response_code="500", response_flags="-"`, 0.2),
+      req(`${EDGE}, response_code="0", response_flags="DC"`, 0.1),
+      req(`${EDGE}, response_code="404", response_flags="NR"`, 0.1),
+      req(`${EDGE}, response_code="200", response_flags="DI,RFCF"`, 1),
+      req(`${EDGE}, response_code="404", response_flags="-"`, 1),
+      req(`${EDGE}, response_code="200", response_flags="-"`, 1.6),
+    ],
+    expect: [{ labels: '{destination_service="cart.shop.svc.cluster.local", source_namespace="shop", source_workload="web"}', value: 0.1 }] },
+  { name: "edge errors under the threshold, or only benign flags, stay silent", alert: "MeshlatEdgeErrorRateHigh",
+    input: [
+      req(`${EDGE}, response_code="503", response_flags="UH"`, 0.1),
+      req(`${EDGE}, response_code="200", response_flags="DI"`, 5),
+      req(`${EDGE}, response_code="200", response_flags="-"`, 4.9),
+    ],
+    expect: [] },
   { name: "plaintext on the server side fires, per edge", alert: "MeshlatPlaintextTraffic",
     input: [
       req('reporter="destination", connection_security_policy="none", destination_service="cart", source_workload="legacy", source_namespace="old"', 1),

@@ -2,6 +2,7 @@
 import { Agg, isOverflow } from "./aggregate.ts";
 import type { WindowEntry } from "../store/windows.ts";
 import { L } from "../wire/types.ts";
+import { isFailedRequest } from "./request-error.ts";
 
 export interface GraphEdge {
   source: string;
@@ -21,13 +22,7 @@ export function serviceNamespace(fqdn: string): string {
   return parts.length >= 2 ? parts[1]! : "";
 }
 
-// Flags that describe how a successful response was produced, not a failure: DI (a fault
-// filter's injected delay) and RFCF (served from Envoy's cache). Every other flag (UF, UH, UT,
-// URX, NR, DC, ...) marks a failed or cut-short exchange.
-const BENIGN_FLAGS = new Set(["DI", "RFCF"]);
-const hasFailureFlag = (flags: string) =>
-  flags !== "-" && flags !== "" && flags.split(",").some((f) => !BENIGN_FLAGS.has(f));
-const isError = (l: readonly string[]) => l[L.response_code]!.startsWith("5") || hasFailureFlag(l[L.response_flags]!);
+const isError = (l: readonly string[]) => isFailedRequest(l[L.response_code]!, l[L.response_flags]!);
 
 export function graph(entries: Iterable<WindowEntry>, q: { windowMs: number; namespace?: string }): { nodes: GraphNode[]; edges: GraphEdge[] } {
   type Side = { all: Agg; errors: number; mtls: number };
