@@ -100,10 +100,14 @@ test("series table full: overflow series keeps totals exact and the fold count",
   }
 });
 
-const failures: { name: string; answer: HttpCallResult }[] = [
+const failures: { name: string; answer: HttpCallResult; warn?: string }[] = [
   { name: "503", answer: { headers: [[":status", "503"]] } },
   { name: "429", answer: { headers: [[":status", "429"]] } },
   { name: "reset", answer: { reset: true } },
+  // No healthy aggregator endpoint / overflow: Envoy answers INTERNAL_FAILURE and never calls
+  // back; the flush must count as failed at once and be retried with backoff.
+  { name: "no healthy upstream, INTERNAL_FAILURE", answer: { unavailable: "no_healthy_upstream" }, warn: "FLT_ERR_HTTP_CALL" },
+  { name: "upstream overflow, INTERNAL_FAILURE", answer: { unavailable: "overflow" }, warn: "FLT_ERR_HTTP_CALL" },
 ];
 
 for (const f of failures) {
@@ -150,7 +154,7 @@ for (const f of failures) {
       }
       assert.equal(vm.failed, false);
       assert.ok(vm.logs.some((l) => l.level === "warn" && l.message.startsWith("FLT_ERR_BATCH_DROPPED")));
-      assert.ok(vm.logs.some((l) => l.level === "warn" && l.message.startsWith("FLT_ERR_FLUSH_FAILED")));
+      assert.ok(vm.logs.some((l) => l.level === "warn" && l.message.startsWith(f.warn ?? "FLT_ERR_FLUSH_FAILED")));
     } finally {
       h.stop();
     }
