@@ -4,7 +4,7 @@
 import { MAX_INDEX_0, MAX_SCALE, MIN_INDEX_0, MIN_SCALE, upperMs } from "./exp-buckets.ts";
 import { LABEL_NAMES, TIMING_NAMES } from "./types.ts";
 import type { ExpTiming, WireLimits, WireSeries } from "./types.ts";
-import { arr, fail, u } from "./validate.ts";
+import { arr, fail, u } from "./checks.ts";
 
 const NL = LABEL_NAMES.length;
 const NT = TIMING_NAMES.length;

@@ -1,59 +1,24 @@
 // Decoded value → Batch, checking every rule of docs/wire-format.md before anything is merged,
 // so that a malformed or hostile batch can never corrupt the store. Pure; throws AggError with
 // the JSON-pointer-like `path` of the first offending field.
-import { AggError } from "../errors.ts";
 import { COUNTER_KEYS, LABEL_NAMES, TIMING_NAMES } from "./types.ts";
 import type { Batch, CounterKey, Timing, WireLimits, WireSeries } from "./types.ts";
+import { AggError } from "../errors.ts";
+import { arr, fail, typeName, u, uint } from "./checks.ts";
 import { seriesV2 } from "./validate-v2.ts";
 
 const VM_RE = /^[0-9a-f]{16}$/;
 const N_LABELS = LABEL_NAMES.length;
 const N_TIMINGS = TIMING_NAMES.length;
 
-export function fail(path: string, message: string): never {
-  throw new AggError("AGG_ERR_SCHEMA", `${path}: ${message}`, path);
-}
-
 function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
 }
-
-/** A non-negative safe integer (uint), accepting BigInt in range and integral floats. */
-export function uint(v: unknown, path: string): number {
-  if (typeof v === "number") {
-    if (Number.isSafeInteger(v) && v >= 0) return v;
-    fail(path, Number.isFinite(v) ? `expected a non-negative integer, got ${v}` : `expected a finite number, got ${v}`);
-  }
-  if (typeof v === "bigint") {
-    if (v >= 0n && v <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(v);
-    fail(path, `integer out of range: ${v}`);
-  }
-  fail(path, `expected an unsigned integer, got ${typeName(v)}`);
-}
-
-// Hot-path check; the path string is only built (by calling uint()) when the value is bad.
-const isUint = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
-export const u = (v: unknown, path: () => string): number => (isUint(v) ? v : uint(v, path()));
 
 function str(v: unknown, path: string, maxLen: number): string {
   if (typeof v !== "string") fail(path, `expected a string, got ${typeName(v)}`);
   if (v.length > maxLen) fail(path, `string longer than ${maxLen}`);
   return v;
-}
-
-export function arr(v: unknown, path: string, maxLen: number, exactLen?: number): unknown[] {
-  if (!Array.isArray(v)) fail(path, `expected an array, got ${typeName(v)}`);
-  if (exactLen !== undefined && v.length !== exactLen) fail(path, `expected ${exactLen} elements, got ${v.length}`);
-  if (v.length > maxLen) fail(path, `array of ${v.length} elements exceeds the limit ${maxLen}`);
-  return v;
-}
-
-export function typeName(v: unknown): string {
-  if (v === null) return "nil";
-  if (Array.isArray(v)) return "array";
-  if (v instanceof Uint8Array) return "binary";
-  if (typeof v === "object") return Object.getPrototypeOf(v) === Object.prototype ? "map" : `extension value (${(v as object).constructor?.name ?? "object"})`;
-  return typeof v;
 }
 
 function required(o: Record<string, unknown>, key: string, path: string): unknown {
