@@ -8,6 +8,7 @@ import {
   proxy_log,
 } from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 import { malloc as sdkMalloc, free as sdkFree } from "@gcoredev/proxy-wasm-sdk-as/assembly/malloc";
+import { Slice, SLICE_BYTES } from "./slice";
 
 // Status codes (proxy-wasm ABI 0.2.1 spec, proxy_status_t).
 export const WASM_OK: u32 = 0;
@@ -85,11 +86,11 @@ export function resetScratch(): void {
 }
 
 // ---- reading values -----------------------------------------------------------------------
+// Each get* fills the Slice its caller passes with the bytes the host returned (arena memory:
+// valid until the next callback) and clears it when the value is absent.
 const OUT_PTR = memory.data(8, 8);
 const OUT_LEN = memory.data(8, 8);
-/** Result of the last successful get*: pointer and length of the bytes (valid in this callback). */
-export let valPtr: usize = 0;
-export let valLen: usize = 0;
+const INT_VAL = changetype<Slice>(memory.data(SLICE_BYTES, 8));
 
 /** A byte string built once (paths, header names); `ptr`/`len` stay valid for the VM's life. */
 export class Bytes {
@@ -103,47 +104,49 @@ export class Bytes {
   }
 }
 
-/** proxy_get_property; true when found (value in valPtr/valLen). */
-export function getProperty(path: Bytes): bool {
+// @ts-ignore: decorator
+@inline
+function resetOut(): void {
   store<usize>(OUT_PTR, 0);
   store<usize>(OUT_LEN, 0);
-  const r = proxy_get_property(path.ptr, path.len, OUT_PTR, OUT_LEN);
-  if (r != WASM_OK) { valPtr = 0; valLen = 0; return false; }
-  valPtr = load<usize>(OUT_PTR);
-  valLen = load<usize>(OUT_LEN);
+}
+
+function takeOut(r: u32, out: Slice): bool {
+  if (r != WASM_OK) { out.clear(); return false; }
+  out.set(load<usize>(OUT_PTR), load<usize>(OUT_LEN));
   return true;
+}
+
+/** `:status`, read from response headers and from HTTP-call response headers. */
+export const H_STATUS = new Bytes(":status");
+
+/** proxy_get_property into `out`; true when found. */
+export function getProperty(path: Bytes, out: Slice): bool {
+  resetOut();
+  return takeOut(proxy_get_property(path.ptr, path.len, OUT_PTR, OUT_LEN), out);
 }
 
 /** A property read as a little-endian integer (int/uint/bool are 8/8/1 bytes); -1 when absent. */
 export function getIntProperty(path: Bytes): i64 {
-  if (!getProperty(path)) return -1;
-  if (valLen >= 8) return load<i64>(valPtr);
-  if (valLen == 1) return <i64>load<u8>(valPtr);
-  if (valLen == 4) return <i64>load<u32>(valPtr);
+  const v = INT_VAL;
+  if (!getProperty(path, v)) return -1;
+  if (v.len >= 8) return load<i64>(v.ptr);
+  if (v.len == 1) return <i64>load<u8>(v.ptr);
+  if (v.len == 4) return <i64>load<u32>(v.ptr);
   return -1;
 }
 
-/** proxy_get_header_map_value; true when the header exists. */
-export function getHeader(map: i32, key: Bytes): bool {
-  store<usize>(OUT_PTR, 0);
-  store<usize>(OUT_LEN, 0);
-  const r = proxy_get_header_map_value(map, key.ptr, key.len, OUT_PTR, OUT_LEN);
-  if (r != WASM_OK) { valPtr = 0; valLen = 0; return false; }
-  valPtr = load<usize>(OUT_PTR);
-  valLen = load<usize>(OUT_LEN);
-  return true;
+/** proxy_get_header_map_value into `out`; true when the header exists. */
+export function getHeader(map: i32, key: Bytes, out: Slice): bool {
+  resetOut();
+  return takeOut(proxy_get_header_map_value(map, key.ptr, key.len, OUT_PTR, OUT_LEN), out);
 }
 
 /** proxy_get_header_map_pairs: the whole map, serialized as pairs (ABI spec "Serialization"),
- * in valPtr/valLen; false when unavailable. */
-export function getHeaderPairs(map: i32): bool {
-  store<usize>(OUT_PTR, 0);
-  store<usize>(OUT_LEN, 0);
-  const r = proxy_get_header_map_pairs(map, OUT_PTR, OUT_LEN);
-  if (r != WASM_OK) { valPtr = 0; valLen = 0; return false; }
-  valPtr = load<usize>(OUT_PTR);
-  valLen = load<usize>(OUT_LEN);
-  return true;
+ * into `out`; false when unavailable. */
+export function getHeaderPairs(map: i32, out: Slice): bool {
+  resetOut();
+  return takeOut(proxy_get_header_map_pairs(map, OUT_PTR, OUT_LEN), out);
 }
 
 /** Leveled log line through proxy_log (not WASI stdout, which Envoy prints whatever the level). */

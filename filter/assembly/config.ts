@@ -1,33 +1,109 @@
-// pluginConfig JSON -> a validated Config, or one error (code, field, reason). The table of
-// fields, defaults and ranges is DESIGN.md's "Plugin configuration"; units sit beside each.
+// pluginConfig JSON -> a validated Config, or one error (code, field, reason). FIELDS is the
+// contract, DESIGN.md's "Plugin configuration": one row per field drives the parsing and its
+// checks, the unknown-field warnings and the effective-config echo in the configured log line.
+// Code reads a value by its F_* position.
 import { JsonParser, JsonValue, J_ARR, J_NUM, J_OBJ, J_STR, kindName, jsonQuote } from "./json";
+import { asciiLower, isPrintableAscii, isToken } from "./lex";
+import * as E from "./errors";
 
+// What a field holds.
+const K_STRING = 0;
+const K_INT = 1;
+const K_STRINGS = 2; // an array of strings
+
+// The check a string (or each string of an array) passes beyond its type and length.
+const R_ANY = 0;
+const R_REQUIRED = 1;      // must be present
+const R_PRINTABLE = 2;     // visible ASCII, no spaces
+const R_PATH = 3;          // R_PRINTABLE starting with '/'
+const R_HEADER_NAME = 4;   // an HTTP token; kept lower-cased
+const R_METRIC_NAME = 5;   // an HTTP token
+const R_TIER = 6;          // lower-case R_PRINTABLE, not reserved, not repeated
+
+// @ts-ignore: decorator
+@inline function spec(field: i32, column: i32): i32 { return unchecked(FIELD_SPECS[field * COLUMNS + column]); }
+const C_KIND = 0, C_RULE = 1, C_MIN = 2, C_MAX = 3, C_ITEM = 4, C_DEFAULT = 5;
+
+// The table, as static data (no code builds it). One row per field, in the order fields are
+// checked and echoed; `max` is bytes for a string, entries for an array of strings (each of at
+// most `item` bytes). Units beside each.
+// prettier-ignore
+const FIELD_NAMES: StaticArray<string> = [
+  "aggregator_cluster", "aggregator_authority", "aggregator_path", "flush_interval_ms", "tier_header",
+  "tiers", "region_default", "app_timing_metric", "max_series", "max_buffered_batches",
+];
+const COLUMNS = 6;
+// prettier-ignore
+const FIELD_SPECS: StaticArray<i32> = [
+  // kind     rule            min   max    item  default (K_INT)
+  K_STRING,   R_REQUIRED,     0,    1024,  0,    0,     // aggregator_cluster
+  K_STRING,   R_PRINTABLE,    0,    512,   0,    0,     // aggregator_authority (default: the cluster's FQDN without port)
+  K_STRING,   R_PATH,         0,    1024,  0,    0,     // aggregator_path
+  K_INT,      R_ANY,          100,  60000, 0,    1000,  // flush_interval_ms (ms)
+  K_STRING,   R_HEADER_NAME,  0,    256,   0,    0,     // tier_header
+  K_STRINGS,  R_TIER,         0,    64,    64,   0,     // tiers
+  K_STRING,   R_ANY,          0,    128,   0,    0,     // region_default
+  K_STRING,   R_METRIC_NAME,  0,    128,   0,    0,     // app_timing_metric
+  K_INT,      R_ANY,          16,   65536, 0,    1024,  // max_series (series)
+  K_INT,      R_ANY,          0,    1024,  0,    16,    // max_buffered_batches (batches)
+];
+// Default of each K_STRING field ("" when required or derived).
+// prettier-ignore
+const FIELD_DEFAULTS: StaticArray<string> = [
+  "", "", "/v1/batches", "", "x-user-tier", "", "unknown", "app", "", "",
+];
+const DEFAULT_TIERS: string[] = ["free", "standard", "premium", "enterprise"];
+
+// Positions in FIELDS, for the code that reads a value.
+export const F_AGGREGATOR_CLUSTER: i32 = 0;
+export const F_AGGREGATOR_AUTHORITY: i32 = 1;
+export const F_AGGREGATOR_PATH: i32 = 2;
+export const F_FLUSH_INTERVAL_MS: i32 = 3;
+export const F_TIER_HEADER: i32 = 4;
+export const F_TIERS: i32 = 5;
+export const F_REGION_DEFAULT: i32 = 6;
+export const F_APP_TIMING_METRIC: i32 = 7;
+export const F_MAX_SERIES: i32 = 8;
+export const F_MAX_BUFFERED_BATCHES: i32 = 9;
+
+/** Labels the filter itself uses for the tier; an allow-list may not contain them. */
+const RESERVED_TIERS: string[] = ["unknown", "other", "overflow"];
+
+/** A validated configuration: one value per field of FIELDS (by position; parseConfig fills
+ * them), defaults where not set. */
 export class Config {
-  aggregatorCluster: string = "";
-  aggregatorAuthority: string = "";   // default: the cluster's FQDN without port
-  aggregatorPath: string = "/v1/batches";
-  flushIntervalMs: i32 = 1000;        // ms, 100..60000
-  tierHeader: string = "x-user-tier"; // lower-cased header name
-  tiers: string[] = ["free", "standard", "premium", "enterprise"];
-  regionDefault: string = "unknown";
-  appTimingMetric: string = "app";
-  maxSeries: i32 = 1024;              // series, 16..65536
-  maxBufferedBatches: i32 = 16;       // batches, 0..1024
+  strs: StaticArray<string> = new StaticArray<string>(FIELD_NAMES.length);
+  ints: StaticArray<i32> = new StaticArray<i32>(FIELD_NAMES.length);
+  lists: StaticArray<string[]> = new StaticArray<string[]>(FIELD_NAMES.length);
 
+  constructor() {
+    for (let i = 0; i < FIELD_NAMES.length; i++) {
+      unchecked(this.strs[i] = FIELD_DEFAULTS[i]);
+      unchecked(this.ints[i] = spec(i, C_DEFAULT));
+      unchecked(this.lists[i] = DEFAULT_TIERS);
+    }
+  }
+
+  str(f: i32): string { return unchecked(this.strs[f]); }
+  int(f: i32): i32 { return unchecked(this.ints[f]); }
+  strings(f: i32): string[] { return unchecked(this.lists[f]); }
+
+  /** The effective configuration as JSON (every field, in FIELDS order). */
   toJson(): string {
-    let t = "[";
-    for (let i = 0; i < this.tiers.length; i++) t += (i > 0 ? "," : "") + jsonQuote(this.tiers[i]);
-    t += "]";
-    return "{\"aggregator_cluster\":" + jsonQuote(this.aggregatorCluster) +
-      ",\"aggregator_authority\":" + jsonQuote(this.aggregatorAuthority) +
-      ",\"aggregator_path\":" + jsonQuote(this.aggregatorPath) +
-      ",\"flush_interval_ms\":" + this.flushIntervalMs.toString() +
-      ",\"tier_header\":" + jsonQuote(this.tierHeader) +
-      ",\"tiers\":" + t +
-      ",\"region_default\":" + jsonQuote(this.regionDefault) +
-      ",\"app_timing_metric\":" + jsonQuote(this.appTimingMetric) +
-      ",\"max_series\":" + this.maxSeries.toString() +
-      ",\"max_buffered_batches\":" + this.maxBufferedBatches.toString() + "}";
+    let out = "{";
+    for (let i = 0; i < FIELD_NAMES.length; i++) {
+      const kind = spec(i, C_KIND);
+      out += (i > 0 ? "," : "") + jsonQuote(unchecked(FIELD_NAMES[i])) + ":";
+      if (kind == K_INT) out += unchecked(this.ints[i]).toString();
+      else if (kind == K_STRING) out += jsonQuote(unchecked(this.strs[i]));
+      else {
+        const l = unchecked(this.lists[i]);
+        out += "[";
+        for (let k = 0; k < l.length; k++) out += (k > 0 ? "," : "") + jsonQuote(l[k]);
+        out += "]";
+      }
+    }
+    return out + "}";
   }
 }
 
@@ -43,52 +119,6 @@ export class ConfigResult {
   }
 }
 
-const KNOWN: string[] = [
-  "aggregator_cluster", "aggregator_authority", "aggregator_path", "flush_interval_ms",
-  "tier_header", "tiers", "region_default", "app_timing_metric", "max_series",
-  "max_buffered_batches",
-];
-
-/** Labels the filter itself uses for the tier; an allow-list may not contain them. */
-const RESERVED_TIERS: string[] = ["unknown", "other", "overflow"];
-
-/** RFC 7230 tchar: the characters of a header name or Server-Timing metric name. */
-export function isTokenChar(c: i32): bool {
-  if (c >= 0x30 && c <= 0x39) return true;
-  if (c >= 0x41 && c <= 0x5a) return true;
-  if (c >= 0x61 && c <= 0x7a) return true;
-  switch (c) {
-    case 0x21: case 0x23: case 0x24: case 0x25: case 0x26: case 0x27: case 0x2a: case 0x2b:
-    case 0x2d: case 0x2e: case 0x5e: case 0x5f: case 0x60: case 0x7c: case 0x7e:
-      return true;
-  }
-  return false;
-}
-
-/** ASCII-only lower-casing (String#toLowerCase drags Unicode tables into the module). */
-function asciiLower(s: string): string {
-  let out = "";
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    out += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
-  }
-  return out;
-}
-
-function isToken(s: string): bool {
-  if (s.length == 0) return false;
-  for (let i = 0; i < s.length; i++) if (!isTokenChar(s.charCodeAt(i))) return false;
-  return true;
-}
-
-function isPrintableAscii(s: string): bool {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x21 || c > 0x7e) return false;
-  }
-  return true;
-}
-
 /** Default `:authority` of the POST: the FQDN of an Istio `dir|port|subset|fqdn` cluster name,
  * else the cluster name itself, without a `:port`. */
 export function defaultAuthority(cluster: string): string {
@@ -99,6 +129,26 @@ export function defaultAuthority(cluster: string): string {
   const colon = host.lastIndexOf(":");
   if (colon > 0 && host.indexOf(":") == colon) host = host.substring(0, colon);
   return host;
+}
+
+/** Why `s` fails `rule`, or "" when it passes. */
+// @ts-ignore: decorator
+@inline
+function ruleFailure(rule: i32, s: string): string {
+  switch (rule) {
+    case R_PRINTABLE:
+      return isPrintableAscii(s) ? "" : "must be printable ASCII without spaces";
+    case R_PATH:
+      return s.charCodeAt(0) == 0x2f && isPrintableAscii(s) ? "" : "must start with '/' and be printable ASCII without spaces";
+    case R_HEADER_NAME:
+      return isToken(s) ? "" : "must be a valid HTTP header name";
+    case R_METRIC_NAME:
+      return isToken(s) ? "" : "must be a Server-Timing metric name (an HTTP token)";
+    case R_TIER:
+      if (!isPrintableAscii(s) || asciiLower(s) != s) return "must be lower-case printable ASCII without spaces";
+      return RESERVED_TIERS.includes(s) ? "'" + s + "' is reserved" : "";
+  }
+  return "";
 }
 
 class Checker {
@@ -112,25 +162,51 @@ class Checker {
     return false;
   }
 
-  str(v: JsonValue, field: string, maxLen: i32): string | null {
-    if (v.kind != J_STR) { this.fail("FLT_ERR_CONFIG_TYPE", field, "must be a string, got " + kindName(v.kind)); return null; }
-    if (v.s.length == 0) { this.fail("FLT_ERR_CONFIG_VALUE", field, "must not be empty"); return null; }
+  /** A non-empty string of at most `maxLen` bytes passing `rule`; null after fail(). */
+  str(v: JsonValue, field: string, maxLen: i32, rule: i32): string | null {
+    if (v.kind != J_STR) { this.fail(E.CONFIG_TYPE, field, "must be a string, got " + kindName(v.kind)); return null; }
+    if (v.s.length == 0) { this.fail(E.CONFIG_VALUE, field, "must not be empty"); return null; }
     if (String.UTF8.byteLength(v.s) > maxLen) {
-      this.fail("FLT_ERR_CONFIG_RANGE", field, "must be at most " + maxLen.toString() + " bytes"); return null;
+      this.fail(E.CONFIG_RANGE, field, "must be at most " + maxLen.toString() + " bytes"); return null;
     }
+    const why = ruleFailure(rule, v.s);
+    if (why.length > 0) { this.fail(E.CONFIG_VALUE, field, why); return null; }
     return v.s;
   }
 
+  /** An integer in lo..hi; -1 after fail() (every range here is non-negative). */
   int(v: JsonValue, field: string, lo: i32, hi: i32): i64 {
-    if (v.kind != J_NUM) { this.fail("FLT_ERR_CONFIG_TYPE", field, "must be a number, got " + kindName(v.kind)); return -1; }
+    if (v.kind != J_NUM) { this.fail(E.CONFIG_TYPE, field, "must be a number, got " + kindName(v.kind)); return -1; }
     const n = v.n;
     const range = "must be an integer in " + lo.toString() + ".." + hi.toString();
-    if (!isFinite(n) || n != Math.floor(n)) { this.fail("FLT_ERR_CONFIG_RANGE", field, range + ", got a fraction"); return -1; }
+    if (!isFinite(n) || n != Math.floor(n)) { this.fail(E.CONFIG_RANGE, field, range + ", got a fraction"); return -1; }
     if (n < <f64>lo || n > <f64>hi) {
-      this.fail("FLT_ERR_CONFIG_RANGE", field, range + ", got " + (<i64>n).toString()); return -1;
+      this.fail(E.CONFIG_RANGE, field, range + ", got " + (<i64>n).toString()); return -1;
     }
     return <i64>n;
   }
+
+  /** An array of at most `maxItems` distinct strings; null after fail(). */
+  // @ts-ignore: decorator
+  @inline
+  strings(v: JsonValue, field: string, maxItems: i32, itemMax: i32, rule: i32): string[] | null {
+    if (v.kind != J_ARR) { this.fail(E.CONFIG_TYPE, field, "must be an array of strings, got " + kindName(v.kind)); return null; }
+    if (v.items.length > maxItems) { this.fail(E.CONFIG_RANGE, field, "must have at most " + maxItems.toString() + " entries"); return null; }
+    const list = new Array<string>();
+    for (let i = 0; i < v.items.length; i++) {
+      const at = field + "[" + i.toString() + "]";
+      const s = this.str(v.items[i], at, itemMax, rule);
+      if (s === null) return null;
+      if (list.includes(s)) { this.fail(E.CONFIG_VALUE, at, "duplicate tier '" + s + "'"); return null; }
+      list.push(s);
+    }
+    return list;
+  }
+}
+
+function isField(name: string): bool {
+  for (let i = 0; i < FIELD_NAMES.length; i++) if (unchecked(FIELD_NAMES[i]) == name) return true;
+  return false;
 }
 
 /** Parses and validates `bytes[0..len)`. An empty configuration counts as `{}`. */
@@ -144,93 +220,42 @@ export function parseConfig(ptr: usize, len: usize): ConfigResult {
   } else {
     const p = new JsonParser(ptr, len);
     root = p.parse();
-    if (root === null) { ck.fail("FLT_ERR_CONFIG_JSON", "(config)", "not valid JSON: " + p.error); return res; }
+    if (root === null) { ck.fail(E.CONFIG_JSON, "(config)", "not valid JSON: " + p.error); return res; }
   }
-  if (root.kind != J_OBJ) { ck.fail("FLT_ERR_CONFIG_TYPE", "(config)", "must be a JSON object, got " + kindName(root.kind)); return res; }
+  if (root.kind != J_OBJ) { ck.fail(E.CONFIG_TYPE, "(config)", "must be a JSON object, got " + kindName(root.kind)); return res; }
 
-  const c = new Config();
   for (let i = 0; i < root.keys.length; i++) {
     const k = root.keys[i];
-    if (!KNOWN.includes(k)) {
-      res.warnings.push("FLT_ERR_CONFIG_UNKNOWN_FIELD field=" + k + ": unknown field ignored");
-    }
+    if (!isField(k)) res.warnings.push(E.CONFIG_UNKNOWN_FIELD + " field=" + k + ": unknown field ignored");
   }
 
-  let v = root.get("aggregator_cluster");
-  if (v === null) { ck.fail("FLT_ERR_CONFIG_REQUIRED", "aggregator_cluster", "is required"); return res; }
-  let s = ck.str(v, "aggregator_cluster", 1024);
-  if (s === null) return res;
-  c.aggregatorCluster = s;
-  c.aggregatorAuthority = defaultAuthority(s);
-
-  v = root.get("aggregator_authority");
-  if (v !== null) {
-    s = ck.str(v, "aggregator_authority", 512);
-    if (s === null) return res;
-    if (!isPrintableAscii(s)) { ck.fail("FLT_ERR_CONFIG_VALUE", "aggregator_authority", "must be printable ASCII without spaces"); return res; }
-    c.aggregatorAuthority = s;
-  }
-  v = root.get("aggregator_path");
-  if (v !== null) {
-    s = ck.str(v, "aggregator_path", 1024);
-    if (s === null) return res;
-    if (s.charCodeAt(0) != 0x2f || !isPrintableAscii(s)) { ck.fail("FLT_ERR_CONFIG_VALUE", "aggregator_path", "must start with '/' and be printable ASCII without spaces"); return res; }
-    c.aggregatorPath = s;
-  }
-  v = root.get("flush_interval_ms");
-  if (v !== null) {
-    const n = ck.int(v, "flush_interval_ms", 100, 60000);
-    if (n < 0) return res;
-    c.flushIntervalMs = <i32>n;
-  }
-  v = root.get("tier_header");
-  if (v !== null) {
-    s = ck.str(v, "tier_header", 256);
-    if (s === null) return res;
-    if (!isToken(s)) { ck.fail("FLT_ERR_CONFIG_VALUE", "tier_header", "must be a valid HTTP header name"); return res; }
-    c.tierHeader = asciiLower(s);
-  }
-  v = root.get("tiers");
-  if (v !== null) {
-    if (v.kind != J_ARR) { ck.fail("FLT_ERR_CONFIG_TYPE", "tiers", "must be an array of strings, got " + kindName(v.kind)); return res; }
-    if (v.items.length > 64) { ck.fail("FLT_ERR_CONFIG_RANGE", "tiers", "must have at most 64 entries"); return res; }
-    const list = new Array<string>();
-    for (let i = 0; i < v.items.length; i++) {
-      const f = "tiers[" + i.toString() + "]";
-      const t = ck.str(v.items[i], f, 64);
-      if (t === null) return res;
-      if (!isPrintableAscii(t) || asciiLower(t) != t) { ck.fail("FLT_ERR_CONFIG_VALUE", f, "must be lower-case printable ASCII without spaces"); return res; }
-      if (RESERVED_TIERS.includes(t)) { ck.fail("FLT_ERR_CONFIG_VALUE", f, "'" + t + "' is reserved"); return res; }
-      if (list.includes(t)) { ck.fail("FLT_ERR_CONFIG_VALUE", f, "duplicate tier '" + t + "'"); return res; }
-      list.push(t);
+  const c = new Config();
+  let authoritySet = false;
+  for (let i = 0; i < FIELD_NAMES.length; i++) {
+    const name = unchecked(FIELD_NAMES[i]);
+    const kind = spec(i, C_KIND);
+    const rule = spec(i, C_RULE);
+    const v = root.get(name);
+    if (v === null) {
+      if (rule == R_REQUIRED) { ck.fail(E.CONFIG_REQUIRED, name, "is required"); return res; }
+      continue;
     }
-    c.tiers = list;
+    if (kind == K_INT) {
+      const n = ck.int(v, name, spec(i, C_MIN), spec(i, C_MAX));
+      if (n < 0) return res;
+      unchecked(c.ints[i] = <i32>n);
+    } else if (kind == K_STRING) {
+      const s = ck.str(v, name, spec(i, C_MAX), rule);
+      if (s === null) return res;
+      unchecked(c.strs[i] = rule == R_HEADER_NAME ? asciiLower(s) : s);
+      if (i == F_AGGREGATOR_AUTHORITY) authoritySet = true;
+    } else {
+      const l = ck.strings(v, name, spec(i, C_MAX), spec(i, C_ITEM), rule);
+      if (l === null) return res;
+      unchecked(c.lists[i] = l);
+    }
   }
-  v = root.get("region_default");
-  if (v !== null) {
-    s = ck.str(v, "region_default", 128);
-    if (s === null) return res;
-    c.regionDefault = s;
-  }
-  v = root.get("app_timing_metric");
-  if (v !== null) {
-    s = ck.str(v, "app_timing_metric", 128);
-    if (s === null) return res;
-    if (!isToken(s)) { ck.fail("FLT_ERR_CONFIG_VALUE", "app_timing_metric", "must be a Server-Timing metric name (an HTTP token)"); return res; }
-    c.appTimingMetric = s;
-  }
-  v = root.get("max_series");
-  if (v !== null) {
-    const n = ck.int(v, "max_series", 16, 65536);
-    if (n < 0) return res;
-    c.maxSeries = <i32>n;
-  }
-  v = root.get("max_buffered_batches");
-  if (v !== null) {
-    const n = ck.int(v, "max_buffered_batches", 0, 1024);
-    if (n < 0) return res;
-    c.maxBufferedBatches = <i32>n;
-  }
+  if (!authoritySet) unchecked(c.strs[F_AGGREGATOR_AUTHORITY] = defaultAuthority(c.strs[F_AGGREGATOR_CLUSTER]));
   res.config = c;
   return res;
 }

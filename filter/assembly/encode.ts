@@ -3,21 +3,9 @@
 // in first-use order; buckets are sparse [index, count, ...].
 import { Writer } from "./msgpack";
 import { InternTable, MAX_STRINGS } from "./intern";
-import {
-  SeriesTable, BOUNDS_US, N_BOUNDS, N_BUCKETS, N_LABELS, N_TIMINGS,
-} from "./series";
-
-export const LABEL_NAMES: string[] = [
-  "reporter", "source_workload", "source_namespace", "destination_service", "response_code",
-  "response_flags", "connection_security_policy", "user_tier", "region", "peer_region",
-];
-
-export class Identity {
-  nodeId: string = "unknown";
-  workload: string = "unknown";
-  namespace: string = "unknown";
-  region: string = "unknown";
-}
+import { SeriesTable, BOUNDS_US, N_BOUNDS, N_BUCKETS, N_TIMINGS } from "./series";
+import { N_LABELS, labelName } from "./labels";
+import { Identity } from "./identity";
 
 export class Counters {
   requests: u64 = 0;
@@ -75,7 +63,7 @@ export class BatchEncoder {
     for (let i = 0; i < N_BOUNDS; i++) w.uint(<u64>BOUNDS_US[i]);
     w.str("labels");
     w.arrayHeader(<u32>N_LABELS);
-    for (let i = 0; i < N_LABELS; i++) w.str(LABEL_NAMES[i]);
+    for (let i = 0; i < N_LABELS; i++) w.str(labelName(i));
     w.str("strings");
     w.arrayHeader(nStrings);
     for (let i: u32 = 0; i < nStrings; i++) {

@@ -2,7 +2,7 @@
 // hot path, so it builds a small tree; what matters is that garbage of any shape yields an
 // error with a position, never a trap (bounds-checked reads, bounded nesting).
 
-import { scalePow10 } from "./timing";
+import { scalePow10 } from "./lex";
 
 export const J_NULL: u8 = 0;
 export const J_BOOL: u8 = 1;

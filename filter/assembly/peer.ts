@@ -3,13 +3,11 @@
 // as a whole as its serialized bytes (envoy source/extensions/filters/common/expr/cel_state.cc
 // exprValue: Protobuf + last -> bytes), here a google.protobuf.Struct (istio/proxy
 // peer_metadata filter.cc setFilterState). A host that serializes the value as a CEL map gives
-// proxy-wasm pairs instead; both are accepted. Results: peerWl/peerNs as byte ranges.
+// proxy-wasm pairs instead; both are accepted. Also the namespace of a peer's SPIFFE identity.
+// Results are ranges of the input, handed back through the caller's Slices.
+import { Slice } from "./slice";
 
-export let wlPtr: usize = 0;
-export let wlLen: usize = 0;
-export let nsPtr: usize = 0;
-export let nsLen: usize = 0;
-
+// Cursor of the protobuf reader (parseStruct and its helpers).
 let pos: usize = 0;
 let bad = false;
 
@@ -47,13 +45,13 @@ function isKey(p: usize, n: usize, k: string): bool {
   return true;
 }
 
-function take(kp: usize, kl: usize, vp: usize, vl: usize): void {
-  if (isKey(kp, kl, "workload")) { wlPtr = vp; wlLen = vl; }
-  else if (isKey(kp, kl, "namespace")) { nsPtr = vp; nsLen = vl; }
+function take(kp: usize, kl: usize, vp: usize, vl: usize, wl: Slice, ns: Slice): void {
+  if (isKey(kp, kl, "workload")) wl.set(vp, vl);
+  else if (isKey(kp, kl, "namespace")) ns.set(vp, vl);
 }
 
 /** Struct { map<string, Value> fields = 1 }; Value.string_value = 3. Strict: any oddity fails. */
-function parseStruct(p: usize, n: usize): bool {
+function parseStruct(p: usize, n: usize, wl: Slice, ns: Slice): bool {
   pos = p;
   bad = false;
   const end = p + n;
@@ -90,13 +88,13 @@ function parseStruct(p: usize, n: usize): bool {
       } else if (!skip(wt, eEnd)) return false;
     }
     if (pos != eEnd) return false;
-    if (haveString) take(kp, kl, vp, vl);
+    if (haveString) take(kp, kl, vp, vl, wl, ns);
   }
   return pos == end;
 }
 
 /** proxy-wasm pairs: u32 count, (u32 klen, u32 vlen) each, then NUL-terminated keys/values. */
-function parsePairs(p: usize, n: usize): bool {
+function parsePairs(p: usize, n: usize, wl: Slice, ns: Slice): bool {
   if (n < 4) return false;
   const count = <usize>load<u32>(p);
   if (count > 1024 || <usize>4 + count * 8 > n) return false;
@@ -106,16 +104,31 @@ function parsePairs(p: usize, n: usize): bool {
     const vl = <usize>load<u32>(p + 8 + i * 8);
     if (kl > n || vl > n || off + kl + vl + 2 > n) return false;
     const kp = p + off;
-    take(kp, kl, kp + kl + 1, vl);
+    take(kp, kl, kp + kl + 1, vl, wl, ns);
     off += kl + vl + 2;
   }
   return true;
 }
 
-/** Parses the peer value; false when it is neither form (the caller reads fields one by one). */
-export function parsePeer(p: usize, n: usize): bool {
-  wlLen = 0; nsLen = 0;
-  if (parseStruct(p, n)) return true;
-  wlLen = 0; nsLen = 0;
-  return parsePairs(p, n);
+/** Parses the peer value into `wl` / `ns` (empty when the field is absent); false when it is
+ * neither form (the caller reads the fields one by one). */
+export function parsePeer(p: usize, n: usize, wl: Slice, ns: Slice): bool {
+  wl.clear(); ns.clear();
+  if (parseStruct(p, n, wl, ns)) return true;
+  wl.clear(); ns.clear();
+  return parsePairs(p, n, wl, ns);
+}
+
+/** The `<namespace>` of a `.../ns/<namespace>/...` principal into `out` (istio/proxy
+ * istio_stats.cc getNamespace); false when there is no non-empty one. */
+export function sanNamespace(p: usize, n: usize, out: Slice): bool {
+  for (let i: usize = 0; i + 4 <= n; i++) {
+    if (load<u32>(p + i) != 0x2f736e2f) continue; // "/ns/"
+    const b = i + 4;
+    let e = b;
+    while (e < n && load<u8>(p + e) != 0x2f) e++;
+    out.set(p + b, e - b);
+    return e > b;
+  }
+  return false;
 }

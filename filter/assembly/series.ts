@@ -1,8 +1,9 @@
 // The per-VM series table: fixed capacity (max_series) plus one catch-all `overflow` series,
-// keyed by the 10 label ids, each series holding a count and, per timing, n / sum / histogram.
-// Raw memory allocated once per configuration; recording a request never allocates.
+// keyed by the label ids (one u16 per label of labels.ts), each series holding a count and, per
+// timing, n / sum / histogram. Raw memory allocated once per configuration; recording a request
+// never allocates.
+import { N_LABELS } from "./labels";
 
-export const N_LABELS: i32 = 10;
 export const N_TIMINGS: i32 = 5;          // request, upstream, proxy, app, network
 export const T_REQUEST: i32 = 0;
 export const T_UPSTREAM: i32 = 1;
@@ -21,13 +22,21 @@ export const BOUNDS_US: StaticArray<u32> = [
 export const N_BOUNDS: i32 = 20;
 export const N_BUCKETS: i32 = N_BOUNDS + 1;
 
-// Entry layout (bytes): 0..20 key (10 x u16), 20 count u32, 24.. timings (5 x 96):
-//   +0 sum u64, +8 n u32, +12 buckets (21 x u32)
-const KEY_BYTES: usize = 20;
-const OFF_COUNT: usize = 20;
-const OFF_TIMINGS: usize = 24;
-const TIMING_BYTES: usize = 96;
-export const ENTRY_BYTES: usize = OFF_TIMINGS + TIMING_BYTES * <usize>N_TIMINGS; // 504
+// Entry layout (bytes), all derived from N_LABELS (with 10 labels: key 0..20, count at 20,
+// timings from 24, 504 bytes an entry):
+//   key      N_LABELS x u16 label ids, zero-padded to whole u32 words (KEY_SPAN): hashed,
+//            compared and copied as words, so every label takes part and padding never differs
+//   count    u32
+//   timings  N_TIMINGS x TIMING_BYTES, 8-aligned: +0 sum u64, +8 n u32, +12 buckets (u32 each)
+export const KEY_BYTES: usize = <usize>N_LABELS << 1;
+const KEY_SPAN: usize = (KEY_BYTES + 3) & ~<usize>3;
+const OFF_COUNT: usize = KEY_SPAN;
+const OFF_TIMINGS: usize = (OFF_COUNT + 4 + 7) & ~<usize>7;
+const OFF_SUM: usize = 0;
+const OFF_N: usize = 8;
+const OFF_BUCKETS: usize = 12;
+const TIMING_BYTES: usize = (OFF_BUCKETS + (<usize>N_BUCKETS << 2) + 7) & ~<usize>7;
+export const ENTRY_BYTES: usize = OFF_TIMINGS + TIMING_BYTES * <usize>N_TIMINGS;
 
 // @ts-ignore: decorator
 @inline
@@ -38,6 +47,14 @@ export function bucketIndex(us: u64): i32 {
   return N_BOUNDS;
 }
 
+/** Whether the keys at a and b are equal, word by word over KEY_SPAN. */
+// @ts-ignore: decorator
+@inline
+function sameKey(a: usize, b: usize): bool {
+  for (let i: usize = 0; i < KEY_SPAN; i += 4) if (load<u32>(a + i) != load<u32>(b + i)) return false;
+  return true;
+}
+
 export class SeriesTable {
   capacity: i32;
   used: i32 = 0;              // entries 0..used-1 are live, in insertion order
@@ -46,8 +63,8 @@ export class SeriesTable {
   private entries: usize;
   private index: usize;       // u32 slots: entry+1, 0 = empty
   private mask: u32;
-  /** Key being built for the next record(): 10 x u16. */
-  key: usize = heap.alloc(KEY_BYTES + 4);
+  /** Key being built for the next record(): N_LABELS x u16, then zero padding. */
+  key: usize = heap.alloc(KEY_SPAN);
 
   constructor(capacity: i32) {
     this.capacity = capacity;
@@ -58,6 +75,7 @@ export class SeriesTable {
     this.index = heap.alloc(<usize>slots * 4);
     memory.fill(this.entries, 0, <usize>(capacity + 1) * ENTRY_BYTES);
     memory.fill(this.index, 0, <usize>slots * 4);
+    memory.fill(this.key, 0, KEY_SPAN);
   }
 
   free(): void { heap.free(this.entries); heap.free(this.index); heap.free(this.key); }
@@ -71,18 +89,18 @@ export class SeriesTable {
   @inline entry(i: i32): usize { return this.entries + <usize>i * ENTRY_BYTES; }
   label(e: usize, i: i32): i32 { return <i32>load<u16>(e + (<usize>i << 1)); }
   count(e: usize): u32 { return load<u32>(e + OFF_COUNT); }
-  timingN(e: usize, t: i32): u32 { return load<u32>(e + OFF_TIMINGS + <usize>t * TIMING_BYTES + 8); }
-  timingSum(e: usize, t: i32): u64 { return load<u64>(e + OFF_TIMINGS + <usize>t * TIMING_BYTES); }
+  timingN(e: usize, t: i32): u32 { return load<u32>(e + OFF_TIMINGS + <usize>t * TIMING_BYTES + OFF_N); }
+  timingSum(e: usize, t: i32): u64 { return load<u64>(e + OFF_TIMINGS + <usize>t * TIMING_BYTES + OFF_SUM); }
   bucket(e: usize, t: i32, b: i32): u32 {
-    return load<u32>(e + OFF_TIMINGS + <usize>t * TIMING_BYTES + 12 + (<usize>b << 2));
+    return load<u32>(e + OFF_TIMINGS + <usize>t * TIMING_BYTES + OFF_BUCKETS + (<usize>b << 2));
   }
 
   /** The entry for the key in `key`, creating it; the overflow entry when the table is full. */
   lookup(overflowId: i32): usize {
     const k = this.key;
-    // Hash 5 x u32 words of the key (murmur-style mixing): no allocation, few instructions.
+    // Hash the key's u32 words (murmur-style mixing): no allocation, few instructions.
     let h: u32 = 0x9747b28c;
-    for (let i: usize = 0; i < 20; i += 4) {
+    for (let i: usize = 0; i < KEY_SPAN; i += 4) {
       let w = load<u32>(k + i) * 0xcc9e2d51;
       w = rotl<u32>(w, 15) * 0x1b873593;
       h = rotl<u32>(h ^ w, 13) * 5 + 0xe6546b64;
@@ -93,15 +111,14 @@ export class SeriesTable {
       const v = load<u32>(this.index + (<usize>slot << 2));
       if (v == 0) break;
       const e = this.entry(<i32>v - 1);
-      if (load<u64>(e) == load<u64>(k) && load<u64>(e + 8) == load<u64>(k + 8) &&
-          load<u32>(e + 16) == load<u32>(k + 16)) return e;
+      if (sameKey(e, k)) return e;
       slot = (slot + 1) & this.mask;
     }
     if (this.used < this.capacity) {
       const idx = this.used++;
       store<u32>(this.index + (<usize>slot << 2), <u32>idx + 1);
       const e = this.entry(idx);
-      memory.copy(e, k, KEY_BYTES);
+      memory.copy(e, k, KEY_SPAN);
       return e;
     }
     return this.catchAll(overflowId);
@@ -124,9 +141,9 @@ export class SeriesTable {
   // @ts-ignore: decorator
   @inline observe(e: usize, t: i32, us: u64): void {
     const tp = e + OFF_TIMINGS + <usize>t * TIMING_BYTES;
-    store<u64>(tp, load<u64>(tp) + us);
-    store<u32>(tp + 8, load<u32>(tp + 8) + 1);
-    const bp = tp + 12 + (<usize>bucketIndex(us) << 2);
+    store<u64>(tp + OFF_SUM, load<u64>(tp + OFF_SUM) + us);
+    store<u32>(tp + OFF_N, load<u32>(tp + OFF_N) + 1);
+    const bp = tp + OFF_BUCKETS + (<usize>bucketIndex(us) << 2);
     store<u32>(bp, load<u32>(bp) + 1);
   }
 

@@ -1,25 +1,13 @@
-// Server-Timing parsing (W3C server-timing, reference §6) on raw header bytes, without
-// allocation, and the rounding of nanosecond intervals to the µs the wire carries.
-import { isTokenChar } from "./config";
-
-// @ts-ignore: decorator
-@inline
-function isOws(c: u32): bool { return c == 0x20 || c == 0x09; }
+// A request's timings: the app time a Server-Timing header reports (W3C server-timing,
+// reference §6, parsed on raw header bytes without allocation), and the stream's timestamps
+// t0..t3 turned into the five timings of its series, rounded from ns to the µs the wire carries.
+import { isOws, isTokenChar, scalePow10 } from "./lex";
+import { monoNow } from "./abi";
+import { SeriesTable, T_APP, T_NETWORK, T_PROXY, T_REQUEST, T_UPSTREAM } from "./series";
+import * as S from "./slots";
 
 // Largest `dur` accepted (ms): keeps µs sums far from u64 overflow; ~31 years.
 const MAX_DUR_MS: f64 = 1e12;
-
-/** m x 10^e without Math.pow (keeps the module small); exact enough for durations. */
-export function scalePow10(m: f64, e: i32): f64 {
-  if (m == 0) return 0;
-  if (e > 400) return Infinity;
-  if (e < -400) return 0;
-  const neg = e < 0;
-  let k = neg ? -e : e;
-  let p: f64 = 1;
-  while (k > 0) { p *= 10; k--; }
-  return neg ? m / p : m * p;
-}
 
 /** The decimal float at the start of [p, p+n) (digits, optional fraction, optional exponent)
  * in ms -> µs rounded; what follows it is ignored, as HTML's "rules for parsing floating-point
@@ -118,4 +106,42 @@ export function serverTimingAppUs(p: usize, n: usize, name: usize, nameLen: usiz
     if (i < n) i++; // skip ','
   }
   return -1;
+}
+
+/** (a - b) in µs, rounded; 0 if the clock went backwards. */
+// @ts-ignore: decorator
+@inline
+function nsToUsSafe(a: u64, b: u64): u64 {
+  return a > b ? (a - b + 500) / 1000 : 0;
+}
+
+/** Folds the timings of stream `s` into series entry `e`:
+ *   request  = t3 - t0 (t3 = now when the response never ended)
+ *   upstream = t2 - t1 (first response byte - end of the request), at most `request`
+ *   proxy    = request - upstream
+ *   app      = the Server-Timing duration, network = upstream - app (never negative)
+ * Only the timings whose timestamps exist are observed. */
+// @ts-ignore: decorator
+@inline
+export function observeTimings(table: SeriesTable, e: usize, s: usize): void {
+  const f = S.flags(s);
+  if ((f & S.F_T0) == 0) return;
+  const t0 = S.t0(s);
+  const t3 = (f & S.F_T3) != 0 ? S.t3(s) : monoNow();
+  const totalUs = nsToUsSafe(t3, t0);
+  table.observe(e, T_REQUEST, totalUs);
+  if ((f & S.F_T2) == 0) return;
+  // response before the request ended (early reply while uploading): measure from t0,
+  // also when the upload ends after the response started (t1 > t2)
+  const t2 = S.t2(s);
+  const t1 = (f & S.F_T1) != 0 && S.t1(s) <= t2 ? S.t1(s) : t0;
+  let upUs = nsToUsSafe(t2, t1);
+  if (upUs > totalUs) upUs = totalUs;
+  table.observe(e, T_UPSTREAM, upUs);
+  table.observe(e, T_PROXY, totalUs - upUs);
+  if ((f & S.F_APP) != 0) {
+    const app = S.app(s);
+    table.observe(e, T_APP, app);
+    table.observe(e, T_NETWORK, upUs > app ? upUs - app : 0);
+  }
 }

@@ -1,34 +1,36 @@
-// Label rules on raw bytes: user tier normalisation, Envoy response-flag short codes, the
-// Istio cluster name, the :authority host. Results land in a static scratch buffer; callers
-// intern them. Nothing here allocates.
+// Label values from raw bytes: user tier normalisation, Envoy response-flag short codes, the
+// Istio cluster name, the :authority host, the status code. A value that is built (not a range
+// of the input) is written into one static buffer and handed back through the caller's Slice,
+// valid until the next call here; callers intern it at once. Nothing here allocates.
+import { Slice } from "./slice";
+import { asciiLowerByte, isOws } from "./lex";
 
-const SCRATCH_CAP: usize = 512;
-export const SCRATCH: usize = memory.data(512, 8);
-export let scratchLen: usize = 0;
+const BUILT_CAP: usize = 512;
+const BUILT: usize = memory.data(<i32>BUILT_CAP, 8);
 
 export const TIER_MAX_BYTES: usize = 64;
 
-// Outcome of normaliseTier besides "look up SCRATCH[0..scratchLen) in the allow-list".
+// Outcome of normaliseTier besides "look up the normalised value in the allow-list".
 export const TIER_LOOKUP: i32 = 0;
 export const TIER_UNKNOWN: i32 = 1;
 export const TIER_OTHER: i32 = 2;
 
-/** Trims OWS, lower-cases into SCRATCH. Empty -> unknown; > 64 bytes or non-ASCII -> other. */
-export function normaliseTier(p: usize, n: usize): i32 {
+/** Trims OWS and lower-cases into `out` (TIER_LOOKUP). Empty -> TIER_UNKNOWN; over 64 bytes or
+ * non-ASCII -> TIER_OTHER. */
+export function normaliseTier(p: usize, n: usize, out: Slice): i32 {
   let s: usize = 0;
   let e = n;
-  while (s < e && (load<u8>(p + s) == 0x20 || load<u8>(p + s) == 0x09)) s++;
-  while (e > s && (load<u8>(p + e - 1) == 0x20 || load<u8>(p + e - 1) == 0x09)) e--;
+  while (s < e && isOws(load<u8>(p + s))) s++;
+  while (e > s && isOws(load<u8>(p + e - 1))) e--;
   const len = e - s;
   if (len == 0) return TIER_UNKNOWN;
   if (len > TIER_MAX_BYTES) return TIER_OTHER;
   for (let i: usize = 0; i < len; i++) {
-    let c = <u32>load<u8>(p + s + i);
+    const c = <u32>load<u8>(p + s + i);
     if (c >= 0x80) return TIER_OTHER;
-    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
-    store<u8>(SCRATCH + i, <u8>c);
+    store<u8>(BUILT + i, <u8>asciiLowerByte(c));
   }
-  scratchLen = len;
+  out.set(BUILT, len);
   return TIER_LOOKUP;
 }
 
@@ -61,40 +63,36 @@ function initFlags(): void {
   flagsReady = true;
 }
 
-/** Short codes of the bitmask into SCRATCH ("-" when none or only unknown bits). */
-export function decodeFlags(flags: u64): void {
+/** Short codes of the bitmask into `out` ("-" when none or only unknown bits). */
+export function decodeFlags(flags: u64, out: Slice): void {
   if (!flagsReady) initFlags();
   let len: usize = 0;
   for (let i = 0; i < N_FLAGS; i++) {
     if ((flags & (<u64>1 << <u64>i)) == 0) continue;
-    if (len > 0) { store<u8>(SCRATCH + len, 0x2c); len++; }
+    if (len > 0) { store<u8>(BUILT + len, 0x2c); len++; }
     const off = <usize>load<u8>(FLAG_OFF + <usize>(i * 2));
     const n = <usize>load<u8>(FLAG_OFF + <usize>(i * 2) + 1);
-    memory.copy(SCRATCH + len, FLAG_BYTES + off, n);
+    memory.copy(BUILT + len, FLAG_BYTES + off, n);
     len += n;
   }
-  if (len == 0) { store<u8>(SCRATCH, 0x2d); len = 1; }
-  scratchLen = len;
+  if (len == 0) { store<u8>(BUILT, 0x2d); len = 1; }
+  out.set(BUILT, len);
 }
 
 export const DIR_UNKNOWN: i32 = 0;
 export const DIR_INBOUND: i32 = 1;
 export const DIR_OUTBOUND: i32 = 2;
 
-// Set by parseCluster: where the FQDN of an `outbound|port|subset|fqdn` name starts/ends.
-export let fqdnOff: usize = 0;
-export let fqdnLen: usize = 0;
-
 /** Direction from an Istio cluster name's prefix (istio/istio pilot/pkg/model/service.go
- * BuildSubsetKey); for outbound also the FQDN (4th field) into fqdnOff/fqdnLen. */
-export function parseCluster(p: usize, n: usize): i32 {
-  fqdnOff = 0; fqdnLen = 0;
+ * BuildSubsetKey); for outbound also the FQDN (4th field) into `fqdn` (empty otherwise). */
+export function parseCluster(p: usize, n: usize, fqdn: Slice): i32 {
+  fqdn.clear();
   if (n >= 8 && load<u64>(p) == 0x7c646e756f626e69) return DIR_INBOUND; // "inbound|"
   if (n >= 9 && load<u64>(p) == 0x646e756f6274756f && load<u8>(p + 8) == 0x7c) { // "outbound|"
     let bars = 0;
     let i: usize = 0;
     while (i < n && bars < 3) { if (load<u8>(p + i) == 0x7c) bars++; i++; }
-    if (bars == 3) { fqdnOff = i; fqdnLen = n - i; }
+    if (bars == 3) fqdn.set(p + i, n - i);
     return DIR_OUTBOUND;
   }
   return DIR_UNKNOWN;
@@ -102,8 +100,8 @@ export function parseCluster(p: usize, n: usize): i32 {
 
 const HOST_MAX: usize = 253;
 
-/** `:authority` host without port, lower-cased, into SCRATCH; false when empty or too long. */
-export function authorityHost(p: usize, n: usize): bool {
+/** `:authority` host without port, lower-cased, into `out`; false when empty or too long. */
+export function authorityHost(p: usize, n: usize, out: Slice): bool {
   let end = n;
   if (n > 0 && load<u8>(p) == 0x5b) { // [v6]:port
     let i: usize = 0;
@@ -115,22 +113,18 @@ export function authorityHost(p: usize, n: usize): bool {
     for (let i: usize = 0; i < n; i++) if (load<u8>(p + i) == 0x3a) { colons++; last = i; }
     if (colons == 1) end = last;
   }
-  if (end == 0 || end > HOST_MAX || end > SCRATCH_CAP) return false;
-  for (let i: usize = 0; i < end; i++) {
-    let c = <u32>load<u8>(p + i);
-    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
-    store<u8>(SCRATCH + i, <u8>c);
-  }
-  scratchLen = end;
+  if (end == 0 || end > HOST_MAX || end > BUILT_CAP) return false;
+  for (let i: usize = 0; i < end; i++) store<u8>(BUILT + i, <u8>asciiLowerByte(load<u8>(p + i)));
+  out.set(BUILT, end);
   return true;
 }
 
-/** Decimal status code into SCRATCH. */
-export function codeString(code: u32): void {
+/** Decimal status code into `out`. */
+export function codeString(code: u32, out: Slice): void {
   let len: usize = 1;
   let v = code;
   while (v >= 10) { v /= 10; len++; }
   v = code;
-  for (let i = len; i > 0; i--) { store<u8>(SCRATCH + i - 1, <u8>(0x30 + v % 10)); v /= 10; }
-  scratchLen = len;
+  for (let i = len; i > 0; i--) { store<u8>(BUILT + i - 1, <u8>(0x30 + v % 10)); v /= 10; }
+  out.set(BUILT, len);
 }

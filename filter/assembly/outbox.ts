@@ -5,8 +5,12 @@
 import { proxy_http_call } from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 import { Writer } from "./msgpack";
 import { Counters } from "./encode";
-import { Config } from "./config";
+import {
+  Config, F_AGGREGATOR_AUTHORITY, F_AGGREGATOR_CLUSTER, F_AGGREGATOR_PATH, F_FLUSH_INTERVAL_MS,
+  F_MAX_BUFFERED_BATCHES,
+} from "./config";
 import { LOG_ERROR, LOG_WARN, WASM_OK, logLine } from "./abi";
+import * as E from "./errors";
 
 const CALL_TIMEOUT_MS: u32 = 5000;
 const BACKOFF_CAP_MS: i32 = 30000;
@@ -57,19 +61,20 @@ export class Outbox {
   private tokenOut: usize = heap.alloc(8);
 
   constructor(c: Config, counters: Counters) {
-    const limit = max(c.maxBufferedBatches, 1);
+    const keep = c.int(F_MAX_BUFFERED_BATCHES);
+    const limit = max(keep, 1);
     this.seqs = new StaticArray<u64>(limit);
-    this.cluster = String.UTF8.encode(c.aggregatorCluster, false);
+    this.cluster = String.UTF8.encode(c.str(F_AGGREGATOR_CLUSTER), false);
     this.headers = serializePairs(
       [":method", ":path", ":authority", "content-type"],
-      ["POST", c.aggregatorPath, c.aggregatorAuthority, "application/msgpack"],
+      ["POST", c.str(F_AGGREGATOR_PATH), c.str(F_AGGREGATOR_AUTHORITY), "application/msgpack"],
     );
     this.trailers = serializePairs([], []);
     this.counters = counters;
-    this.keep = c.maxBufferedBatches;
+    this.keep = keep;
     this.limit = limit;
     for (let i = 0; i < this.limit; i++) this.slots.push(new Writer());
-    this.backoffCapTicks = max(1, BACKOFF_CAP_MS / c.flushIntervalMs);
+    this.backoffCapTicks = max(1, BACKOFF_CAP_MS / c.int(F_FLUSH_INTERVAL_MS));
   }
 
   free(): void {
@@ -98,7 +103,7 @@ export class Outbox {
     if (this.count == this.limit) {
       if (!this.dropLogged) {
         this.dropLogged = true;
-        logLine(LOG_WARN, "FLT_ERR_BATCH_DROPPED: more than " + this.keep.toString() +
+        logLine(LOG_WARN, E.BATCH_DROPPED + ": more than " + this.keep.toString() +
           " batches waiting for the aggregator; dropping the oldest");
       }
       // The oldest may be the batch on the wire, which can still be delivered: it counts as
@@ -110,8 +115,9 @@ export class Outbox {
     }
   }
 
-  /** Pushes each waiting batch, oldest first, into `to` (keeping its seq and bytes). */
-  forEach(to: Outbox): void {
+  /** Moves every waiting batch, oldest first, behind those of `to` (keeping its seq and bytes),
+   * leaving this outbox empty: a root context that goes away hands its batches on this way. */
+  drainInto(to: Outbox): void {
     for (let i = 0; i < this.count; i++) {
       const at = (this.head + i) % this.limit;
       to.push(this.slots[at], unchecked(this.seqs[at]));
@@ -139,7 +145,7 @@ export class Outbox {
       );
       if (r != WASM_OK) {
         if (this.streak == 0) {
-          logLine(LOG_WARN, "FLT_ERR_HTTP_CALL: proxy_http_call to cluster " +
+          logLine(LOG_WARN, E.HTTP_CALL + ": proxy_http_call to cluster " +
             String.UTF8.decode(this.cluster) + " refused with status " + r.toString());
         }
         this.failed();
@@ -167,12 +173,12 @@ export class Outbox {
       this.dropLogged = false;
     } else if (status == 400 || status == 413 || status == 415) {
       this.counters.failedFlushes++;
-      logLine(LOG_ERROR, "FLT_ERR_BATCH_REJECTED: the aggregator answered " + status.toString() +
+      logLine(LOG_ERROR, E.BATCH_REJECTED + ": the aggregator answered " + status.toString() +
         " to batch seq " + this.inflightSeq.toString() + "; dropped");
       if (stillHead) this.popHead();
     } else if (stillHead) {
       if (this.streak == 0) {
-        logLine(LOG_WARN, "FLT_ERR_FLUSH_FAILED: batch seq " + this.inflightSeq.toString() +
+        logLine(LOG_WARN, E.FLUSH_FAILED + ": batch seq " + this.inflightSeq.toString() +
           (status == 0 ? " reset or timed out" : " answered " + status.toString()) + "; will retry");
       }
       this.failed();
@@ -193,10 +199,4 @@ export class Outbox {
     const shift = min(this.streak - 1, 16);
     this.nextAttempt = this.tickNo + <u64>min(1 << shift, this.backoffCapTicks);
   }
-}
-
-/** Moves every waiting batch of `from` (oldest first) behind those of `to`: used when a root
- * context goes away after an in-place configuration update, so no batch is lost with it. */
-export function drainInto(from: Outbox, to: Outbox): void {
-  from.forEach(to);
 }

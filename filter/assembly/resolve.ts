@@ -1,0 +1,246 @@
+// Per-request label resolution: every label of labels.ts gets its value's id in the series
+// table's key. The rules for the FROM_RULE labels follow Istio's standard metrics (reference
+// §3); labels read from a property need no code here. Values are interned (intern.ts);
+// ids of the configuration's constants are pinned once, so most labels cost no string work.
+import { Bytes, getHeader, getIntProperty, getProperty, MAP_REQUEST_HEADERS } from "./abi";
+import { Config, F_TIER_HEADER, F_TIERS } from "./config";
+import { Identity } from "./identity";
+import { InternTable } from "./intern";
+import {
+  normaliseTier, TIER_LOOKUP, TIER_UNKNOWN, decodeFlags, parseCluster, DIR_INBOUND, DIR_OUTBOUND,
+  DIR_UNKNOWN, authorityHost, codeString,
+} from "./label-values";
+import {
+  N_LABELS, labelProperty, L_CONNECTION_SECURITY_POLICY,
+  L_DESTINATION_SERVICE, L_PEER_REGION, L_REGION, L_REPORTER, L_RESPONSE_CODE, L_RESPONSE_FLAGS,
+  L_SOURCE_NAMESPACE, L_SOURCE_WORKLOAD, L_USER_TIER,
+} from "./labels";
+import { parsePeer, sanNamespace } from "./peer";
+import { SeriesTable } from "./series";
+import { Slice, SLICE_BYTES } from "./slice";
+import * as S from "./slots";
+
+// Property paths (segments joined by NUL; reference §2.1): xds.* on Envoy >= 1.33, the bare
+// Wasm tokens before (Identity.legacy).
+const P_XDS_CLUSTER = new Bytes("xds\0cluster_name");
+const P_XDS_DIRECTION = new Bytes("xds\0listener_direction");
+const P_OLD_CLUSTER = new Bytes("cluster_name");
+const P_OLD_DIRECTION = new Bytes("listener_direction");
+const P_RESPONSE_CODE = new Bytes("response\0code");
+const P_RESPONSE_FLAGS = new Bytes("response\0flags");
+const P_MTLS = new Bytes("connection\0mtls");
+// First URI SAN of the downstream peer certificate, spiffe://<td>/ns/<namespace>/sa/<sa>.
+const P_PEER_SAN = new Bytes("connection\0uri_san_peer_certificate");
+const P_UPSTREAM_REGION = new Bytes("upstream\0locality\0region");
+// Istio >= 1.24 metadata exchange stores the downstream peer here (reference §3.6).
+// Read whole in one call (see peer.ts); if the value parses neither as a protobuf Struct nor
+// as pairs, the two fields are read one by one.
+const P_PEER = new Bytes("filter_state\0downstream_peer");
+const P_PEER_WORKLOAD = new Bytes("filter_state\0downstream_peer\0workload");
+const P_PEER_NAMESPACE = new Bytes("filter_state\0downstream_peer\0namespace");
+const H_AUTHORITY = new Bytes(":authority");
+
+/** Status codes below this are cached per id (one array slot each). */
+const CODE_CACHE = 600;
+
+// Bytes handed back by the host reads and the label-value rules (valid within one callback).
+const VAL = changetype<Slice>(memory.data(SLICE_BYTES, 8));
+const OUT = changetype<Slice>(memory.data(SLICE_BYTES, 8));
+const PEER_NS = changetype<Slice>(memory.data(SLICE_BYTES, 8));
+
+export class LabelResolver {
+  private strings: InternTable;
+  private table: SeriesTable;
+  private legacy: bool;
+  private tierHeader: Bytes;
+  // pinned label ids
+  idUnknown: i32; idOther: i32; idOverflow: i32; idSource: i32; idDestination: i32;
+  idMtls: i32; idNone: i32; idDash: i32; idRegion: i32; idWorkload: i32; idNamespace: i32;
+  private tierIds: StaticArray<i32>;
+  // per label: the property it is read from (labels.ts), null when a rule resolves it
+  private paths: StaticArray<Bytes | null>;
+  // caches (valid for one intern generation)
+  private codeIds: StaticArray<i32> = new StaticArray<i32>(CODE_CACHE);
+  private cacheGen: u32 = 0xffffffff;
+  private lastFlags: u64 = 0;
+  private lastFlagsId: i32 = -1;
+
+  /** Interns (and pins) the configuration's constants in `strings`. */
+  constructor(config: Config, id: Identity, strings: InternTable, table: SeriesTable) {
+    const tiers = config.strings(F_TIERS);
+    const paths = new StaticArray<Bytes | null>(N_LABELS);
+    for (let i = 0; i < N_LABELS; i++) {
+      const path = labelProperty(i);
+      if (path.length > 0) unchecked(paths[i] = new Bytes(path));
+    }
+    const st = strings;
+    const overflow = st.internString("overflow");
+    st.overflowId = overflow;
+    const unknown = st.internString("unknown");
+    const other = st.internString("other");
+    st.otherId = other;
+    this.idOverflow = overflow;
+    this.idUnknown = unknown;
+    this.idOther = other;
+    this.idSource = st.internString("source");
+    this.idDestination = st.internString("destination");
+    this.idMtls = st.internString("mutual_tls");
+    this.idNone = st.internString("none");
+    this.idDash = st.internString("-");
+    this.idRegion = st.internString(id.region);
+    this.idWorkload = st.internString(id.workload);
+    this.idNamespace = st.internString(id.namespace);
+    // A tier may equal another constant ("none", the region...): membership, not an id range.
+    const tierIds = new StaticArray<i32>(tiers.length);
+    for (let i = 0; i < tiers.length; i++) unchecked(tierIds[i] = st.internString(tiers[i]));
+    st.pin();
+    this.tierIds = tierIds;
+    this.paths = paths;
+    this.strings = strings;
+    this.table = table;
+    this.legacy = id.legacy;
+    this.tierHeader = new Bytes(config.str(F_TIER_HEADER));
+  }
+
+  /** Tier label id of the header bytes in [p, p+n). */
+  tierId(p: usize, n: usize): i32 {
+    const r = normaliseTier(p, n, OUT);
+    if (r == TIER_UNKNOWN) return this.idUnknown;
+    if (r != TIER_LOOKUP) return this.idOther;
+    const id = this.strings.find(OUT.ptr, OUT.len);
+    if (id < 0) return this.idOther;
+    const tiers = this.tierIds;
+    for (let i = 0; i < tiers.length; i++) if (unchecked(tiers[i]) == id) return id;
+    return this.idOther;
+  }
+
+  /** Reads the tier header (request headers must be readable: on_request_headers or on_log). */
+  readTier(): i32 {
+    if (!getHeader(MAP_REQUEST_HEADERS, this.tierHeader, VAL)) return this.idUnknown;
+    return this.tierId(VAL.ptr, VAL.len);
+  }
+
+  /** Sets every label of stream `s` (in proxy_on_log) into the table's key. */
+  // @ts-ignore: decorator
+  @inline
+  resolve(s: usize): void {
+    this.checkCaches();
+    const st = this.strings;
+    const table = this.table;
+    const f = S.flags(s);
+
+    let tier = S.tier(s);
+    if ((f & S.F_TIER) == 0) tier = this.readTier();
+
+    // reporter and destination from the cluster name (reference §3.3), else the listener direction
+    let dir = DIR_UNKNOWN;
+    let dest = -1;
+    if (getProperty(this.legacy ? P_OLD_CLUSTER : P_XDS_CLUSTER, VAL)) {
+      dir = parseCluster(VAL.ptr, VAL.len, OUT);
+      if (OUT.len > 0) dest = st.intern(OUT.ptr, OUT.len);
+    }
+    if (dir == DIR_UNKNOWN) {
+      dir = getIntProperty(this.legacy ? P_OLD_DIRECTION : P_XDS_DIRECTION) == 1 ? DIR_INBOUND : DIR_OUTBOUND;
+    }
+    if (dest < 0) dest = this.authorityId();
+
+    if (dir == DIR_INBOUND) {
+      table.setLabel(L_REPORTER, this.idDestination);
+      const mtls = getIntProperty(P_MTLS) == 1;
+      this.peerLabels(mtls);
+      table.setLabel(L_CONNECTION_SECURITY_POLICY, mtls ? this.idMtls : this.idNone);
+      table.setLabel(L_PEER_REGION, this.idUnknown);
+    } else {
+      table.setLabel(L_REPORTER, this.idSource);
+      table.setLabel(L_SOURCE_WORKLOAD, this.idWorkload);
+      table.setLabel(L_SOURCE_NAMESPACE, this.idNamespace);
+      table.setLabel(L_CONNECTION_SECURITY_POLICY, this.idUnknown);
+      table.setLabel(L_PEER_REGION, this.propertyId(P_UPSTREAM_REGION));
+    }
+    table.setLabel(L_DESTINATION_SERVICE, dest);
+
+    let code = S.status(s);
+    if ((f & S.F_T2) == 0) {
+      const c = getIntProperty(P_RESPONSE_CODE);
+      code = c > 0 && c < 0x7fffffff ? <u32>c : 0;
+    }
+    table.setLabel(L_RESPONSE_CODE, this.codeId(code));
+    // Read on every request, clean 2xx included: Istio puts the fault filter after STATS-phase
+    // Wasm (istio/istio pilot/pkg/networking/core/listener_builder.go: wasm STATS, ..., fault,
+    // cors, stats, router), so an injected delay lands in `upstream`; DI is what explains it.
+    const flags = getIntProperty(P_RESPONSE_FLAGS);
+    table.setLabel(L_RESPONSE_FLAGS, this.flagsId(flags > 0 ? <u64>flags : 0));
+    table.setLabel(L_USER_TIER, tier);
+    table.setLabel(L_REGION, this.idRegion);
+
+    const paths = this.paths;
+    for (let i = 0; i < N_LABELS; i++) {
+      const path = unchecked(paths[i]);
+      if (path !== null) table.setLabel(i, this.propertyId(path));
+    }
+  }
+
+  private checkCaches(): void {
+    if (this.cacheGen == this.strings.generation) return;
+    this.cacheGen = this.strings.generation;
+    for (let i = 0; i < CODE_CACHE; i++) unchecked(this.codeIds[i] = -1);
+    this.lastFlagsId = -1;
+  }
+
+  private codeId(code: u32): i32 {
+    if (code < <u32>CODE_CACHE) {
+      const c = unchecked(this.codeIds[code]);
+      if (c >= 0) return c;
+    }
+    codeString(code, OUT);
+    const id = this.strings.intern(OUT.ptr, OUT.len);
+    if (code < <u32>CODE_CACHE) unchecked(this.codeIds[code] = id);
+    return id;
+  }
+
+  private flagsId(flags: u64): i32 {
+    if (flags == 0) return this.idDash;
+    if (flags == this.lastFlags && this.lastFlagsId >= 0) return this.lastFlagsId;
+    decodeFlags(flags, OUT);
+    const id = this.strings.intern(OUT.ptr, OUT.len);
+    this.lastFlags = flags;
+    this.lastFlagsId = id;
+    return id;
+  }
+
+  private authorityId(): i32 {
+    if (!getHeader(MAP_REQUEST_HEADERS, H_AUTHORITY, VAL)) return this.idUnknown;
+    if (!authorityHost(VAL.ptr, VAL.len, OUT)) return this.idUnknown;
+    return this.strings.intern(OUT.ptr, OUT.len);
+  }
+
+  private propertyId(path: Bytes): i32 {
+    if (!getProperty(path, VAL) || VAL.len == 0) return this.idUnknown;
+    return this.strings.intern(VAL.ptr, VAL.len);
+  }
+
+  /** source_workload / source_namespace of an inbound request: the downstream peer that
+   * Istio's metadata exchange left in filter state (reference §3.6), else unknown. */
+  private peerLabels(mtls: bool): void {
+    let wl = this.idUnknown;
+    let ns = this.idUnknown;
+    if (getProperty(P_PEER, VAL)) {
+      if (parsePeer(VAL.ptr, VAL.len, OUT, PEER_NS)) {
+        if (OUT.len > 0) wl = this.strings.intern(OUT.ptr, OUT.len);
+        if (PEER_NS.len > 0) ns = this.strings.intern(PEER_NS.ptr, PEER_NS.len);
+      } else {
+        wl = this.propertyId(P_PEER_WORKLOAD);
+        ns = this.propertyId(P_PEER_NAMESPACE);
+      }
+    }
+    // Istio takes the namespace from the peer's SPIFFE SAN first, then from peer metadata
+    // (istio/proxy source/extensions/filters/http/istio_stats/istio_stats.cc populatePeerInfo).
+    // The SAN is read only when metadata gave none: one host call saved on the typical inbound
+    // request; the two agree unless a client forges its metadata.
+    if (ns == this.idUnknown && mtls && getProperty(P_PEER_SAN, VAL) && sanNamespace(VAL.ptr, VAL.len, OUT)) {
+      ns = this.strings.intern(OUT.ptr, OUT.len);
+    }
+    this.table.setLabel(L_SOURCE_WORKLOAD, wl);
+    this.table.setLabel(L_SOURCE_NAMESPACE, ns);
+  }
+}
