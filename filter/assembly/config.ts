@@ -109,7 +109,7 @@ export class Config {
 
 export class ConfigResult {
   config: Config | null = null;
-  code: string = "";     // FLT_ERR_* when config is null
+  code: string = "";     // a CONFIG_* code of errors.ts when config is null
   field: string = "";
   reason: string = "";
   warnings: string[] = []; // full warn lines (unknown fields)
