@@ -1,7 +1,8 @@
 // Per-request label resolution: every label of labels.ts gets its value's id in the series
-// table's key. The rules for the FROM_RULE labels follow Istio's standard metrics (reference
-// §3); labels read from a property need no code here. Values are interned (intern.ts);
-// ids of the configuration's constants are pinned once, so most labels cost no string work.
+// table's key. The rules for the labels without a property path follow Istio's standard
+// metrics (reference §3); labels read from a property need no code here. Values are interned
+// (intern.ts); ids of the configuration's constants are pinned once, so most labels cost no
+// string work.
 import { Bytes, getHeader, getIntProperty, getProperty, MAP_REQUEST_HEADERS } from "./abi";
 import { Config, F_TIER_HEADER, F_TIERS } from "./config";
 import { Identity } from "./identity";
