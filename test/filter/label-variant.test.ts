@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { runRequest, loadModule, type RequestSpec } from "../host/index.ts";
+import { loadModule, type RequestSpec } from "../host/index.ts";
 import { AGG_CLUSTER, LABELS, harness, oneBatch, type Batch, type Harness } from "./helpers.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
