@@ -4,19 +4,11 @@
 // comment) what it is for.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, posix } from "node:path";
-import { fileURLToPath } from "node:url";
+import { repoFiles as files, ROOT } from "./files.ts";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const CODE = /\.(ts|mjs|js)$/;
-
-/** Tracked and untracked-but-not-ignored files, as paths relative to the root. */
-function files(): string[] {
-  const out = execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "-z"], { cwd: ROOT, encoding: "utf8" });
-  return out.split("\0").filter((f) => f !== "" && existsSync(join(ROOT, f)));
-}
 
 function folders(paths: string[]): Set<string> {
   const dirs = new Set<string>();
