@@ -62,8 +62,11 @@ export class Prometheus {
     private readonly dir: string,
   ) {}
 
-  /** `ruleFiles`: absolute paths of rule files to load (evaluated every interval). */
-  static async start(jobs: ScrapeJob[], opts: { intervalS?: number; readyTimeoutMs?: number; ruleFiles?: string[] } = {}): Promise<Prometheus> {
+  /**
+   * `ruleFiles`: absolute paths of rule files to load (evaluated every interval); `features`:
+   * `--enable-feature` values (e.g. native-histograms, which also makes the scrape ask for protobuf).
+   */
+  static async start(jobs: ScrapeJob[], opts: { intervalS?: number; readyTimeoutMs?: number; ruleFiles?: string[]; features?: string[] } = {}): Promise<Prometheus> {
     const bin = findPrometheus();
     const dir = mkdtempSync(join(tmpdir(), "meshlat-prom-"));
     writeFileSync(join(dir, "prometheus.yml"), renderConfig(jobs, opts.intervalS ?? 1, opts.ruleFiles));
@@ -74,6 +77,7 @@ export class Prometheus {
       `--web.listen-address=127.0.0.1:${port}`,
       "--storage.tsdb.retention.time=1h",
       "--log.level=warn",
+      ...(opts.features ?? []).map((f) => `--enable-feature=${f}`),
     ], { stdio: ["ignore", "pipe", "pipe"] });
     const output: string[] = [];
     child.stdout!.on("data", (d) => output.push(String(d)));
