@@ -5,7 +5,7 @@
 // goes below 0, so every power of two in ms stays a bucket boundary and the classic `le` set
 // (CLASSIC_LE_MS) is read off exactly at any scale kept.
 
-import { FIT_CAP, MAX_SCALE, MIN_SCALE, downIndex, indexOfMs, upperMs } from "../wire/exp-buckets.ts";
+import { FIT_CAP, MAX_SCALE, MAX_US, MIN_SCALE, downIndex, indexOfMs, upperMs } from "../wire/exp-buckets.ts";
 
 export { FIT_CAP, MAX_INDEX_0, MAX_SCALE, MIN_CAP, MIN_INDEX_0, MIN_SCALE, downIndex, indexOfMs, upperMs } from "../wire/exp-buckets.ts";
 
@@ -191,6 +191,7 @@ export class ExpHist {
 
 /** Records one value (µs, integer) at the histogram's current scale: the reference the filter follows. */
 export function observeUs(h: ExpHist, us: number): void {
+  if (us > MAX_US) us = MAX_US;
   h.addTotals(1, us);
   if (us === 0) h.addZero(1);
   else h.addBucket(h.scale, indexOfMs(us / 1000, h.scale), 1);

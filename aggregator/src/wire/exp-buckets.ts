@@ -13,6 +13,8 @@ export const MIN_SCALE = 0;
  */
 export const MIN_INDEX_0 = -10;
 export const MAX_INDEX_0 = 32;
+/** Values above 2^MAX_INDEX_0 ms (~50 days) are recorded as that (µs). */
+export const MAX_US = 2 ** MAX_INDEX_0 * 1000;
 export const FIT_CAP = MAX_INDEX_0 - MIN_INDEX_0 + 1;
 /** Smallest cap the aggregator is configured with. */
 export const MIN_CAP = 64;
@@ -25,7 +27,7 @@ export const upperMs = (i: number, s: number): number => 2 ** (i / 2 ** s);
 
 /** The bucket of a positive value (ms) at scale s; exact powers of two land on their own upper bound. */
 export function indexOfMs(ms: number, s: number): number {
-  let i = Math.ceil(Math.log2(ms) * 2 ** s);
+  let i = Math.ceil(Math.log2(ms) * 2 ** s) | 0; // | 0: no -0
   // log2 rounding can put a value one bucket off near a boundary; fix against the bounds themselves.
   while (upperMs(i - 1, s) >= ms) i--;
   while (upperMs(i, s) < ms) i++;
