@@ -5,7 +5,7 @@ import { fork } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { Agent } from "node:http";
 import { once } from "node:events";
-import { batchValue, encodeBatch, timingOf } from "../test/support/batch-builder.ts";
+import { batchValue, encodeBatch } from "../test/support/batch-builder.ts";
 import type { SeriesInput } from "../test/support/batch-builder.ts";
 import { decodeMsgpack } from "../aggregator/src/wire/decode.ts";
 import { validateBatch } from "../aggregator/src/wire/validate.ts";
@@ -21,10 +21,14 @@ import { prng, requestCase } from "./lib/traffic.ts";
 
 export const INGEST_TARGET = 300_000;   // series-points/s on one core
 export const BLOCK_TARGET_MS = 100;     // event-loop blocking of one /metrics render at 10k series
+export const NATIVE_CPU_TARGET_MS = 150; // aggregator CPU of one protobuf /metrics scrape at 10k label sets
+export const NATIVE_BYTES_TARGET = 2_000_000; // its gzip bytes on the wire
+const PROTOBUF_ACCEPT = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 const VM_PLACEHOLDER = "ffffffffffffffff";
 
-const TIMINGS = { request: timingOf([3.1, 7.4, 12.8, 31]), upstream: timingOf([2.5, 6.9, 12.1, 30]),
-  proxy: timingOf([0.6, 0.5, 0.7, 1]), app: timingOf([2, 5, 10, 25]), network: timingOf([0.5, 1.9, 2.1, 5]) };
+// Wire v2 (what the filter sends): four requests per series, recorded into exponential histograms.
+const TIMINGS = { request: [3.1, 7.4, 12.8, 31], upstream: [2.5, 6.9, 12.1, 30],
+  proxy: [0.6, 0.5, 0.7, 1], app: [2, 5, 10, 25], network: [0.5, 1.9, 2.1, 5] };
 
 /** Series i of a population of distinct label tuples (fleet-like: many workloads × services). */
 function seriesAt(i: number): SeriesInput {
@@ -42,7 +46,7 @@ function seriesAt(i: number): SeriesInput {
 
 /** A batch of series [from, from+n) with a placeholder VM id that `withVm` patches in place. */
 function template(from: number, n: number): { bytes: Uint8Array; vmAt: number } {
-  const bytes = encodeBatch(batchValue({ vm: VM_PLACEHOLDER, seq: 1, series: Array.from({ length: n }, (_, k) => seriesAt(from + k)) }));
+  const bytes = encodeBatch(batchValue({ v: 2, vm: VM_PLACEHOLDER, seq: 1, series: Array.from({ length: n }, (_, k) => seriesAt(from + k)) }));
   const vmAt = Buffer.from(bytes).indexOf(VM_PLACEHOLDER, 0, "latin1");
   if (vmAt < 0) throw new Error("bench: VM id not found in the encoded batch");
   return { bytes, vmAt };
@@ -187,6 +191,25 @@ export async function runAggregator(opts: { quick: boolean }): Promise<SubjectRe
         times.push(r.ms); cpu.push((c1 - c0) / 1000); blocks.push(eld.maxMs); gzBytes = r.bytes;
       }
       const plain = n <= 10_000 ? await get(agent, child.port, "/metrics") : undefined;
+      if (n <= 10_000) {
+        // As Prometheus with native histograms asks: protobuf, gzip.
+        const cpuN: number[] = [];
+        let nativeBytes = 0;
+        for (let k = 0; k < 3; k++) {
+          const c0 = (await child.ask<{ cpuUs: number }>("cpu")).cpuUs;
+          const r = await get(agent, child.port, "/metrics", { "accept-encoding": "gzip", accept: PROTOBUF_ACCEPT });
+          const c1 = (await child.ask<{ cpuUs: number }>("cpu")).cpuUs;
+          if (r.status !== 200) throw new Error(`bench: protobuf /metrics answered ${r.status}`);
+          cpuN.push((c1 - c0) / 1000); nativeBytes = r.bytes;
+        }
+        const sn = summarize(cpuN);
+        const tagN = `${n / 1000}k`;
+        const tenK = n === 10_000;
+        metrics[`aggregator.metrics_render_native.${tagN}.cpu_ms`] = metric("info", sn.median, "ms", `GET /metrics as Prometheus with native histograms asks (protobuf, gzip), ${n} label sets: aggregator CPU per scrape`,
+          tenK ? { spread: spreadOf(sn), target: { op: "<=", value: NATIVE_CPU_TARGET_MS } } : { spread: spreadOf(sn) });
+        metrics[`aggregator.metrics_render_native.${tagN}.gzip_bytes`] = metric("info", nativeBytes, "B", "size of that response on the wire (gzip)",
+          tenK ? { target: { op: "<=", value: NATIVE_BYTES_TARGET } } : {});
+      }
       const s = summarize(times), sc = summarize(cpu), sb = summarize(blocks);
       const tag = `${n / 1000}k`;
       metrics[`aggregator.metrics_render.${tag}.ms`] = metric("info", s.median, "ms", `GET /metrics (gzip, as Prometheus asks) with ${n} label sets stored: wall time to the last byte`, { spread: spreadOf(s) });

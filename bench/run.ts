@@ -4,7 +4,7 @@
 //   --check            exit 1 when the guard finds a regression (see bench/lib/guard.ts)
 //   --quick            deterministic counts only (no timings, no aggregator): seconds, for npm test
 //   --update-baseline  write this (full) run as bench/baseline.json
-//   --only <subject>   filter | flush | wire | aggregator (repeatable)
+//   --only <subject>   filter | flush | wire | histograms | aggregator (repeatable)
 import { spawnSync, execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -17,6 +17,7 @@ import { runFilter } from "./filter.ts";
 import { runFlush } from "./flush.ts";
 import { runWireModel } from "./wire.ts";
 import { runAggregator } from "./aggregator.ts";
+import { runHistograms } from "./histograms.ts";
 
 export const BASELINE = "bench/baseline.json";
 export const LATEST = "bench/results/latest.json";
@@ -28,6 +29,7 @@ const SUBJECTS: { name: string; quick: boolean; run: (o: { quick: boolean }) => 
   { name: "filter", quick: true, run: runFilter },
   { name: "flush", quick: true, run: runFlush },
   { name: "wire", quick: true, run: () => runWireModel() },
+  { name: "histograms", quick: true, run: runHistograms },
   { name: "aggregator", quick: false, run: runAggregator },
 ];
 

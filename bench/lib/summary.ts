@@ -31,6 +31,22 @@ const ROWS: readonly (readonly [string, string])[] = [
   ["aggregator.metrics_render.50k.cpu_ms", "/metrics at 50k label sets: aggregator CPU per scrape"],
   ["aggregator.metrics_render.50k.block_ms", "/metrics at 50k label sets: longest event-loop block"],
   ["aggregator.memory_per_series_bytes", "aggregator heap per stored label set"],
+  ["histograms.series_per_label_set.native", "Prometheus series per label set, native histograms (protobuf)"],
+  ["histograms.series_per_label_set.classic", "… classic buckets (text / OpenMetrics)"],
+  ["aggregator.metrics_render_native.10k.cpu_ms", "/metrics at 10k label sets, native (protobuf): aggregator CPU per scrape"],
+  ["aggregator.metrics_render_native.10k.gzip_bytes", "/metrics at 10k label sets, native (protobuf): gzip bytes"],
+  ["histograms.quantile_error.lognormal.p50.api", "p50 relative error, lognormal, latency API"],
+  ["histograms.quantile_error.lognormal.p90.api", "p90 … lognormal"],
+  ["histograms.quantile_error.lognormal.p99.api", "p99 … lognormal"],
+  ["histograms.quantile_error.lognormal.p99.prometheus", "p99 … lognormal, Prometheus 2.42 interpolation"],
+  ["histograms.quantile_error.bimodal.p50.api", "p50 … bimodal"],
+  ["histograms.quantile_error.bimodal.p90.api", "p90 … bimodal"],
+  ["histograms.quantile_error.bimodal.p99.api", "p99 … bimodal"],
+  ["histograms.quantile_error.bimodal.p99.prometheus", "p99 … bimodal, Prometheus 2.42 interpolation"],
+  ["histograms.quantile_error.uniform.p50.api", "p50 … uniform"],
+  ["histograms.quantile_error.uniform.p90.api", "p90 … uniform"],
+  ["histograms.quantile_error.uniform.p99.api", "p99 … uniform (hard upper edge inside a bucket)"],
+  ["histograms.quantile_error.uniform.p99.prometheus", "p99 … uniform, Prometheus 2.42 interpolation"],
 ];
 
 export function resultsMarkdown(res: Results): string {

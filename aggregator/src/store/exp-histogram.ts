@@ -13,6 +13,8 @@ export { FIT_CAP, MAX_INDEX_0, MAX_SCALE, MIN_CAP, MIN_INDEX_0, MIN_SCALE, downI
 export const CLASSIC_LE_EXP: readonly number[] = Object.freeze(Array.from({ length: 22 }, (_, k) => k - 5));
 export const CLASSIC_LE_MS: readonly number[] = Object.freeze(CLASSIC_LE_EXP.map((k) => 2 ** k));
 
+const EMPTY = new Float64Array(0);
+
 export class ExpHist {
   n = 0;
   sumUs = 0;
@@ -26,7 +28,7 @@ export class ExpHist {
   constructor(readonly cap: number, scale = MAX_SCALE) {
     if (cap < FIT_CAP) throw new RangeError(`bucket cap ${cap} is below ${FIT_CAP}`);
     this.scale = scale;
-    this.counts = new Float64Array(8);
+    this.counts = EMPTY;
   }
 
   /** Occupied-window upper index (offset + len - 1), meaningful when len > 0. */
@@ -57,6 +59,7 @@ export class ExpHist {
    * apply to incoming indices.
    */
   private prepare(s: number, lo: number, hi: number): number {
+    if (s === this.scale && this.len !== 0 && lo >= this.offset && hi <= this.offset + this.len - 1) return 0;
     if (s < this.scale) this.downscale(this.scale - s);
     for (;;) {
       const d = s - this.scale;
@@ -71,7 +74,7 @@ export class ExpHist {
   private extend(lo: number, hi: number): void {
     const len = hi - lo + 1;
     if (len > this.counts.length) {
-      const grown = new Float64Array(Math.min(this.cap, Math.max(len, 2 * this.counts.length)));
+      const grown = new Float64Array(Math.min(this.cap, Math.max(len, 2 * this.counts.length, 4)));
       grown.set(this.counts.subarray(0, this.len), this.len ? this.offset - lo : 0);
       this.counts = grown;
     } else if (this.len && lo < this.offset) {

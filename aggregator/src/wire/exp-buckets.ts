@@ -22,8 +22,16 @@ export const MIN_CAP = 64;
 /** Bucket i at scale s maps to bucket ((i-1) >> d) + 1 at scale s-d (upper-inclusive buckets). */
 export const downIndex = (i: number, d: number): number => ((i - 1) >> d) + 1;
 
-/** Upper bound (ms) of bucket i at scale s. */
-export const upperMs = (i: number, s: number): number => 2 ** (i / 2 ** s);
+/** FRAC[s][j] = 2^(j/2^s): the boundaries inside one octave at scale s. */
+const FRAC: readonly Float64Array[] = Array.from({ length: MAX_SCALE + 1 }, (_, s) => Float64Array.from({ length: 2 ** s }, (_, j) => 2 ** (j / 2 ** s)));
+/** P2[k + 64] = 2^k. */
+const P2 = Float64Array.from({ length: 129 }, (_, k) => 2 ** (k - 64));
+
+/** Upper bound (ms) of bucket i at scale s (0 ≤ s ≤ MAX_SCALE): a table lookup, exact at powers of two. */
+export function upperMs(i: number, s: number): number {
+  const k = (i >> s) + 64;
+  return k >= 0 && k <= 128 ? P2[k]! * FRAC[s]![i & ((1 << s) - 1)]! : 2 ** (i / 2 ** s);
+}
 
 /** The bucket of a positive value (ms) at scale s; exact powers of two land on their own upper bound. */
 export function indexOfMs(ms: number, s: number): number {
