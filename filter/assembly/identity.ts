@@ -1,7 +1,8 @@
 // The proxy's identity (node id, workload, namespace, region): read from host properties once
 // per configuration, never per request, and carried by every batch (wire `proxy`). Also tells
 // which property names the host has: Envoy >= 1.33 only has xds.*, older Envoy the bare Wasm
-// tokens (node, cluster_name, listener_direction) (reference §2.1).
+// tokens (node, cluster_name, listener_direction) (envoyproxy/envoy#36619 removed them;
+// source/extensions/common/wasm/context.cc PROPERTY_TOKENS).
 import { Bytes, getProperty } from "./abi";
 import { Slice, SLICE_BYTES } from "./slice";
 

@@ -1,7 +1,8 @@
 // meshlat filter: the proxy-wasm ABI 0.2.1 entry points, and nothing else: each resets the
 // scratch arena and hands over to the module that owns the concern (roots.ts, stream.ts,
 // slots.ts, the plugin). Written lean on purpose (no SDK Context objects or Maps per stream; the
-// SDK's own root-context proxy_on_done traps on an in-place configuration update, sdk-as-notes).
+// SDK's own proxy_on_done traps for a root context on an in-place configuration update: its
+// getBaseContext lookup misses, @gcoredev/proxy-wasm-sdk-as assembly/exports.ts).
 // The SDK still provides the import declarations and (as fallback behind our arena) malloc.
 import { proxy_get_buffer_bytes } from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 import {

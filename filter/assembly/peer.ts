@@ -1,5 +1,5 @@
 // The downstream peer Istio's metadata exchange leaves in filter state (`downstream_peer`,
-// reference §3.6), read whole in one host call. Envoy returns a CelState of protobuf type read
+// istio/proxy source/extensions/filters/http/peer_metadata/filter.cc), read whole in one host call. Envoy returns a CelState of protobuf type read
 // as a whole as its serialized bytes (envoy source/extensions/filters/common/expr/cel_state.cc
 // exprValue: Protobuf + last -> bytes), here a google.protobuf.Struct (istio/proxy
 // peer_metadata filter.cc setFilterState). A host that serializes the value as a CEL map gives

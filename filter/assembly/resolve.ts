@@ -1,6 +1,6 @@
 // Per-request label resolution: every label of labels.ts gets its value's id in the series
 // table's key. The rules for the labels without a property path follow Istio's standard
-// metrics (reference §3); labels read from a property need no code here. Values are interned
+// metrics (istio/proxy source/extensions/filters/http/istio_stats/istio_stats.cc); labels read from a property need no code here. Values are interned
 // (intern.ts); ids of the configuration's constants are pinned once, so most labels cost no
 // string work.
 import { Bytes, getHeader, getIntProperty, getProperty, MAP_REQUEST_HEADERS } from "./abi";
@@ -21,7 +21,8 @@ import { SeriesTable } from "./series";
 import { Slice, SLICE_BYTES } from "./slice";
 import * as S from "./slots";
 
-// Property paths (segments joined by NUL; reference §2.1): xds.* on Envoy >= 1.33, the bare
+// Property paths (segments joined by NUL; envoy source/extensions/common/wasm/context.cc
+// getProperty): xds.* on Envoy >= 1.33, the bare
 // Wasm tokens before (Identity.legacy).
 const P_XDS_CLUSTER = new Bytes("xds\0cluster_name");
 const P_XDS_DIRECTION = new Bytes("xds\0listener_direction");
@@ -33,7 +34,8 @@ const P_MTLS = new Bytes("connection\0mtls");
 // First URI SAN of the downstream peer certificate, spiffe://<td>/ns/<namespace>/sa/<sa>.
 const P_PEER_SAN = new Bytes("connection\0uri_san_peer_certificate");
 const P_UPSTREAM_REGION = new Bytes("upstream\0locality\0region");
-// Istio >= 1.24 metadata exchange stores the downstream peer here (reference §3.6).
+// Istio >= 1.24 metadata exchange stores the downstream peer here (istio/proxy
+// source/extensions/filters/http/peer_metadata/filter.cc).
 // Read whole in one call (see peer.ts); if the value parses neither as a protobuf Struct nor
 // as pairs, the two fields are read one by one.
 const P_PEER = new Bytes("filter_state\0downstream_peer");
@@ -133,7 +135,8 @@ export class LabelResolver {
     let tier = S.tier(s);
     if ((f & S.F_TIER) == 0) tier = this.readTier();
 
-    // reporter and destination from the cluster name (reference §3.3), else the listener direction
+    // reporter and destination from the cluster name (`<direction>|<port>|<subset>|<host>`, istio
+    // pilot/pkg/model/service.go BuildSubsetKey), else the listener direction
     let dir = DIR_UNKNOWN;
     let dest = -1;
     if (getProperty(this.legacy ? P_OLD_CLUSTER : P_XDS_CLUSTER, VAL)) {
@@ -221,7 +224,7 @@ export class LabelResolver {
   }
 
   /** source_workload / source_namespace of an inbound request: the downstream peer that
-   * Istio's metadata exchange left in filter state (reference §3.6), else unknown. */
+   * Istio's metadata exchange left in filter state (see peer.ts), else unknown. */
   private peerLabels(mtls: bool): void {
     let wl = this.idUnknown;
     let ns = this.idUnknown;

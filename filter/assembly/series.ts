@@ -13,7 +13,7 @@ export const T_NETWORK: i32 = 4;
 
 /** Histogram upper bounds in µs, shared by all timings (wire: `bounds_us`). Sub-millisecond
  * steps at the bottom because sidecar overhead (`proxy`) lives there; the top follows Envoy's
- * default buckets up to 60 s (reference §5.4). An implicit +Inf bucket follows. */
+ * default buckets up to 60 s (envoy source/common/stats/histogram_impl.cc defaultBuckets). An implicit +Inf bucket follows. */
 export const BOUNDS_US: StaticArray<u32> = [
   25, 50, 100, 250, 500,
   1000, 2500, 5000, 10000, 25000, 50000,

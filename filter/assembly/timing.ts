@@ -1,5 +1,5 @@
 // A request's timings: the app time a Server-Timing header reports (W3C server-timing,
-// reference §6, parsed on raw header bytes without allocation), and the stream's timestamps
+// w3c/server-timing index.bs, parsed on raw header bytes without allocation), and the stream's timestamps
 // t0..t3 turned into the five timings of its series, rounded from ns to the µs the wire carries.
 import { isOws, isTokenChar, scalePow10 } from "./lex";
 import { monoNow } from "./abi";
