@@ -10,6 +10,10 @@ import { Prometheus } from "./prometheus.ts";
 import { buildBatch } from "../support/batch-builder.ts";
 import { seededRandom } from "../support/rand.ts";
 import { CLASSIC_LE_MS } from "../../aggregator/src/store/exp-histogram.ts";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const DASHBOARD = fileURLToPath(new URL("../../wasmplugin/deploy/grafana/meshlat-dashboard.json", import.meta.url));
 
 const rnd = seededRandom(2026);
 const gauss = () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
@@ -105,4 +109,22 @@ test("without the feature: classic buckets at powers of two in ms hold exact cou
       assert.equal(s.value, values.filter((v) => v <= le).length, `${svc} le=${s.metric.le}`);
     }
   }
+});
+
+test("every histogram query of the shipped Grafana dashboard returns data from native and from classic histograms", async () => {
+  const d = JSON.parse(readFileSync(DASHBOARD, "utf8")) as { panels: { title: string; targets?: { expr: string }[] }[] };
+  const vars: Record<string, string> = { reporter: "source", service: ".*", tier: ".*", region: ".*", namespace: "shop", __rate_interval: "1m" };
+  let n = 0;
+  for (const p of d.panels) {
+    for (const t of p.targets ?? []) {
+      if (!t.expr.includes("_duration_milliseconds")) continue; // counters only: test/e2e/queries.test.ts
+      const expr = t.expr.replace(/\$(\w+)/g, (m, v: string) => vars[v] ?? m);
+      for (const [name, prom] of [["native", native], ["classic", classic]] as const) {
+        const r = await prom.query(expr);
+        assert.ok(r.length > 0, `${name}: panel "${p.title}" returned nothing for: ${expr.slice(0, 300)}`);
+      }
+      n++;
+    }
+  }
+  assert.ok(n >= 10, `only ${n} panel queries`);
 });

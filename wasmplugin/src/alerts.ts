@@ -7,6 +7,7 @@
 // meshlat_filter_* counters are per-VM cumulative totals, and a VM whose batches reach several
 // replicas is counted by each of them, so those are combined with `max by (workload, namespace)`
 // (a lower bound; exact when a VM's batches stick to one replica).
+import { meanOf, quantileOf, rateCount } from "./histogram-promql.ts";
 import { promFailedRequests } from "../../aggregator/src/query/request-error.ts";
 import type { Settings } from "./settings.ts";
 
@@ -96,9 +97,9 @@ export function alertRules(s: Settings): AlertRule[] {
     {
       alert: "MeshlatProxyLatencyOverBudget",
       expr: [
-        `histogram_quantile(0.99, sum by (le, destination_service, reporter) (rate(meshlat_proxy_duration_milliseconds_bucket[${W}]))) > ${a.proxyP99BudgetMs}`,
+        `${quantileOf(0.99, "meshlat_proxy_duration_milliseconds", "", W, ["destination_service", "reporter"])} > ${a.proxyP99BudgetMs}`,
         `and on (destination_service, reporter)`,
-        `sum by (destination_service, reporter) (rate(meshlat_proxy_duration_milliseconds_count[${W}])) > 1`,
+        `${rateCount("meshlat_proxy_duration_milliseconds", "", W, ["destination_service", "reporter"])} > 1`,
       ].join("\n"),
       for: "15m",
       labels: { severity: "warning" },
@@ -113,13 +114,11 @@ export function alertRules(s: Settings): AlertRule[] {
       alert: "MeshlatNetworkBound",
       expr: [
         `(`,
-        `  sum by (destination_service) (rate(meshlat_network_duration_milliseconds_sum{reporter="source"}[10m]))`,
-        `  / sum by (destination_service) (rate(meshlat_network_duration_milliseconds_count{reporter="source"}[10m]))`,
+        `  ${meanOf("meshlat_network_duration_milliseconds", 'reporter="source"', "10m", ["destination_service"])}`,
         `)`,
         `/`,
         `(`,
-        `  sum by (destination_service) (rate(meshlat_request_duration_milliseconds_sum{reporter="source"}[10m]))`,
-        `  / sum by (destination_service) (rate(meshlat_request_duration_milliseconds_count{reporter="source"}[10m]))`,
+        `  ${meanOf("meshlat_request_duration_milliseconds", 'reporter="source"', "10m", ["destination_service"])}`,
         `)`,
         `> ${a.networkShare}`,
       ].join("\n"),

@@ -3,15 +3,16 @@
 // aggregator's metric names in wasmplugin/test/promql.test.ts.
 
 import { promFailedRequests } from "../../aggregator/src/query/request-error.ts";
+import { meanOf, quantileOf } from "./histogram-promql.ts";
 
 const DS = { type: "prometheus", uid: "${datasource}" };
 const SEL = `reporter="$reporter", destination_service=~"$service", user_tier=~"$tier", region=~"$region"`;
 const RI = "$__rate_interval";
 const TIMINGS = ["request", "upstream", "proxy", "app", "network"] as const;
 
-const mean = (t: string, by = "") =>
-  `sum${by}(rate(meshlat_${t}_duration_milliseconds_sum{${SEL}}[${RI}])) / sum${by}(rate(meshlat_${t}_duration_milliseconds_count{${SEL}}[${RI}]))`;
-const share = (t: string) => `(${mean(t, " by (destination_service) ")}) / (${mean("request", " by (destination_service) ")})`;
+// Classic or native histograms: see histogram-promql.ts.
+const mean = (t: string, by: readonly string[] = []) => meanOf(`meshlat_${t}_duration_milliseconds`, SEL, RI, by);
+const share = (t: string) => `(${mean(t, ["destination_service"])}) / (${mean("request", ["destination_service"])})`;
 
 let nextId = 1;
 function panel(title: string, type: string, grid: [number, number, number, number], targets: { expr: string; legendFormat?: string; instant?: boolean; format?: string }[], extra: Record<string, unknown> = {}) {
@@ -75,14 +76,14 @@ export function dashboard() {
     panel("Mean latency split (ms)", "timeseries", [0, 8, 12, 9], TIMINGS.map((t) => ({ expr: mean(t), legendFormat: t })),
       { fieldConfig: { defaults: { unit: "ms" }, overrides: [] } }),
     panel("p99 by timing (ms)", "timeseries", [12, 8, 12, 9], TIMINGS.map((t) => ({
-      expr: `histogram_quantile(0.99, sum by (le) (rate(meshlat_${t}_duration_milliseconds_bucket{${SEL}}[${RI}])))`,
+      expr: quantileOf(0.99, `meshlat_${t}_duration_milliseconds`, SEL, RI),
       legendFormat: `p99 ${t}`,
     })), { fieldConfig: { defaults: { unit: "ms" }, overrides: [] } }),
     panel("Mean request time by tier (ms)", "timeseries", [0, 17, 12, 8], [
-      { expr: mean("request", " by (user_tier) "), legendFormat: "{{user_tier}}" },
+      { expr: mean("request", ["user_tier"]), legendFormat: "{{user_tier}}" },
     ], { fieldConfig: { defaults: { unit: "ms" }, overrides: [] } }),
     panel("Mean proxy / network / app by tier (ms)", "timeseries", [0, 25, 24, 8], (["proxy", "network", "app"] as const).map((t) => ({
-      expr: mean(t, " by (user_tier) "), legendFormat: `{{user_tier}} ${t}`,
+      expr: mean(t, ["user_tier"]), legendFormat: `{{user_tier}} ${t}`,
     })), { fieldConfig: { defaults: { unit: "ms" }, overrides: [] } }),
     panel("Share of mean request time", "bargauge", [12, 17, 12, 8], (["proxy", "network", "app"] as const).map((t) => ({
       expr: share(t), legendFormat: `{{destination_service}} ${t}`, instant: true,
@@ -91,7 +92,7 @@ export function dashboard() {
       { expr: `sum ${edgeBy} (rate(meshlat_requests_total{${edgeSel}}[${RI}]))`, instant: true, format: "table" },
       // The product's one definition of a failed request (aggregator/src/query/request-error.ts).
       { expr: `sum ${edgeBy} (${promFailedRequests(edgeSel, (s) => `rate(meshlat_requests_total{${s}}[${RI}])`)}) / sum ${edgeBy} (rate(meshlat_requests_total{${edgeSel}}[${RI}]))`, instant: true, format: "table" },
-      { expr: `histogram_quantile(0.99, sum ${edgeBy.replace("by (", "by (le, ")} (rate(meshlat_request_duration_milliseconds_bucket{${edgeSel}}[${RI}])))`, instant: true, format: "table" },
+      { expr: quantileOf(0.99, "meshlat_request_duration_milliseconds", edgeSel, RI, ["source_namespace", "source_workload", "destination_service"]), instant: true, format: "table" },
     ], {
       transformations: [
         { id: "merge", options: {} },

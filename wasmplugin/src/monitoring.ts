@@ -8,7 +8,12 @@ import type { Settings } from "./settings.ts";
  *  certificates to a shared volume (istio/istio samples/addons/extras/prometheus-secure-metrics.yaml)
  *  mounted at /etc/istio-certs. `insecureSkipVerify`: SPIFFE certs carry no DNS SAN to check,
  *  the CA in caFile still authenticates the server. honorLabels keeps the filter metrics'
- *  own `namespace` label (the workload's) instead of renaming it to exported_namespace. */
+ *  own `namespace` label (the workload's) instead of renaming it to exported_namespace.
+ *  Native histograms: the protobuf format first (scrapeProtocols, Prometheus ≥ 2.49), and
+ *  scrapeNativeHistograms (Prometheus ≥ 3.8; 2.40–3.7 need the Prometheus resource's
+ *  `enableFeatures: [native-histograms]` instead). The aggregator then serves each timing as one
+ *  native histogram per label set; a Prometheus without them scrapes text with classic buckets,
+ *  and the dashboard and alerts answer on either. */
 export function serviceMonitor(s: Settings) {
   return {
     apiVersion: "monitoring.coreos.com/v1",
@@ -16,6 +21,8 @@ export function serviceMonitor(s: Settings) {
     metadata: { name: s.aggregatorName, namespace: s.namespace, labels: { ...selectorLabels } },
     spec: {
       selector: { matchLabels: selectorLabels },
+      scrapeProtocols: ["PrometheusProto", "OpenMetricsText1.0.0", "PrometheusText0.0.4"],
+      scrapeNativeHistograms: true,
       endpoints: [
         {
           port: "http-meshlat",

@@ -13,6 +13,7 @@ import { buildBatch, requests } from "../../test/support/batch-builder.ts";
 import { DEPLOY_DIR } from "../generate.ts";
 import { EXTERNAL_METRICS } from "../src/alerts.ts";
 import { metricNames } from "./support/promql-names.ts";
+import { decodeFamilies } from "../../aggregator/src/metrics/protobuf.ts";
 
 /** Labels Prometheus attaches to every scraped series (ServiceMonitor target labels). */
 const TARGET_LABELS = ["instance", "job", "pod", "namespace", "service", "endpoint", "container"];
@@ -34,6 +35,13 @@ before(async () => {
   const res = await app.fastify.inject({ method: "GET", url: "/metrics" });
   assert.equal(res.statusCode, 200);
   exposition = parseExposition(res.body);
+  // What a Prometheus with native histograms scrapes: each timing as one native series.
+  const proto = await app.fastify.inject({ method: "GET", url: "/metrics", headers: { accept: "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited" } });
+  assert.equal(proto.statusCode, 200);
+  for (const f of decodeFamilies(proto.rawPayload) as { name: string; type: string; metric: { label?: { name: string }[]; histogram?: { schema?: number } }[] }[]) {
+    if (f.type !== "HISTOGRAM" || f.metric[0]?.histogram?.schema === undefined) continue;
+    exposition.set(f.name, new Set(f.metric.flatMap((m) => (m.label ?? []).map((l) => l.name))));
+  }
 });
 after(() => app.fastify.close());
 

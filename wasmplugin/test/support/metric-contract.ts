@@ -22,10 +22,14 @@ export const HISTOGRAMS = [
   "meshlat_aggregator_ingest_duration_seconds",
 ];
 
+/** The traffic histograms, which Prometheus stores as native histograms when it scrapes protobuf. */
+export const NATIVE_HISTOGRAMS = HISTOGRAMS.filter((h) => h.endsWith("_duration_milliseconds"));
+
 /** Every series name a query may select, with the family it belongs to. */
 export function seriesNames(): Map<string, string> {
   const m = new Map<string, string>();
   for (const n of [...COUNTERS, ...GAUGES]) m.set(n, n);
   for (const h of HISTOGRAMS) for (const suffix of ["_bucket", "_sum", "_count"]) m.set(h + suffix, h);
+  for (const h of NATIVE_HISTOGRAMS) m.set(h, h);
   return m;
 }
