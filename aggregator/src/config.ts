@@ -19,7 +19,8 @@ export const SCHEMA = {
   // Each label set renders ~35 KiB of /metrics text (5 histograms x 23 lines x ~300 B): 10k is
   // ~345 MiB, ~1.3 s with gzip; 50k took 15-20 s, past Prometheus' default scrape_timeout (10 s).
   max_series: { kind: "int", default: 10000, min: 1, max: 2_000_000, unit: "label sets", help: "stored series cap; new label sets beyond it fold into the overflow series (each costs ~35 KiB of /metrics text per scrape)" },
-  series_idle_timeout_s: { kind: "int", default: 900, min: 10, max: 7 * 86400, unit: "seconds", help: "a series not updated for this long is removed (restarts from 0 if it returns)" },
+  // statsd_exporter's `ttl`: a label set that stopped being reported must not stay in /metrics forever.
+  series_ttl_s: { kind: "int", default: 600, min: 10, max: 7 * 86400, unit: "seconds", help: "a series (label set) not updated for this long leaves /metrics, counted in meshlat_aggregator_series_expired_total (restarts from 0 if it returns)" },
   window_slot_s: { kind: "int", default: 10, min: 1, max: 60, unit: "seconds", help: "granularity of the sliding windows behind the APIs (1m/5m/15m/1h)" },
   max_clock_skew_s: { kind: "int", default: 120, min: 0, max: 86400, unit: "seconds", help: "a batch window end within this of receive time places its deltas; else receive time is used" },
   dedupe_window: { kind: "int", default: 256, min: 1, max: 65536, unit: "sequence numbers per VM", help: "recent seqs remembered per VM for de-duplication" },

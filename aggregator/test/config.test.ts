@@ -4,7 +4,7 @@ import { loadConfig, makeConfig, SCHEMA } from "../src/config.ts";
 import { AggError } from "../src/errors.ts";
 
 const ok: [string, string[], Record<string, string>, Record<string, number | string>][] = [
-  ["defaults", [], {}, { port: 9464, host: "0.0.0.0", max_series: 10000, series_idle_timeout_s: 900 }],
+  ["defaults", [], {}, { port: 9464, host: "0.0.0.0", max_series: 10000, series_ttl_s: 600 }],
   ["flags", ["--port", "8080", "--host=127.0.0.1"], {}, { port: 8080, host: "127.0.0.1" }],
   ["env", [], { MESHLAT_PORT: "7000", MESHLAT_MAX_SERIES: "10" }, { port: 7000, max_series: 10 }],
   ["flags win over env", ["--port=1"], { MESHLAT_PORT: "2" }, { port: 1 }],
@@ -29,7 +29,7 @@ const bad: [string, string[], Record<string, string>, string][] = [
   ["missing value", ["--port"], {}, "port"],
   ["bad log level", ["--log-level", "loud"], {}, "log_level"],
   ["bad host", ["--host", "a b"], {}, "host"],
-  ["idle timeout too small", ["--series-idle-timeout-s", "1"], {}, "series_idle_timeout_s"],
+  ["idle timeout too small", ["--series-ttl-s", "1"], {}, "series_ttl_s"],
 ];
 for (const [name, argv, env, path] of bad) {
   test(`config error: ${name}`, () => {

@@ -252,7 +252,7 @@ test("a VM that returns after idle expiry or LRU eviction is not counted twice i
   const post = async (v: string, seq: number, requests: number) => assert.equal((await a.post(buildBatch({ vm: v, seq, counters: { requests } }))).statusCode, 204);
   await post(vm, 1, 100);
   assert.equal(await filterRequests(), 100);
-  a.clock.now += 61_000; // idle past series_idle_timeout_s: the VM's state is evicted
+  a.clock.now += 61_000; // idle past series_ttl_s: the VM's state is evicted
   assert.equal(await filterRequests(), 100, "retired totals keep the evicted VM's counters");
   await post(vm, 2, 150); // the same VM comes back with its cumulative counter
   assert.equal(await filterRequests(), 150);
@@ -267,4 +267,4 @@ test("a VM that returns after idle expiry or LRU eviction is not counted twice i
   const p = parseExposition(await a.scrape());
   assert.equal(sample(p, "meshlat_aggregator_batches_total", { result: "duplicate" }), 1);
   assert.equal(sample(p, "meshlat_filter_requests_total", { workload: "frontend", namespace: "shop" }), 190);
-}, { series_idle_timeout_s: 60, max_vms: 2 }));
+}, { series_ttl_s: 60, max_vms: 2 }));

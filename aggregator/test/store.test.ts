@@ -27,7 +27,7 @@ test("series cap: new label sets beyond max_series fold into the overflow series
 });
 
 test("idle expiry is driven by the injected clock: the series disappears and restarts from 0", async () => {
-  const a = testApp({ series_idle_timeout_s: 60 });
+  const a = testApp({ series_ttl_s: 60 });
   try {
     const lbl = { destination_service: "idle.svc" };
     await a.post(buildBatch({ series: [requests(3, { requestMs: 1 }, lbl)] }));
@@ -45,6 +45,19 @@ test("idle expiry is driven by the injected clock: the series disappears and res
     await a.post(buildBatch({ series: [requests(2, { requestMs: 1 }, lbl)] }));
     p = parseExposition(await a.scrape());
     assert.equal(p.samples.get(has(p, "idle.svc")!), 2);
+  } finally { await a.fastify.close(); }
+});
+
+test("series_ttl defaults to 10 minutes, as statsd_exporter's ttl: a label set idle for longer leaves /metrics", async () => {
+  const a = testApp({});
+  try {
+    await a.post(buildBatch({ series: [requests(3, { requestMs: 1 }, { destination_service: "stopped.svc" })] }));
+    const has = async () => [...parseExposition(await a.scrape()).samples.keys()].some((k) => k.startsWith("meshlat_requests_total{") && k.includes('"stopped.svc"'));
+    a.clock.now += 599_000;
+    assert.ok(await has(), "kept at 9 min 59 s");
+    a.clock.now += 2_000;
+    assert.equal(await has(), false, "gone after 10 min idle");
+    assert.equal(sample(parseExposition(await a.scrape()), "meshlat_aggregator_series_expired_total"), 1);
   } finally { await a.fastify.close(); }
 });
 

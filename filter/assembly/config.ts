@@ -75,6 +75,9 @@ export class Config {
   strs: StaticArray<string> = new StaticArray<string>(FIELD_NAMES.length);
   ints: StaticArray<i32> = new StaticArray<i32>(FIELD_NAMES.length);
   lists: StaticArray<string[]> = new StaticArray<string[]>(FIELD_NAMES.length);
+  /** `aggregator_authority` was not given: the POST's :authority is then prefixed with the
+   * proxy's workload (see Plugin), which is what Envoy's ring hash pins to one replica. */
+  shardAuthority: bool = false;
 
   constructor() {
     for (let i = 0; i < FIELD_NAMES.length; i++) {
@@ -255,7 +258,10 @@ export function parseConfig(ptr: usize, len: usize): ConfigResult {
       unchecked(c.lists[i] = l);
     }
   }
-  if (!authoritySet) unchecked(c.strs[F_AGGREGATOR_AUTHORITY] = defaultAuthority(c.strs[F_AGGREGATOR_CLUSTER]));
+  if (!authoritySet) {
+    unchecked(c.strs[F_AGGREGATOR_AUTHORITY] = defaultAuthority(c.strs[F_AGGREGATOR_CLUSTER]));
+    c.shardAuthority = true;
+  }
   res.config = c;
   return res;
 }

@@ -6,7 +6,7 @@ import { proxy_http_call } from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 import { Writer } from "./msgpack";
 import { Counters } from "./encode";
 import {
-  Config, F_AGGREGATOR_AUTHORITY, F_AGGREGATOR_CLUSTER, F_AGGREGATOR_PATH, F_FLUSH_INTERVAL_MS,
+  Config, F_AGGREGATOR_CLUSTER, F_AGGREGATOR_PATH, F_FLUSH_INTERVAL_MS,
   F_MAX_BUFFERED_BATCHES,
 } from "./config";
 import { LOG_ERROR, LOG_WARN, WASM_OK, logLine } from "./abi";
@@ -60,14 +60,14 @@ export class Outbox {
   private backoffCapTicks: i32;
   private tokenOut: usize = heap.alloc(8);
 
-  constructor(c: Config, counters: Counters) {
+  constructor(c: Config, counters: Counters, authority: string) {
     const keep = c.int(F_MAX_BUFFERED_BATCHES);
     const limit = max(keep, 1);
     this.seqs = new StaticArray<u64>(limit);
     this.cluster = String.UTF8.encode(c.str(F_AGGREGATOR_CLUSTER), false);
     this.headers = serializePairs(
       [":method", ":path", ":authority", "content-type"],
-      ["POST", c.str(F_AGGREGATOR_PATH), c.str(F_AGGREGATOR_AUTHORITY), "application/msgpack"],
+      ["POST", c.str(F_AGGREGATOR_PATH), authority, "application/msgpack"],
     );
     this.trailers = serializePairs([], []);
     this.counters = counters;

@@ -3,7 +3,7 @@
 // batches for the outbox.
 import { proxy_get_current_time_nanoseconds, proxy_set_tick_period_milliseconds } from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 import { Bytes, logLine, random64, LOG_INFO, LOG_WARN } from "./abi";
-import { Config, F_FLUSH_INTERVAL_MS, F_MAX_SERIES, F_REGION_DEFAULT, F_APP_TIMING_METRIC } from "./config";
+import { Config, F_AGGREGATOR_AUTHORITY, F_FLUSH_INTERVAL_MS, F_MAX_SERIES, F_REGION_DEFAULT, F_APP_TIMING_METRIC } from "./config";
 import { BatchEncoder, Counters } from "./encode";
 import * as E from "./errors";
 import { Identity, readIdentity } from "./identity";
@@ -54,7 +54,13 @@ export class Plugin {
 
   constructor(rootId: u32, config: Config) {
     const counters = new Counters();
-    this.outbox = new Outbox(config, counters);
+    const id = readIdentity(config.str(F_REGION_DEFAULT));
+    // Envoy's httpCall hashes on :authority (envoy source/extensions/common/wasm/context.cc
+    // Context::httpCall, setHashPolicy on Host): a workload-specific default authority lets a
+    // consistent-hash DestinationRule send all of one workload's batches to one replica.
+    let authority = config.str(F_AGGREGATOR_AUTHORITY);
+    if (config.shardAuthority) authority = id.workload + "." + id.namespace + "." + authority;
+    this.outbox = new Outbox(config, counters, authority);
     this.counters = counters;
     this.appMetric = new Bytes(config.str(F_APP_TIMING_METRIC));
     const strings = new InternTable();
@@ -64,7 +70,6 @@ export class Plugin {
     this.rootId = rootId;
     this.config = config;
     this.vmId = hex64(random64());
-    const id = readIdentity(config.str(F_REGION_DEFAULT));
     this.identity = id;
     this.labels = new LabelResolver(config, id, strings, table);
 

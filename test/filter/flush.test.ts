@@ -34,6 +34,18 @@ test("empty windows send nothing; the main-thread VM never sends", async () => {
   }
 });
 
+test("an explicit aggregator_authority is sent as given, not prefixed with the workload", async () => {
+  const h = await harness({ ...BASE_CONFIG, aggregator_authority: "agg.example" }, { workers: 1 });
+  try {
+    runRequest(h.plugin.workers[0]!, h.clock, spec());
+    await interval(h);
+    assert.equal(h.posts.length, 1);
+    assert.equal(Object.fromEntries(h.posts[0]!.headers)[":authority"], "agg.example");
+  } finally {
+    h.stop();
+  }
+});
+
 test("the POST: cluster, headers, timeout, msgpack body with vm id and seq per VM", async () => {
   const h = await harness({ ...BASE_CONFIG, aggregator_path: "/ingest", flush_interval_ms: 500 }, { workers: 2 });
   try {
@@ -47,7 +59,9 @@ test("the POST: cluster, headers, timeout, msgpack body with vm id and seq per V
     const hdr = Object.fromEntries(p.headers);
     assert.equal(hdr[":method"], "POST");
     assert.equal(hdr[":path"], "/ingest");
-    assert.equal(hdr[":authority"], "meshlat-aggregator.istio-system.svc.cluster.local");
+    // Default authority: the proxy's workload and namespace before the cluster's FQDN, the key
+    // Envoy's ring hash pins to one aggregator replica (docs/scale.md).
+    assert.equal(hdr[":authority"], "checkout.shop.meshlat-aggregator.istio-system.svc.cluster.local");
     assert.equal(hdr["content-type"], "application/msgpack");
     assert.ok(p.timeoutMs > 0 && p.timeoutMs <= 10000);
     const batches = h.batches();

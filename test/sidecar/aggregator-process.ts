@@ -18,6 +18,11 @@ export class AggregatorProcess {
     private readonly args: string[],
   ) {}
 
+  /** The process id while it runs (the fleet simulator reads its CPU and RSS from /proc). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
   }

@@ -7,6 +7,7 @@
 // only a stream broken after the response started is a reset (callback with no headers).
 import http from "node:http";
 import type { HttpCallHandler, HttpCallResult } from "../host/index.ts";
+import { HashRing, authorityOf } from "./ring-hash.ts";
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
 
@@ -14,6 +15,20 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
 export function httpCallToUrl(target: () => string | undefined): HttpCallHandler {
   return (req) => {
     const base = target();
+    if (base === undefined) return { unavailable: "no_healthy_upstream" };
+    return send(new URL(base), req.headers, req.body, req.timeoutMs);
+  };
+}
+
+/**
+ * A cluster of several aggregator replicas behind a consistent-hash DestinationRule: Envoy's
+ * httpCall hashes on :authority (ring-hash.ts), skipping replicas `up` says are down (ejected or
+ * not ready); none up is the inline "no healthy upstream".
+ */
+export function httpCallToRing(urls: readonly string[], up: (url: string) => boolean = () => true): HttpCallHandler {
+  const ring = new HashRing(urls, (u) => u);
+  return (req) => {
+    const base = ring.pick(authorityOf(req.headers), up);
     if (base === undefined) return { unavailable: "no_healthy_upstream" };
     return send(new URL(base), req.headers, req.body, req.timeoutMs);
   };

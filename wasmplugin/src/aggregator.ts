@@ -81,8 +81,8 @@ export function deployment(s: Settings) {
                 // Sizing (measured, wasmplugin/README.md "Sizing"): each stored label set costs
                 // ~30 KiB of heap and ~25 KiB of /metrics text per scrape (5 histograms x 16
                 // buckets x 10 labels); 5000 label sets peaked at ~640 MiB RSS, 1.7 s per scrape.
-                // Every replica ends up holding nearly every label set (batches are spread, not
-                // pinned), so replicas add ingest CPU, not series capacity.
+                // Batches are pinned by workload (DestinationRule consistentHash), so a replica
+                // holds only its workloads' label sets: replicas add series capacity too.
                 { name: "MESHLAT_MAX_SERIES", value: "4000" },
                 { name: "NODE_OPTIONS", value: "--max-old-space-size=640" },
               ],
@@ -162,11 +162,16 @@ export function horizontalPodAutoscaler(s: Settings) {
   };
 }
 
-/** Traffic policy for the filters' POSTs. No consistent hash on purpose: Envoy's
- *  proxy_http_call hashes on `:authority` (envoy source/extensions/common/wasm/context.cc
- *  httpCall: "set default hash policy to be based on :authority"), which is the same for every
- *  sidecar, so a RING_HASH/MAGLEV policy would send ALL batches to ONE replica. Instead least
- *  request spreads load, and outlier detection ejects a failing replica so retries go elsewhere. */
+/** Traffic policy for the filters' POSTs: a consistent hash, so that each workload's batches
+ *  land on one replica and replicas do not multiply series (docs/scale.md). Envoy's
+ *  proxy_http_call always hashes on `:authority` (envoy source/extensions/common/wasm/context.cc
+ *  Context::httpCall: setHashPolicy on the Host header; source/common/http/async_client_impl.cc
+ *  gives options.hash_policy to the stream's route); the filter's default authority starts with
+ *  the proxy's workload and namespace. The hash key named here is for ordinary HTTP routes (the
+ *  same header); what matters for the filter is that any consistentHash makes istiod set the
+ *  cluster's lb_policy to RING_HASH (istio pilot/pkg/networking/core/cluster_traffic_policy.go
+ *  ApplyRingHashLoadBalancer). Outlier detection ejects a failing replica: the ring then sends
+ *  its workloads to the next replica. */
 export function destinationRule(s: Settings) {
   return {
     apiVersion: "networking.istio.io/v1",
@@ -178,7 +183,7 @@ export function destinationRule(s: Settings) {
       // Visible to every namespace's sidecars (the filters POST from all of them).
       exportTo: ["*"],
       trafficPolicy: {
-        loadBalancer: { simple: "LEAST_REQUEST" },
+        loadBalancer: { consistentHash: { httpHeaderName: ":authority" } },
         tls: { mode: "ISTIO_MUTUAL" },
         connectionPool: { http: { http2MaxRequests: 4096, maxRequestsPerConnection: 0, idleTimeout: "300s" } },
         outlierDetection: { consecutive5xxErrors: 5, interval: "10s", baseEjectionTime: "30s", maxEjectionPercent: 50 },

@@ -34,7 +34,7 @@ export function createSelfMetrics(state: AggregatorState): SelfMetrics {
   new Gauge({ name: "meshlat_aggregator_series", help: "Label sets currently stored (the overflow series included).", registers, collect() { this.set(state.store.series.size); } });
   new Gauge({ name: "meshlat_aggregator_series_limit", help: "Configured cap on stored label sets (max_series).", registers, collect() { this.set(state.config.max_series); } });
   new Counter({ name: "meshlat_aggregator_series_folded_total", help: "Series points (label sets in batches) folded into the overflow series because max_series was reached.", registers, collect() { showTotals(this, [[{}, state.store.folded]]); } });
-  new Counter({ name: "meshlat_aggregator_series_expired_total", help: "Series removed after series_idle_timeout_s without updates.", registers, collect() { showTotals(this, [[{}, state.store.expired]]); } });
+  new Counter({ name: "meshlat_aggregator_series_expired_total", help: "Series removed after series_ttl_s without updates.", registers, collect() { showTotals(this, [[{}, state.store.expired]]); } });
   new Counter({ name: "meshlat_aggregator_series_points_total", help: "Series points merged from accepted batches.", registers, collect() { showTotals(this, [[{}, state.store.points]]); } });
   new Gauge({ name: "meshlat_aggregator_window_entries", help: "Per-series deltas held for the 1m/5m/15m/1h windows of the APIs (their memory is proportional to this).", registers, collect() { this.set(state.windows.size); } });
   const ingest = new Histogram({ name: "meshlat_aggregator_ingest_duration_seconds", help: "Time to decode, validate and merge one batch.", buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers });

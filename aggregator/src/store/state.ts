@@ -26,7 +26,7 @@ export class AggregatorState {
   private dataSince = Infinity;
 
   constructor(readonly config: Config, readonly now: Clock) {
-    const idleTimeoutMs = config.series_idle_timeout_s * 1000;
+    const idleTimeoutMs = config.series_ttl_s * 1000;
     this.store = new SeriesStore({ maxSeries: config.max_series, idleTimeoutMs, histogramBuckets: config.histogram_buckets });
     this.vms = new VmRegistry({ maxVms: config.max_vms, dedupeWindow: config.dedupe_window, idleTimeoutMs });
     this.windows = new WindowRing(config.window_slot_s * 1000, config.histogram_buckets);

@@ -1,0 +1,307 @@
+// The fleet simulator: P proxies × W worker VMs post 1 s delta batches (the sample mesh's label
+// mix, spread over many namespaces, with VM churn: each window a VM reports a random 26 of its
+// workload's label sets) to R aggregator replicas, scraped by a real Prometheus. 127.0.0.1 only,
+// bounded by --seconds.
+//
+// Balancing is what each sidecar's Envoy does for proxy_http_call: a ring hash on the POST's
+// :authority (test/sidecar/ring-hash.ts), which the filter prefixes with the proxy's workload
+// (docs/scale.md). `--balance random` shows the alternative: spread batches, series multiply.
+//
+// Per replica and in total: aggregator CPU per series-point (process CPU, scrapes included),
+// p99 ingest latency, 429s, label sets and series exposed, scrape time and bytes, peak RSS, and
+// whether Prometheus' sum(meshlat_requests_total) equals the requests sent.
+//
+//   node --import tsx bench/fleet.ts --proxies 2000 --workers 2 --replicas 1,3 [--seconds 30]
+//        [--balance ring|random] [--readme]   (--readme: write the table into README.md)
+import http from "node:http";
+import { readFileSync, writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { AggregatorProcess } from "../test/sidecar/aggregator-process.ts";
+import { Prometheus } from "../test/e2e/prometheus.ts";
+import { HashRing } from "../test/sidecar/ring-hash.ts";
+import { batchValue, encodeBatch, timingOf } from "../test/support/batch-builder.ts";
+import type { Labels, RawTiming, SeriesInput } from "../test/support/batch-builder.ts";
+import { poll, sleep } from "../test/support/poll.ts";
+import { prng } from "./lib/traffic.ts";
+
+const TIERS = ["free", "standard", "premium", "enterprise", "unknown"];
+/** The sample mesh (test/sidecar/mesh.ts DEFAULT_SERVICES): frontend → checkout → payment. */
+const CHAIN = [
+  { name: "frontend", region: "us-east-1" },
+  { name: "checkout", region: "us-east-1" },
+  { name: "payment", region: "eu-west-1" },
+];
+const LABEL_SETS_PER_WINDOW = 26;
+const AGG_FQDN = "meshlat-aggregator.istio-system.svc.cluster.local";
+// Prometheus' default-like interval: a 2,000-proxy fleet renders ~90 MB of text per scrape.
+const SCRAPE_INTERVAL_S = 15;
+
+export interface FleetOptions { proxies: number; workers: number; replicas: number; seconds: number; balance: "ring" | "random"; log: (s: string) => void }
+
+interface Workload { name: string; ns: string; region: string; pool: Partial<Labels>[] }
+
+/**
+ * Workloads of a fleet: namespaces each running the sample chain; every 10th service also runs
+ * a second version (a second workload behind the same service, as rolling deployments do), whose
+ * reporter=destination label sets equal the first version's.
+ */
+export function fleetWorkloads(proxies: number): Workload[] {
+  const namespaces = Math.max(1, Math.round(proxies / 50));
+  const out: Workload[] = [];
+  for (let n = 0; n < namespaces; n++) {
+    const ns = `team-${n}`;
+    CHAIN.forEach((svc, i) => {
+      const fqdn = (s: string) => `${s}.${ns}.svc.cluster.local`;
+      const pool: Partial<Labels>[] = [];
+      const codes = svc.name === "payment" ? ["200", "503"] : ["200", "404"];
+      for (const tier of TIERS) {
+        for (const code of codes) {
+          const flags = code === "503" ? "UF" : "-";
+          // Inbound (reporter=destination): from the previous service in the chain (or the ingress).
+          pool.push({ reporter: "destination", source_workload: i === 0 ? "istio-ingressgateway" : CHAIN[i - 1]!.name, source_namespace: i === 0 ? "istio-system" : ns,
+            destination_service: fqdn(svc.name), response_code: code, response_flags: flags, connection_security_policy: "mutual_tls", user_tier: tier, region: svc.region, peer_region: i === 0 ? svc.region : CHAIN[i - 1]!.region });
+          // Outbound (reporter=source): to the next service.
+          const next = CHAIN[i + 1];
+          if (next) pool.push({ reporter: "source", source_workload: svc.name, source_namespace: ns, destination_service: fqdn(next.name), response_code: code,
+            response_flags: flags, connection_security_policy: "unknown", user_tier: tier, region: svc.region, peer_region: next.region });
+        }
+      }
+      out.push({ name: svc.name, ns, region: svc.region, pool });
+      if ((n * CHAIN.length + i) % 10 === 9) out.push({ name: `${svc.name}-v2`, ns, region: svc.region, pool: pool.map((l) => l.reporter === "source" ? { ...l, source_workload: `${svc.name}-v2` } : l) });
+    });
+  }
+  return out;
+}
+
+const MAX_COUNT = 8;
+/** Timings of a series point of `c` requests (each timing observes every request once). */
+const TIMINGS_BY_COUNT: Record<string, RawTiming>[] = Array.from({ length: MAX_COUNT + 1 }, (_, c) => {
+  const pick = (v: number[]) => timingOf(Array.from({ length: c }, (_, k) => v[k % v.length]!));
+  return { request: pick([3.1, 7.4, 12.8, 31]), upstream: pick([2.5, 6.9, 12.1, 30]), proxy: pick([0.6, 0.5, 0.7, 1]),
+    app: pick([2, 5, 10, 25]), network: pick([0.5, 1.9, 2.1, 5]) };
+});
+
+const VARIANTS = 8;
+const VM_AT = "ffffffffffffffff";
+const SEQ_AT = [0xce, 0xff, 0xff, 0xff, 0xf0];
+const W0 = 0x0123456789a0, W1 = 0x0123456789b0;
+const u64 = (n: number) => [0xcf, ...Array.from({ length: 8 }, (_, i) => Number((BigInt(n) >> BigInt(8 * (7 - i))) & 0xffn))];
+
+interface Template { bytes: Buffer; vmAt: number; seqAt: number; w0At: number; w1At: number; requests: number; points: number }
+
+/** A workload's batch, encoded once with placeholders that each post patches (the reference
+ * encoder is too slow to run 4,000 times a second beside the aggregators it measures). */
+function template(wl: Workload, rand: () => number): Template {
+  const picks = new Set<number>();
+  while (picks.size < Math.min(LABEL_SETS_PER_WINDOW, wl.pool.length)) picks.add(Math.floor(rand() * wl.pool.length));
+  const series: SeriesInput[] = [];
+  let requests = 0;
+  for (const i of picks) {
+    const count = 1 + Math.floor(rand() * MAX_COUNT);
+    requests += count;
+    series.push({ count, labels: wl.pool[i], timings: TIMINGS_BY_COUNT[count] });
+  }
+  const bytes = Buffer.from(encodeBatch(batchValue({ vm: VM_AT, seq: 0xfffffff0, window: [W0, W1], series,
+    proxy: { id: `sidecar~10.0.0.1~${wl.name}-0.${wl.ns}~${wl.ns}.svc.cluster.local`, workload: wl.name, namespace: wl.ns, region: wl.region } })));
+  const at = (needle: number[] | string) => {
+    const i = bytes.indexOf(typeof needle === "string" ? Buffer.from(needle, "latin1") : Buffer.from(needle));
+    if (i < 0) throw new Error(`fleet: placeholder ${String(needle)} not found in the encoded batch`);
+    return i;
+  };
+  return { bytes, vmAt: at(VM_AT), seqAt: at(SEQ_AT) + 1, w0At: at(u64(W0)) + 1, w1At: at(u64(W1)) + 1, requests, points: series.length };
+}
+
+function instantiate(t: Template, vm: string, seq: number, now: number): Buffer {
+  const b = Buffer.from(t.bytes);
+  b.write(vm, t.vmAt, "latin1");
+  b.writeUInt32BE(seq, t.seqAt);
+  b.writeBigUInt64BE(BigInt(now - 1000), t.w0At);
+  b.writeBigUInt64BE(BigInt(now), t.w1At);
+  return b;
+}
+
+interface Replica { proc: AggregatorProcess; name: string; lat: number[]; points: number; rejected429: number; failed: number; cpu0: number }
+
+function cpuTicks(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").slice(readFileSync(`/proc/${pid}/stat`, "utf8").lastIndexOf(")") + 2).split(" ");
+  return Number(f[11]) + Number(f[12]); // utime + stime (fields 14, 15), clock ticks (USER_HZ 100)
+}
+function peakRssBytes(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+const TICKS_PER_S = 100;
+
+export interface ReplicaRow { replica: string; points: number; cpuS: number; usPerPoint: number; p99Ms: number; r429: number; labelSets: number; series: number; scrapeS: number; scrapeBytes: number; rssMiB: number }
+export interface FleetResult { opts: Omit<FleetOptions, "log">; sent: number; sentRequests: number; promRequests: number; countsExact: boolean; rows: ReplicaRow[]; total: ReplicaRow; achievedPointsPerS: number }
+
+export async function runFleet(o: FleetOptions): Promise<FleetResult> {
+  const workloads = fleetWorkloads(o.proxies);
+  const replicas: Replica[] = [];
+  let prom: Prometheus | undefined;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  try {
+    for (let r = 0; r < o.replicas; r++) {
+      const proc = await AggregatorProcess.start({ args: ["--max-series", "20000"] });
+      replicas.push({ proc, name: `r${r}`, lat: [], points: 0, rejected429: 0, failed: 0, cpu0: 0 });
+    }
+    prom = await Prometheus.start([{ job: "meshlat", targets: replicas.map((r) => `127.0.0.1:${r.proc.port}`) }],
+      { intervalS: SCRAPE_INTERVAL_S, features: ["extra-scrape-metrics"] });
+    const ring = new HashRing(replicas, (r) => r.proc.url);
+    for (const r of replicas) r.cpu0 = cpuTicks(r.proc.pid!);
+
+    // One VM per (proxy, worker); a proxy belongs to workload p mod |workloads|.
+    const rand = prng(7);
+    interface Vm { wl: Workload; vm: string; seq: number; authority: string; pending: { bytes: Uint8Array; requests: number; points: number }[]; phase: number }
+    const vms: Vm[] = [];
+    for (let p = 0; p < o.proxies; p++) {
+      const wl = workloads[p % workloads.length]!;
+      const authority = `${wl.name}.${wl.ns}.${AGG_FQDN}`;
+      for (let w = 0; w < o.workers; w++) {
+        vms.push({ wl, vm: (p * 64 + w + 1).toString(16).padStart(16, "0"), seq: 0, authority, pending: [], phase: rand() * 1000 });
+      }
+    }
+    let sentPoints = 0, sentRequests = 0, posts = 0;
+    const post = (vm: Vm, b: { bytes: Uint8Array; requests: number; points: number }): Promise<void> => {
+      const r = o.balance === "ring" ? ring.pick(vm.authority)! : replicas[Math.floor(Math.random() * replicas.length)]!;
+      const t0 = performance.now();
+      posts++;
+      return new Promise((resolve) => {
+        const req = http.request({ host: "127.0.0.1", port: r.proc.port, path: "/v1/batches", method: "POST", agent,
+          headers: { host: vm.authority, "content-type": "application/msgpack", "content-length": b.bytes.length } }, (res) => {
+          const body: Buffer[] = [];
+          res.on("data", (c: Buffer) => body.push(c));
+          res.once("end", () => {
+            if (res.statusCode !== 204 && res.statusCode !== 429 && r.failed < 3) o.log(`fleet: ${r.name} answered ${res.statusCode}: ${Buffer.concat(body).toString().slice(0, 300)}`);
+            r.lat.push(performance.now() - t0);
+            if (res.statusCode === 204) { r.points += b.points; sentPoints += b.points; sentRequests += b.requests; vm.pending.shift(); }
+            else if (res.statusCode === 429) r.rejected429++;
+            else r.failed++;
+            resolve();
+          });
+        });
+        req.once("error", () => { r.failed++; resolve(); });
+        req.end(b.bytes);
+      });
+    };
+    const templates = new Map<Workload, Template[]>(workloads.map((wl) => [wl, Array.from({ length: VARIANTS }, () => template(wl, rand))]));
+    const flush = async (vm: Vm, now: number): Promise<void> => {
+      // VM churn: each window reports one of its workload's variants (26 of ~30 label sets).
+      const t = templates.get(vm.wl)![Math.floor(rand() * VARIANTS)]!;
+      const bytes = instantiate(t, vm.vm, ++vm.seq, now);
+      const { requests } = t;
+      if (vm.pending.length >= 16) vm.pending.shift(); // the filter's max_buffered_batches
+      vm.pending.push({ bytes, requests, points: t.points });
+      // Oldest first, one at a time, as the filter's outbox sends (a retry keeps its seq).
+      while (vm.pending.length > 0) {
+        const before = vm.pending.length;
+        await post(vm, vm.pending[0]!);
+        if (vm.pending.length === before) break; // refused: retry on the next tick
+      }
+    };
+
+    const start = performance.now();
+    const end = start + o.seconds * 1000;
+    o.log(`fleet: ${o.proxies} proxies × ${o.workers} workers (${vms.length} VMs, ${workloads.length} workloads), ${o.replicas} replica(s), ${o.balance}, ${o.seconds}s`);
+    await Promise.all(vms.map(async (vm) => {
+      await sleep(vm.phase);
+      for (let tick = 1; ; tick++) {
+        if (performance.now() >= end) break;
+        await flush(vm, Date.now());
+        const next = start + vm.phase + tick * 1000;
+        const wait = next - performance.now();
+        if (wait > 0) await sleep(wait);
+      }
+      for (let i = 0; i < 16 && vm.pending.length > 0; i++) { await post(vm, vm.pending[0]!); if (vm.pending.length > 0) await sleep(200); }
+    }));
+    const elapsedS = (performance.now() - start) / 1000;
+    o.log(`fleet: sent ${sentPoints} series-points (${Math.round(sentPoints / elapsedS)}/s) in ${posts} posts, ${sentRequests} requests`);
+
+    // Prometheus must see every request that was accepted: wait for a scrape after the last batch.
+    const promRequests = await poll(() => prom!.scalar("sum(meshlat_requests_total)"), (v) => v === sentRequests,
+      { timeoutMs: (SCRAPE_INTERVAL_S * 4 + 10) * 1000, intervalMs: 500, lastOnTimeout: true });
+    const rows: ReplicaRow[] = [];
+    for (const r of replicas) {
+      const inst = `instance="127.0.0.1:${r.proc.port}"`;
+      const cpuS = (cpuTicks(r.proc.pid!) - r.cpu0) / TICKS_PER_S;
+      r.lat.sort((a, b) => a - b);
+      rows.push({
+        replica: r.name, points: r.points, cpuS, usPerPoint: r.points > 0 ? (cpuS * 1e6) / r.points : NaN,
+        p99Ms: r.lat.length ? r.lat[Math.min(r.lat.length - 1, Math.floor(r.lat.length * 0.99))]! : NaN, r429: r.rejected429,
+        labelSets: await prom.scalar(`count(meshlat_requests_total{${inst}})`).then((v) => (Number.isNaN(v) ? 0 : v)),
+        series: await prom.scalar(`scrape_samples_scraped{${inst}}`),
+        scrapeS: await prom.scalar(`max_over_time(scrape_duration_seconds{${inst}}[10m])`),
+        scrapeBytes: await prom.scalar(`max_over_time(scrape_body_size_bytes{${inst}}[10m])`),
+        rssMiB: peakRssBytes(r.proc.pid!) / 2 ** 20,
+      });
+    }
+    const sum = (k: keyof ReplicaRow) => rows.reduce((a, r) => a + (r[k] as number), 0);
+    const total: ReplicaRow = {
+      replica: "total", points: sum("points"), cpuS: sum("cpuS"), usPerPoint: (sum("cpuS") * 1e6) / sum("points"),
+      p99Ms: Math.max(...rows.map((r) => r.p99Ms)), r429: sum("r429"), labelSets: sum("labelSets"), series: sum("series"),
+      scrapeS: Math.max(...rows.map((r) => r.scrapeS)), scrapeBytes: sum("scrapeBytes"), rssMiB: sum("rssMiB"),
+    };
+    const { log: _log, ...opts } = o;
+    return { opts, sent: sentPoints, sentRequests, promRequests, countsExact: promRequests === sentRequests, rows, total, achievedPointsPerS: sentPoints / elapsedS };
+  } finally {
+    agent.destroy();
+    await prom?.stop();
+    for (const r of replicas) await r.proc.kill("SIGTERM");
+  }
+}
+
+const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }) : "–");
+
+export function fleetTable(results: FleetResult[]): string {
+  const lines = [
+    "| run | replica | series-points | points/CPU-s | µs CPU/point | p99 ingest ms | 429s | label sets | series exposed | scrape s (max) | scrape bytes | peak RSS MiB | Prometheus = sent |",
+    "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+  ];
+  for (const res of results) {
+    const run = `P=${res.opts.proxies} W=${res.opts.workers} R=${res.opts.replicas} ${res.opts.balance}`;
+    for (const r of res.opts.replicas > 1 ? [...res.rows, res.total] : res.rows) {
+      lines.push(`| ${run} | ${r.replica} | ${fmt(r.points)} | ${fmt(r.points / r.cpuS)} | ${fmt(r.usPerPoint, 2)} | ${fmt(r.p99Ms, 1)} | ${fmt(r.r429)} | ${fmt(r.labelSets)} | ${fmt(r.series)} | ${fmt(r.scrapeS, 2)} | ${fmt(r.scrapeBytes)} | ${fmt(r.rssMiB)} | ${r.replica === "total" || res.opts.replicas === 1 ? (res.countsExact ? `yes (${fmt(res.promRequests)})` : `NO: ${fmt(res.promRequests)} of ${fmt(res.sentRequests)}`) : ""} |`);
+    }
+  }
+  return lines.join("\n");
+}
+
+const BEGIN = "<!-- fleet-table:begin (bench/fleet.ts --readme) -->";
+const END = "<!-- fleet-table:end -->";
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: {
+    proxies: { type: "string", default: "200" }, workers: { type: "string", default: "2" }, replicas: { type: "string", default: "1,3" },
+    seconds: { type: "string", default: "20" }, balance: { type: "string", default: "ring" }, readme: { type: "boolean", default: false },
+  } });
+  const results: FleetResult[] = [];
+  for (const balance of values.balance!.split(",")) {
+    for (const r of values.replicas!.split(",")) {
+      const res = await runFleet({ proxies: Number(values.proxies), workers: Number(values.workers), replicas: Number(r), seconds: Number(values.seconds),
+        balance: balance as "ring" | "random", log: (s) => console.error(s) });
+      results.push(res);
+    }
+  }
+  const table = fleetTable(results);
+  console.log(table);
+  const one = results.find((r) => r.opts.replicas === 1 && r.opts.balance === "ring");
+  let ok = results.every((r) => r.countsExact);
+  for (const r of results.filter((x) => x.opts.replicas > 1 && x.opts.balance === "ring")) {
+    if (!one) break;
+    const ratio = r.total.series / one.total.series;
+    console.log(`series with ${r.opts.replicas} replicas / one replica: ${ratio.toFixed(3)} (target ≤ 1.1)`);
+    if (ratio > 1.1) ok = false;
+  }
+  if (values.readme) {
+    const path = fileURLToPath(new URL("../README.md", import.meta.url));
+    const md = readFileSync(path, "utf8");
+    const a = md.indexOf(BEGIN), b = md.indexOf(END);
+    if (a < 0 || b < a) throw new Error(`README.md has no ${BEGIN} … ${END} section`);
+    const note = `Measured ${new Date().toISOString().slice(0, 10)} by \`node --import tsx bench/fleet.ts --proxies ${values.proxies} --workers ${values.workers} --replicas ${values.replicas} --seconds ${values.seconds} --balance ${values.balance} --readme\` on this project's 2-core CI machine (simulator, replicas and Prometheus share the cores).`;
+    writeFileSync(path, md.slice(0, a + BEGIN.length) + "\n" + note + "\n\n" + table + "\n" + md.slice(b));
+  }
+  process.exitCode = ok ? 0 : 1;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();
