@@ -32,6 +32,8 @@ export const SCHEMA = {
   histogram_buckets: { kind: "int", default: 160, min: 64, max: 1024, unit: "buckets per histogram", help: "bucket cap of a stored native histogram: past it the scale is lowered (resolution halves) instead of growing" },
   max_label_length: { kind: "int", default: 1024, min: 16, max: 65536, unit: "UTF-16 code units", help: "longest label value (or proxy identity string) accepted" },
   min_samples: { kind: "int", default: 20, min: 1, max: 1_000_000, unit: "requests", help: "fewest requests in the window for a verdict (else insufficient_data)" },
+  // With several replicas each holds only the workloads pinned to it: the views must sum them.
+  prometheus_url: { kind: "string", default: "", pattern: /^(https?:\/\/[^\s]+)?$/, unit: "URL (empty = off)", help: "Prometheus that scrapes every replica: /api/v1/latency, /graph and /overview are answered from it (summed across replicas) instead of the local store" },
   shutdown_timeout_ms: { kind: "int", default: 10000, min: 0, max: 600000, unit: "milliseconds", help: "grace period for in-flight requests on SIGTERM/SIGINT" },
 } as const satisfies Record<string, Field>;
 

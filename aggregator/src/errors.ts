@@ -23,6 +23,7 @@ export const ERRORS = Object.freeze({
   AGG_ERR_CONTENT_TYPE: { statusCode: 415, reason: "content_type", summary: "the content type is not application/msgpack (or application/vnd.msgpack, application/x-msgpack)" },
   AGG_ERR_SHED: { statusCode: 429, reason: "shed", summary: "load shedding: too many bytes in flight or the event loop is lagging; the filter keeps the batch and retries" },
   AGG_ERR_BAD_QUERY: { statusCode: 400, summary: "an API query parameter is missing or invalid; `path` names the parameter" },
+  AGG_ERR_PROMETHEUS: { statusCode: 502, summary: "the view could not be answered from `prometheus_url` (unreachable, timed out, or the query failed); the message names it" },
   AGG_ERR_NOT_FOUND: { statusCode: 404, summary: "no such route" },
   AGG_ERR_SHUTTING_DOWN: { statusCode: 503, summary: "the aggregator is shutting down; retry against another replica" },
   AGG_ERR_INTERNAL: { statusCode: 500, summary: "unexpected internal error (a bug); nothing was merged" },

@@ -84,6 +84,8 @@ export function deployment(s: Settings) {
                 // Batches are pinned by workload (DestinationRule consistentHash), so a replica
                 // holds only its workloads' label sets: replicas add series capacity too.
                 { name: "MESHLAT_MAX_SERIES", value: "4000" },
+                // Each replica holds only its workloads: the views must sum all replicas.
+                { name: "MESHLAT_PROMETHEUS_URL", value: s.prometheusUrl },
                 { name: "NODE_OPTIONS", value: "--max-old-space-size=640" },
               ],
               ports: [{ name: "http", containerPort: port, protocol: "TCP" }],

@@ -23,6 +23,9 @@ export interface Settings {
   plugin: PluginSettings;
   /** Identity allowed to scrape /metrics (kube-prometheus default service account). */
   prometheusPrincipal: string;
+  /** Prometheus that scrapes every aggregator replica: the views (/api/v1/*) are answered from
+   *  it, summed across replicas (docs/scale.md). kube-prometheus' default Service. */
+  prometheusUrl: string;
   /** SLO-ish thresholds the alerts use. */
   alerts: { proxyP99BudgetMs: number; retryRatio: number; networkShare: number; errorRatio: number };
 }
@@ -43,6 +46,7 @@ export const defaults: Settings = Object.freeze({
   filterImageDigest: UNPINNED,
   plugin: PLUGIN_DEFAULTS,
   prometheusPrincipal: "cluster.local/ns/monitoring/sa/prometheus-k8s",
+  prometheusUrl: "http://prometheus-k8s.monitoring.svc:9090",
   alerts: Object.freeze({ proxyP99BudgetMs: 10, retryRatio: 0.05, networkShare: 0.5, errorRatio: 0.05 }),
 }) as Settings;
 

@@ -8,6 +8,8 @@ import type { GroupBy } from "../query/latency.ts";
 import { graph } from "../query/graph.ts";
 import { WINDOWS_MS } from "../store/windows.ts";
 import type { AggregatorState } from "../store/state.ts";
+import type { WindowEntry } from "../store/windows.ts";
+import { PrometheusSource, matcher } from "../query/prometheus-source.ts";
 import { ERROR_BODY } from "./error-reply.ts";
 
 const WINDOWS = Object.keys(WINDOWS_MS);
@@ -94,33 +96,47 @@ export function queryError(errors: FastifySchemaValidationError[]): AggError {
 interface LatencyQuery { destination_service: string; window: string; by?: string; reporter?: (typeof REPORTERS)[number] }
 interface GraphQuery { window: string; namespace?: string }
 
+/**
+ * What a view is computed over: the local store's window, or with `prometheus_url` the window
+ * summed across replicas by Prometheus (which covers the whole window: span = window).
+ */
+export async function viewEntries(state: AggregatorState, prom: PrometheusSource | null, now: number, windowMs: number, destinationService?: string):
+  Promise<{ entries: Iterable<WindowEntry>; spanMs: number }> {
+  if (!prom) return { entries: state.windows.entries(now, windowMs), spanMs: state.spanMs(now, windowMs) };
+  const selector = destinationService === undefined ? "" : matcher("destination_service", destinationService);
+  return { entries: await prom.entries(now, windowMs, state.config.histogram_buckets, selector), spanMs: windowMs };
+}
+
+export function prometheusSource(state: AggregatorState): PrometheusSource | null {
+  return state.config.prometheus_url ? new PrometheusSource(state.config.prometheus_url) : null;
+}
+
 export async function apiRoutes(app: FastifyInstance, opts: { state: AggregatorState }): Promise<void> {
   const { state } = opts;
+  const prom = prometheusSource(state);
   app.setSchemaErrorFormatter((errors) => queryError(errors));
 
   app.get<{ Querystring: LatencyQuery }>("/api/v1/latency", {
-    schema: { querystring: latencyQuery, response: { 200: latencyResponse, "4xx": ERROR_BODY } },
+    schema: { querystring: latencyQuery, response: { 200: latencyResponse, "4xx": ERROR_BODY, "5xx": ERROR_BODY } },
   }, async (req) => {
     const { destination_service: svc, window, reporter } = req.query;
     const windowMs = WINDOWS_MS[window]!;
     const by = (req.query.by ?? "").split(",").map((s) => s.trim()).filter(Boolean) as GroupBy[];
-    const now = state.now();
-    const coveredMs = state.spanMs(now, windowMs);
-    const groups = latency(state.windows.entries(now, windowMs), {
+    const { entries, spanMs: coveredMs } = await viewEntries(state, prom, state.now(), windowMs, svc);
+    const groups = latency(entries, {
       destinationService: svc, windowMs: coveredMs, by, reporter, minSamples: state.config.min_samples,
     });
     return { destination_service: svc, window, window_seconds: windowMs / 1000, span_seconds: coveredMs / 1000, by, min_samples: state.config.min_samples, groups };
   });
 
   app.get<{ Querystring: GraphQuery }>("/api/v1/graph", {
-    schema: { querystring: graphQuery, response: { 200: graphResponse, "4xx": ERROR_BODY } },
+    schema: { querystring: graphQuery, response: { 200: graphResponse, "4xx": ERROR_BODY, "5xx": ERROR_BODY } },
   }, async (req) => {
     const { window } = req.query;
     const windowMs = WINDOWS_MS[window]!;
     const namespace = req.query.namespace || undefined;
-    const now = state.now();
-    const coveredMs = state.spanMs(now, windowMs);
-    const g = graph(state.windows.entries(now, windowMs), { windowMs: coveredMs, namespace });
+    const { entries, spanMs: coveredMs } = await viewEntries(state, prom, state.now(), windowMs);
+    const g = graph(entries, { windowMs: coveredMs, namespace });
     return { window, window_seconds: windowMs / 1000, span_seconds: coveredMs / 1000, namespace: namespace ?? null, ...g };
   });
 }

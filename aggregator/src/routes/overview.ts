@@ -9,7 +9,7 @@ import { latencyByService } from "../query/services.ts";
 import { WINDOWS_MS } from "../store/windows.ts";
 import type { AggregatorState } from "../store/state.ts";
 import { COUNTER_KEYS } from "../wire/types.ts";
-import { byList, graphResponse, latencyResponse, queryError, window } from "./api.ts";
+import { byList, graphResponse, latencyResponse, prometheusSource, queryError, viewEntries, window } from "./api.ts";
 import { ERROR_BODY } from "./error-reply.ts";
 
 /** A filter VM counts as reporting when it sent a batch this recently (as meshlat_filter_vms). */
@@ -53,20 +53,23 @@ async function batchCounts(registry: Registry): Promise<Record<string, number>> 
 
 export async function overviewRoutes(app: FastifyInstance, opts: { state: AggregatorState; registry: Registry }): Promise<void> {
   const { state, registry } = opts;
+  const prom = prometheusSource(state);
   app.setSchemaErrorFormatter((errors) => queryError(errors));
 
   app.get<{ Querystring: OverviewQuery }>("/api/v1/overview", {
-    schema: { querystring: overviewQuery, response: { 200: overviewResponse, "4xx": ERROR_BODY } },
+    schema: { querystring: overviewQuery, response: { 200: overviewResponse, "4xx": ERROR_BODY, "5xx": ERROR_BODY } },
   }, async (req) => {
     const { window, namespace } = req.query;
     const by = [...new Set((req.query.by ?? "").split(",").map((s) => s.trim()).filter(Boolean))] as GroupBy[];
     const windowMs = WINDOWS_MS[window]!;
     const now = state.now();
-    const spanMs = state.spanMs(now, windowMs);
     const minSamples = state.config.min_samples;
-    const g = graph(state.windows.entries(now, windowMs), { windowMs: spanMs, namespace: namespace || undefined });
+    // One read of the window: with prometheus_url it is a round of queries, not a map walk.
+    const { entries, spanMs } = await viewEntries(state, prom, now, windowMs);
+    const all = [...entries];
+    const g = graph(all, { windowMs: spanMs, namespace: namespace || undefined });
     const shown = new Set(g.edges.map((e) => e.destination));
-    const services = latencyByService(state.windows.entries(now, windowMs), { windowMs: spanMs, by, minSamples })
+    const services = latencyByService(all, { windowMs: spanMs, by, minSamples })
       .filter((s) => !namespace || shown.has(s.destination_service));
     // Every workload that ever reported (its cumulative counters), with what reports now.
     const reporting = new Map(state.vms.reporting(now - REPORTING_MS).map((w) => [w.workload + "\u0000" + w.namespace, w]));
