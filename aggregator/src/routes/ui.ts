@@ -1,48 +1,39 @@
-// GET /: a plain HTML page (no external assets) that lists the services seen in the graph and,
-// per service, the latency API's verdict. Everything it shows comes from the JSON APIs.
+// GET /: the web page (aggregator/ui/), and its assets under /ui/<version>/ — the page's own
+// modules and the graph library from node_modules, served by @fastify/static, nothing from a
+// CDN (the page works offline). <version> is a hash of the assets' bytes, so a build that changes
+// any asset gets new URLs (cached for a year, immutable) while the page itself is never cached.
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import fastifyStatic from "@fastify/static";
 import type { FastifyInstance } from "fastify";
 
-const PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>meshlat</title>
-<style>
-body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse}
-td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}th{background:#eee}td:first-child{text-align:left}
-.proxy{background:#fde2e2}.network{background:#fff3c4}.application{background:#dbeafe}
-</style></head><body>
-<h1>meshlat — where does the time go?</h1>
-<p>Window: <select id="w"><option>1m</option><option selected>5m</option><option>15m</option></select>
- by tier <input type="checkbox" id="tier"></p>
-<table id="t"><thead><tr><th>service</th><th>tier</th><th>req/s</th><th>mean ms</th><th>p99 ms</th>
-<th>proxy</th><th>network</th><th>app</th><th>source</th><th>verdict</th></tr></thead><tbody></tbody></table>
-<script>
-const pct = (p) => p == null ? "–" : (100 * p.share).toFixed(0) + "%";
-const num = (x) => x == null ? "–" : x.toFixed(1);
-async function load() {
-  const w = document.getElementById("w").value, by = document.getElementById("tier").checked ? "&by=user_tier" : "";
-  const g = await (await fetch("api/v1/graph?window=" + w)).json();
-  const svcs = [...new Set(g.edges.map((e) => e.destination))].sort();
-  const rows = [];
-  for (const s of svcs) {
-    const l = await (await fetch("api/v1/latency?window=" + w + by + "&destination_service=" + encodeURIComponent(s))).json();
-    for (const x of l.groups) {
-      const tr = document.createElement("tr");
-      const cells = [s, x.user_tier ?? "all", x.rate_per_s.toFixed(2), num(x.timings.request?.mean_ms), num(x.timings.request?.p99_ms),
-        pct(x.split.proxy), pct(x.split.network), pct(x.split.app), x.source, x.verdict];
-      for (const c of cells) { const td = document.createElement("td"); td.textContent = c; tr.appendChild(td); }
-      tr.className = x.verdict;
-      tr.title = x.verdict_reason;
-      rows.push(tr);
-    }
-  }
-  document.querySelector("#t tbody").replaceChildren(...rows);
+const UI_DIR = fileURLToPath(new URL("../../ui/", import.meta.url));
+/** The graph library's ES module build, as the page's import map names it. */
+const CYTOSCAPE_FILE = "cytoscape.esm.min.mjs";
+const ONE_YEAR_MS = 365 * 24 * 3600 * 1000;
+
+export interface UiAssets { readonly version: string; readonly prefix: string; readonly page: string; readonly cytoscapeDir: string }
+
+/** Reads the assets once and derives their version; the page's placeholders name it. */
+export function uiAssets(): UiAssets {
+  const cytoscapeDir = dirname(createRequire(import.meta.url).resolve("cytoscape"));
+  const h = createHash("sha256");
+  for (const name of readdirSync(UI_DIR).sort()) h.update(name).update(readFileSync(join(UI_DIR, name)));
+  h.update(readFileSync(join(cytoscapeDir, CYTOSCAPE_FILE)));
+  const version = h.digest("hex").slice(0, 12);
+  const prefix = `ui/${version}`; // relative: the page also works behind a path prefix (a proxy)
+  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL("../../../package.json", import.meta.url)), "utf8")) as { version: string };
+  const page = readFileSync(join(UI_DIR, "index.html"), "utf8").replaceAll("{{ASSETS}}", `./${prefix}`).replaceAll("{{VERSION}}", `${pkg.version} (${version})`);
+  return { version, prefix, page, cytoscapeDir };
 }
-document.getElementById("w").onchange = load;
-document.getElementById("tier").onchange = load;
-load();
-setInterval(load, 10000);
-</script></body></html>
-`;
 
 export async function uiRoutes(app: FastifyInstance): Promise<void> {
-  app.get("/", async (_req, reply) => reply.type("text/html; charset=utf-8").send(PAGE));
+  const assets = uiAssets();
+  const cache = { maxAge: ONE_YEAR_MS, immutable: true, index: false } as const;
+  await app.register(fastifyStatic, { root: UI_DIR, prefix: `/${assets.prefix}/`, ...cache, allowedPath: (p) => p !== "/index.html" });
+  await app.register(fastifyStatic, { root: assets.cytoscapeDir, prefix: `/${assets.prefix}/vendor/`, decorateReply: false, ...cache, allowedPath: (p) => p === `/${CYTOSCAPE_FILE}` });
+  app.get("/", async (_req, reply) => reply.header("cache-control", "no-cache").type("text/html; charset=utf-8").send(assets.page));
 }
