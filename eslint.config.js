@@ -49,6 +49,14 @@ export default tseslint.config(
     },
   },
   {
+    // The web page's modules run in the browser.
+    files: ["aggregator/ui/**/*.js"],
+    languageOptions: {
+      globals: Object.fromEntries(["document", "window", "location", "history", "fetch", "URLSearchParams", "AbortSignal",
+        "DOMException", "CSS", "HTMLElement", "HTMLSelectElement", "HTMLTableElement", "clearTimeout"].map((g) => [g, "readonly"])),
+    },
+  },
+  {
     // Tests read untyped documents (rendered manifests, API responses as JSON) and assert on
     // their shape: there `any` is what is under test, and a wrong guess fails the assertion.
     files: ["**/*.test.ts", "aggregator/test/**", "wasmplugin/test/**"],

@@ -156,14 +156,13 @@ test("healthz always; readyz only while listening and not closing", async () => 
   } finally { await a.fastify.close(); }
 });
 
-test("GET / serves the HTML page fed by the APIs", async () => {
+test("GET / serves the HTML page fed by the overview API (ui.test.ts: its assets; test/web: in a browser)", async () => {
   const a = testApp();
   try {
     const r = await a.get("/");
     assert.equal(r.statusCode, 200);
     assert.match(String(r.headers["content-type"]), /^text\/html/);
-    assert.match(r.body, /api\/v1\/latency/);
-    assert.match(r.body, /api\/v1\/graph/);
+    assert.match(r.body, /api\/v1\/overview/);
   } finally { await a.fastify.close(); }
 });
 

@@ -32,7 +32,7 @@ export async function fetchOverview(q) {
     res = await fetch(`api/v1/overview?${params}`, { signal: AbortSignal.timeout(TIMEOUT_MS), cache: "no-store" });
   } catch (err) {
     const timedOut = err instanceof DOMException && err.name === "TimeoutError";
-    throw new Error(timedOut ? `no answer within ${TIMEOUT_MS / 1000} s` : "connection failed");
+    throw new Error(timedOut ? `no answer within ${TIMEOUT_MS / 1000} s` : "connection failed", { cause: err });
   }
   if (!res.ok) {
     const body = await res.json().catch(() => null);

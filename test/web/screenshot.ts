@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { launchChromium, startStack } from "./stack.ts";
 
 // The waitForFunction callback runs in the page; this program is typed for Node.
-declare const document: any;
+declare const document: { querySelectorAll(sel: string): ArrayLike<{ getAttribute(name: string): string | null }> };
 
 const OUT = fileURLToPath(new URL("../../docs/web-ui.png", import.meta.url));
 
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     await page.goto(`${stack.agg.url}/?window=1m&by=user_tier&refresh=2&service=${stack.mesh.fqdn("payment")}`);
     // Every tier has enough requests for a verdict (or a minute passed).
     await page.waitForFunction(() => {
-      const groups = [...document.querySelectorAll("#split .group")];
+      const groups = Array.from(document.querySelectorAll("#split .group"));
       return groups.length >= 4 && groups.every((g) => g.getAttribute("data-verdict") !== "insufficient_data");
     }, null, { timeout: 60_000, polling: 500 });
     await page.locator(`#edges button[data-edge="checkout.${stack.mesh.namespace}->${stack.mesh.fqdn("payment")}"]`).focus();

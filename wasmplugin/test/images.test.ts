@@ -4,7 +4,7 @@
 // Dockerfile's esbuild line) yields a bundle that really starts and answers /healthz.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
@@ -48,6 +48,11 @@ describe("aggregator image", () => {
     const r = spawnSync(join(ROOT, "node_modules", ".bin", "esbuild"), args, { cwd: ROOT, encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
 
+    // The page's files go beside the bundle, as the Dockerfile copies them.
+    const uiCopy = lines.find((l) => /^COPY aggregator\/ui \.\/ui$/.test(l));
+    assert.ok(uiCopy, "the Dockerfile copies aggregator/ui beside the bundle");
+    cpSync(join(ROOT, "aggregator", "ui"), join(work, "ui"), { recursive: true });
+
     // Port 0 (ephemeral) on loopback; the process is killed whatever happens.
     const child = spawn(process.execPath, [out], { cwd: ROOT, env: { ...process.env, MESHLAT_PORT: "0", MESHLAT_HOST: "127.0.0.1" }, stdio: ["ignore", "pipe", "pipe"] });
     try {
@@ -65,6 +70,11 @@ describe("aggregator image", () => {
       });
       const res = await fetch(`http://127.0.0.1:${port}/healthz`);
       assert.equal(res.status, 200);
+      const page = await fetch(`http://127.0.0.1:${port}/`);
+      assert.equal(page.status, 200, "the web page");
+      const css = /href="\.\/(ui\/[0-9a-f]+\/style\.css)"/.exec(await page.text());
+      assert.ok(css, "the page names its versioned stylesheet");
+      assert.equal((await fetch(`http://127.0.0.1:${port}/${css[1]}`)).status, 200, "assets served from the bundle's ui/");
     } finally {
       child.kill("SIGKILL");
     }
