@@ -5,6 +5,7 @@ import * as agg from "./aggregator.ts";
 import { ruleGroups } from "./alerts.ts";
 import { dashboard } from "./dashboard.ts";
 import { trafficExtension, wasmPlugin } from "./extension.ts";
+import { kialiCustomDashboards, kialiPrometheusRule, kialiRuleGroups } from "./kiali.ts";
 import { envoyStatsPodMonitor, prometheusRule, serviceMonitor } from "./monitoring.ts";
 import { authorizationPolicy, peerAuthentication } from "./security.ts";
 import type { Settings } from "./settings.ts";
@@ -87,6 +88,12 @@ export function generatedFiles(s: Settings): Map<string, string> {
   f.set("monitoring/meshlat.rules.yaml", toYaml(ruleGroups(s)));
   f.set("envoy-stats/podmonitor.yaml", toYaml(envoyStatsPodMonitor(s)));
   f.set("envoy-stats/kustomization.yaml", kustomization({ resources: ["podmonitor.yaml"] }, "# Optional: sidecar Envoy stats for the retry alert. Needs proxyStatsMatcher (deploy guide).\n"));
+
+  f.set("kiali/prometheusrule.yaml", toYaml(kialiPrometheusRule(s)));
+  f.set("kiali/meshlat.rules.yaml", toYaml(kialiRuleGroups()));
+  f.set("kiali/custom-dashboard.yaml", toYaml(kialiCustomDashboards()));
+  f.set("kiali/kustomization.yaml", kustomization({ resources: ["prometheusrule.yaml"] },
+    "# Optional: the recording rules behind the Kiali dashboard. Merge custom-dashboard.yaml into your Kiali CR (deploy guide).\n"));
 
   f.set("overlays/example/kustomization.yaml", overlay(s, "TrafficExtension"));
   f.set("overlays/example-istio-1.29/kustomization.yaml", overlay(s, "WasmPlugin"));

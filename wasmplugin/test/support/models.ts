@@ -36,6 +36,7 @@ export const MODELS: Record<string, Model> = {
 export const CRD_FILES: Record<string, string> = {
   "extensions.istio.io/v1alpha1/TrafficExtension": "trafficextension.v1alpha1.json",
   "extensions.istio.io/v1alpha1/WasmPlugin": "wasmplugin.v1alpha1.json",
+  "kiali.io/v1alpha1/Kiali": "kiali.v1alpha1.json",
 };
 
 export const typeKey = (r: { apiVersion: string; kind: string }) => `${r.apiVersion}/${r.kind}`;
