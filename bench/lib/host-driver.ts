@@ -3,9 +3,8 @@
 // stream), response headers, response body (end of stream), log, done/delete. Requests are
 // prepared once (headers, stream properties, clock steps) so the loop itself costs as little
 // as possible and the same for every contender.
-import { Message } from "../../test/host/index.ts";
+import { istioClusterMetadata, istioPeerValue } from "../../test/host/index.ts";
 import type { ManualClock, StreamInfo, Vm } from "../../test/host/index.ts";
-import { encodeStruct } from "../../test/host/protobuf.ts";
 import { prng, requestCase, requestHeaders, responseHeaders } from "./traffic.ts";
 import type { RequestCase } from "./traffic.ts";
 
@@ -19,7 +18,9 @@ export interface Prepared {
 }
 
 const BODY = new Uint8Array(512).fill(0x7b);
-const PEER = { type: "pod", workload: "frontend", name: "frontend-7d9f8b6c5-x2x4q", cluster: "Kubernetes", namespace: "shop", service: "frontend", revision: "v1", app: "frontend", version: "v1" };
+const PEER = { type: "deployment", workload: "frontend", name: "frontend-7d9f8b6c5-x2x4q", cluster: "Kubernetes", namespace: "shop", service: "frontend", revision: "v1", app: "frontend", version: "v1", region: "us-east-1" };
+// Built once: the host encodes a cluster's metadata once per object.
+const metadataByService = new Map<string, Record<string, Record<string, unknown>>>();
 
 export function prepare(c: RequestCase): Prepared {
   const info: StreamInfo = {
@@ -31,10 +32,16 @@ export function prepare(c: RequestCase): Prepared {
   };
   if (c.direction === "outbound") info.upstreamLocality = { region: c.peerRegion, zone: `${c.peerRegion}a` };
   else {
-    // Istio >= 1.24 metadata exchange leaves the downstream peer in filter state as a CelState
-    // of type google.protobuf.Struct, which Envoy returns whole as its serialized bytes
-    // (istio/proxy source/extensions/filters/http/peer_metadata/filter.cc, envoy cel_state.cc).
-    info.properties = { "filter_state\u0000downstream_peer": new Message(encodeStruct(PEER), PEER) };
+    // What Istio >= 1.29 serves (test/host/istio.ts): the downstream peer a CelState Struct that
+    // a whole read returns as a pairs map (envoy expr context.cc FilterStateWrapper, cel_state.cc
+    // exprValue), with the peer's region; the inbound cluster's metadata names the service.
+    info.properties = { "filter_state\u0000downstream_peer": istioPeerValue(PEER, "1.29+") };
+    let meta = metadataByService.get(c.destination);
+    if (meta === undefined) {
+      meta = istioClusterMetadata([{ host: c.destination, name: c.destination.split(".")[0]!, namespace: c.destination.split(".")[1] ?? "" }]);
+      metadataByService.set(c.destination, meta);
+    }
+    info.clusterMetadata = meta;
   }
   const reqHeaders = requestHeaders(c);
   if (c.direction === "inbound") reqHeaders[0] = [":authority", `${c.destination}:${c.port}`];

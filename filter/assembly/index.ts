@@ -11,7 +11,8 @@ import {
 } from "./abi";
 import { parseConfig } from "./config";
 import { parseStatusCode } from "./lex";
-import { configureRoot, deleteRoot, pluginOf, registerRoot, rootDone } from "./roots";
+import { proxy_done } from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
+import { configureRoot, deleteRoot, drainingPlugin, pluginOf, registerRoot, rootDone } from "./roots";
 import { Slice, SLICE_BYTES } from "./slice";
 import { endRequest, endResponse, onLog, onRequestHeaders, onResponseHeaders } from "./stream";
 import * as S from "./slots";
@@ -93,8 +94,7 @@ export function proxy_on_log(ctx: u32): void {
 
 export function proxy_on_done(ctx: u32): u32 {
   resetScratch();
-  rootDone(ctx);
-  return 1;
+  return rootDone(ctx) ? 1 : 0;
 }
 
 export function proxy_on_delete(ctx: u32): void {
@@ -109,9 +109,13 @@ export function proxy_on_tick(root: u32): void {
 
 export function proxy_on_http_call_response(root: u32, token: u32, nHeaders: u32, bodySize: u32, nTrailers: u32): void {
   resetScratch();
-  const p = pluginOf(root);
+  let p = pluginOf(root);
+  const draining = p === null ? drainingPlugin(root) : null;
+  if (draining !== null) p = draining;
   if (p === null) return;
   let status: u32 = 0;
   if (nHeaders > 0 && getHeader(MAP_HTTP_CALL_RESPONSE_HEADERS, H_STATUS, VAL)) status = parseStatusCode(VAL.ptr, VAL.len);
   p.outbox.onResponse(token, status);
+  // The last POST of a root that went away answered (and nothing more is on the wire): done.
+  if (draining !== null && !draining.outbox.busy) { draining.draining = false; proxy_done(); }
 }

@@ -99,9 +99,43 @@ export function parseCluster(p: usize, n: usize, fqdn: Slice): i32 {
 }
 
 const HOST_MAX: usize = 253;
+const LABEL_MAX: usize = 63;
 
-/** `:authority` host without port, lower-cased, into `out`; false when empty or too long. */
-export function authorityHost(p: usize, n: usize, out: Slice): bool {
+// Outcome of authorityHost.
+export const HOST_EMPTY: i32 = 0;
+export const HOST_INVALID: i32 = 1;
+export const HOST_OK: i32 = 2;
+
+/** A lower-cased host is a label value only if it is a DNS name (RFC 1123 labels: 1-63 of
+ * [a-z0-9-], no '-' at either end, at most 253 bytes) or a bracketed IPv6 literal: the host is
+ * client-controlled (`Host: <script>` must not become a series). IPv4 is a DNS-shaped name. */
+function validHost(p: usize, n: usize): bool {
+  if (n == 0 || n > HOST_MAX) return false;
+  if (load<u8>(p) == 0x5b) { // [v6]
+    if (n < 3 || load<u8>(p + n - 1) != 0x5d) return false;
+    for (let i: usize = 1; i < n - 1; i++) {
+      const c = <u32>load<u8>(p + i);
+      if (!((c >= 0x30 && c <= 0x3a) || (c >= 0x61 && c <= 0x66) || c == 0x2e)) return false; // 0-9 : a-f .
+    }
+    return true;
+  }
+  let labelStart: usize = 0;
+  for (let i: usize = 0; i <= n; i++) {
+    const c = i < n ? <u32>load<u8>(p + i) : 0x2e;
+    if (c == 0x2e) { // '.' ends a label
+      const len = i - labelStart;
+      if (len == 0 || len > LABEL_MAX) return false;
+      if (load<u8>(p + labelStart) == 0x2d || load<u8>(p + i - 1) == 0x2d) return false;
+      labelStart = i + 1;
+    } else if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c == 0x2d)) return false;
+  }
+  return true;
+}
+
+/** `:authority` (or a host) without port, lower-cased, into `out`: HOST_OK, HOST_EMPTY, or
+ * HOST_INVALID when it is no DNS name / IPv6 literal (`out` then empty). */
+export function authorityHost(p: usize, n: usize, out: Slice): i32 {
+  out.clear();
   let end = n;
   if (n > 0 && load<u8>(p) == 0x5b) { // [v6]:port
     let i: usize = 0;
@@ -113,10 +147,30 @@ export function authorityHost(p: usize, n: usize, out: Slice): bool {
     for (let i: usize = 0; i < n; i++) if (load<u8>(p + i) == 0x3a) { colons++; last = i; }
     if (colons == 1) end = last;
   }
-  if (end == 0 || end > HOST_MAX || end > BUILT_CAP) return false;
+  if (end == 0) return HOST_EMPTY;
+  if (end > HOST_MAX) return HOST_INVALID;
   for (let i: usize = 0; i < end; i++) store<u8>(BUILT + i, <u8>asciiLowerByte(load<u8>(p + i)));
+  if (!validHost(BUILT, end)) return HOST_INVALID;
   out.set(BUILT, end);
-  return true;
+  return HOST_OK;
+}
+
+const SVC_SUFFIX = ".svc.cluster.local";
+
+/** A dotless host in `host` (authorityHost's result) becomes `<host>.<ns>.svc.cluster.local`,
+ * the FQDN a Kubernetes short name resolves to in the proxy's namespace; other hosts stay. */
+export function expandShortName(host: Slice, ns: usize, nsLen: usize): void {
+  const n = host.len;
+  if (host.ptr != BUILT || n == 0 || load<u8>(BUILT) == 0x5b) return;
+  for (let i: usize = 0; i < n; i++) if (load<u8>(BUILT + i) == 0x2e) return;
+  const total = n + 1 + nsLen + <usize>SVC_SUFFIX.length;
+  if (total > HOST_MAX || nsLen == 0) return;
+  store<u8>(BUILT + n, 0x2e);
+  memory.copy(BUILT + n + 1, ns, nsLen);
+  let o = n + 1 + nsLen;
+  for (let k = 0; k < SVC_SUFFIX.length; k++) store<u8>(BUILT + o + <usize>k, <u8>SVC_SUFFIX.charCodeAt(k));
+  o += <usize>SVC_SUFFIX.length;
+  host.set(BUILT, o);
 }
 
 /** Decimal status code into `out`. */

@@ -59,6 +59,8 @@ export class Outbox {
   private dropLogged: bool = false;
   private backoffCapTicks: i32;
   private tokenOut: usize = heap.alloc(8);
+  /** The last send of a root going away: each waiting batch once, no retry (finalFlush). */
+  private final: bool = false;
 
   constructor(c: Config, counters: Counters, authority: string) {
     const keep = c.int(F_MAX_BUFFERED_BATCHES);
@@ -132,6 +134,20 @@ export class Outbox {
     if (this.count == 0 && !this.inflight) this.head = 0;
   }
 
+  /** True while a POST is on the wire. */
+  get busy(): bool { return this.inflight; }
+
+  /** The root goes away: send what waits now, each batch once in order, and stop at the first
+   * failure (nothing would retry it). Returns whether a POST is on the wire (then the caller
+   * waits for its answer: proxy_on_done false, proxy_done once `busy` turns false). */
+  finalFlush(): bool {
+    this.final = true;
+    this.nextAttempt = 0;
+    this.tickNo = 0;
+    this.pump();
+    return this.inflight;
+  }
+
   /** Sends the oldest waiting batch when nothing is in flight and the backoff allows. */
   pump(): void {
     while (!this.inflight && this.count > 0 && this.tickNo >= this.nextAttempt) {
@@ -149,6 +165,7 @@ export class Outbox {
             String.UTF8.decode(this.cluster) + " refused with status " + r.toString());
         }
         this.failed();
+        if (this.final) return;
         continue;
       }
       this.inflight = true;
@@ -185,6 +202,7 @@ export class Outbox {
     } else {
       this.counters.failedFlushes++;
     }
+    if (this.final && (status < 200 || status >= 300)) return; // no retry on the way out
     this.pump();
   }
 

@@ -51,6 +51,8 @@ export class Plugin {
   appMetric: Bytes;
   overflowLogged: bool = false;
   done: bool = false;
+  /** Done, but its last POST is on the wire (proxy_on_done answered false). */
+  draining: bool = false;
 
   constructor(rootId: u32, config: Config) {
     const counters = new Counters();
@@ -136,6 +138,7 @@ export class Plugin {
   tick(): void {
     this.outbox.tick();
     this.closeWindow();
+    this.labels.forgetServices();
     this.outbox.pump();
   }
 }

@@ -9,7 +9,7 @@ import { Identity } from "./identity";
 import { InternTable } from "./intern";
 import {
   normaliseTier, TIER_LOOKUP, TIER_UNKNOWN, decodeFlags, parseCluster, DIR_INBOUND, DIR_OUTBOUND,
-  DIR_UNKNOWN, authorityHost, codeString,
+  DIR_UNKNOWN, authorityHost, codeString, expandShortName, HOST_EMPTY, HOST_INVALID,
 } from "./label-values";
 import {
   N_LABELS, labelProperty, L_CONNECTION_SECURITY_POLICY,
@@ -34,10 +34,17 @@ const P_MTLS = new Bytes("connection\0mtls");
 // First URI SAN of the downstream peer certificate, spiffe://<td>/ns/<namespace>/sa/<sa>.
 const P_PEER_SAN = new Bytes("connection\0uri_san_peer_certificate");
 const P_UPSTREAM_REGION = new Bytes("upstream\0locality\0region");
+// The service an inbound cluster serves: istiod puts it in the cluster's metadata
+// (istio/istio pilot/pkg/networking/core/cluster_builder.go, filter_metadata.istio.services),
+// and istio.stats reads destination_service from there (istio/proxy istio_stats.cc), so it is
+// the FQDN the client side reports too. Envoy < 1.33 has the bare `cluster_metadata` token.
+const P_XDS_SERVICE_HOST = new Bytes("xds\0cluster_metadata\0filter_metadata\0istio\0services\00\0host");
+const P_OLD_SERVICE_HOST = new Bytes("cluster_metadata\0filter_metadata\0istio\0services\00\0host");
 // Istio >= 1.24 metadata exchange stores the downstream peer here (istio/proxy
 // source/extensions/filters/http/peer_metadata/filter.cc).
-// Read whole in one call (see peer.ts); if the value parses neither as a protobuf Struct nor
-// as pairs, the two fields are read one by one.
+// Read whole in one call (see peer.ts); if the value parses in no known form, or carries
+// neither workload nor namespace (Istio 1.24's object reads whole as an empty map), the two
+// fields are read one by one.
 const P_PEER = new Bytes("filter_state\0downstream_peer");
 const P_PEER_WORKLOAD = new Bytes("filter_state\0downstream_peer\0workload");
 const P_PEER_NAMESPACE = new Bytes("filter_state\0downstream_peer\0namespace");
@@ -50,6 +57,14 @@ const CODE_CACHE = 600;
 const VAL = changetype<Slice>(memory.data(SLICE_BYTES, 8));
 const OUT = changetype<Slice>(memory.data(SLICE_BYTES, 8));
 const PEER_NS = changetype<Slice>(memory.data(SLICE_BYTES, 8));
+const PEER_REGION = changetype<Slice>(memory.data(SLICE_BYTES, 8));
+
+// Inbound service per cluster name: a sidecar has a handful of inbound clusters (one per
+// service port), so a few slots with the name's bytes; round-robin replacement past that.
+const SVC_SLOTS = 8;
+const SVC_NAME_MAX: usize = 96;
+/** Cached: the cluster's metadata has no usable service host (fall back to :authority). */
+const SVC_NONE: i32 = -2;
 
 export class LabelResolver {
   private strings: InternTable;
@@ -67,6 +82,12 @@ export class LabelResolver {
   private cacheGen: u32 = 0xffffffff;
   private lastFlags: u64 = 0;
   private lastFlagsId: i32 = -1;
+  private svcNames: StaticArray<u8> = new StaticArray<u8>(SVC_SLOTS * <i32>SVC_NAME_MAX);
+  private svcLens: StaticArray<i32> = new StaticArray<i32>(SVC_SLOTS);
+  private svcIds: StaticArray<i32> = new StaticArray<i32>(SVC_SLOTS);
+  private svcCount: i32 = 0;
+  private svcNext: i32 = 0;
+  private namespace: Bytes;
 
   /** Interns (and pins) the configuration's constants in `strings`. */
   constructor(config: Config, id: Identity, strings: InternTable, table: SeriesTable) {
@@ -103,6 +124,7 @@ export class LabelResolver {
     this.table = table;
     this.legacy = id.legacy;
     this.tierHeader = new Bytes(config.str(F_TIER_HEADER));
+    this.namespace = new Bytes(id.namespace == "unknown" ? "" : id.namespace);
   }
 
   /** Tier label id of the header bytes in [p, p+n). */
@@ -142,18 +164,18 @@ export class LabelResolver {
     if (getProperty(this.legacy ? P_OLD_CLUSTER : P_XDS_CLUSTER, VAL)) {
       dir = parseCluster(VAL.ptr, VAL.len, OUT);
       if (OUT.len > 0) dest = st.intern(OUT.ptr, OUT.len);
+      else if (dir == DIR_INBOUND) dest = this.inboundServiceId(VAL.ptr, VAL.len);
     }
     if (dir == DIR_UNKNOWN) {
       dir = getIntProperty(this.legacy ? P_OLD_DIRECTION : P_XDS_DIRECTION) == 1 ? DIR_INBOUND : DIR_OUTBOUND;
     }
-    if (dest < 0) dest = this.authorityId();
+    if (dest < 0) dest = this.authorityId(dir == DIR_INBOUND);
 
     if (dir == DIR_INBOUND) {
       table.setLabel(L_REPORTER, this.idDestination);
       const mtls = getIntProperty(P_MTLS) == 1;
       this.peerLabels(mtls);
       table.setLabel(L_CONNECTION_SECURITY_POLICY, mtls ? this.idMtls : this.idNone);
-      table.setLabel(L_PEER_REGION, this.idUnknown);
     } else {
       table.setLabel(L_REPORTER, this.idSource);
       table.setLabel(L_SOURCE_WORKLOAD, this.idWorkload);
@@ -189,6 +211,39 @@ export class LabelResolver {
     this.cacheGen = this.strings.generation;
     for (let i = 0; i < CODE_CACHE; i++) unchecked(this.codeIds[i] = -1);
     this.lastFlagsId = -1;
+    this.svcCount = 0;
+  }
+
+  /** Forgets the inbound services read so far (each flush): an xDS update can bind another
+   * service to a cluster name, and one read per cluster per window costs nothing. */
+  forgetServices(): void { this.svcCount = 0; }
+
+  /** destination_service of an inbound cluster `name` (bytes at p, n): the service host in its
+   * metadata, read once per cluster name and window; -1 when it has none (the caller uses
+   * :authority). */
+  private inboundServiceId(p: usize, n: usize): i32 {
+    const names = changetype<usize>(this.svcNames);
+    for (let i = 0; i < this.svcCount; i++) {
+      if (<usize>unchecked(this.svcLens[i]) == n && memory.compare(names + <usize>i * SVC_NAME_MAX, p, n) == 0) {
+        const id = unchecked(this.svcIds[i]);
+        return id == SVC_NONE ? -1 : id;
+      }
+    }
+    let id = SVC_NONE;
+    let slot = -1;
+    if (n <= SVC_NAME_MAX) { // a longer name is never cached (no Istio inbound cluster is)
+      slot = this.svcCount < SVC_SLOTS ? this.svcCount++ : this.svcNext;
+      if (slot == this.svcNext) this.svcNext = (this.svcNext + 1) % SVC_SLOTS;
+      memory.copy(names + <usize>slot * SVC_NAME_MAX, p, n); // before VAL is reused
+      unchecked(this.svcLens[slot] = <i32>n);
+    }
+    if (getProperty(this.legacy ? P_OLD_SERVICE_HOST : P_XDS_SERVICE_HOST, VAL)) {
+      const r = authorityHost(VAL.ptr, VAL.len, OUT);
+      if (r == HOST_INVALID) id = this.idOther;
+      else if (r != HOST_EMPTY) id = this.strings.intern(OUT.ptr, OUT.len);
+    }
+    if (slot >= 0) unchecked(this.svcIds[slot] = id);
+    return id == SVC_NONE ? -1 : id;
   }
 
   private codeId(code: u32): i32 {
@@ -212,9 +267,15 @@ export class LabelResolver {
     return id;
   }
 
-  private authorityId(): i32 {
+  /** The :authority host as destination_service: `other` when it is not a valid host (it is
+   * client-controlled); on inbound a dotless name is expanded in the proxy's namespace, the
+   * FQDN a Kubernetes short name means (and the one the client side reports). */
+  private authorityId(inbound: bool): i32 {
     if (!getHeader(MAP_REQUEST_HEADERS, H_AUTHORITY, VAL)) return this.idUnknown;
-    if (!authorityHost(VAL.ptr, VAL.len, OUT)) return this.idUnknown;
+    const r = authorityHost(VAL.ptr, VAL.len, OUT);
+    if (r == HOST_EMPTY) return this.idUnknown;
+    if (r == HOST_INVALID) return this.idOther;
+    if (inbound) expandShortName(OUT, this.namespace.ptr, this.namespace.len);
     return this.strings.intern(OUT.ptr, OUT.len);
   }
 
@@ -223,20 +284,24 @@ export class LabelResolver {
     return this.strings.intern(VAL.ptr, VAL.len);
   }
 
-  /** source_workload / source_namespace of an inbound request: the downstream peer that
-   * Istio's metadata exchange left in filter state (see peer.ts), else unknown. */
+  /** source_workload / source_namespace / peer_region of an inbound request: the downstream
+   * peer that Istio's metadata exchange left in filter state (see peer.ts), else unknown. */
   private peerLabels(mtls: bool): void {
     let wl = this.idUnknown;
     let ns = this.idUnknown;
+    let region = this.idUnknown;
     if (getProperty(P_PEER, VAL)) {
-      if (parsePeer(VAL.ptr, VAL.len, OUT, PEER_NS)) {
+      if (parsePeer(VAL.ptr, VAL.len, OUT, PEER_NS, PEER_REGION) && (OUT.len > 0 || PEER_NS.len > 0)) {
         if (OUT.len > 0) wl = this.strings.intern(OUT.ptr, OUT.len);
         if (PEER_NS.len > 0) ns = this.strings.intern(PEER_NS.ptr, PEER_NS.len);
+        // Istio >= 1.29 only, and only when the peer's discovery knew it.
+        if (PEER_REGION.len > 0) region = this.strings.intern(PEER_REGION.ptr, PEER_REGION.len);
       } else {
         wl = this.propertyId(P_PEER_WORKLOAD);
         ns = this.propertyId(P_PEER_NAMESPACE);
       }
     }
+    this.table.setLabel(L_PEER_REGION, region);
     // Istio takes the namespace from the peer's SPIFFE SAN first, then from peer metadata
     // (istio/proxy source/extensions/filters/http/istio_stats/istio_stats.cc populatePeerInfo).
     // The SAN is read only when metadata gave none: one host call saved on the typical inbound

@@ -73,23 +73,40 @@ function newestPlugin(): Plugin | null {
   return best;
 }
 
-/** proxy_on_done of a context: for a root, its plugin stops and hands its unsent data to the
- * newest other root (a configuration update must not lose the last window; its batches keep
- * their own vm id and seq). */
+/** proxy_on_done of a context; false when the root must wait (see below). For a root, its
+ * plugin stops and hands its unsent data to the newest other root (a configuration update must
+ * not lose the last window; its batches keep their own vm id and seq). The last root sends
+ * what it holds itself and, while that POST is on the wire, answers false: cpp-host keeps such
+ * a root (WasmBase::startShutdown -> pending_done_, src/wasm.cc) until it calls proxy_done, as
+ * long as its VM lives. When the VM itself goes away (new module code, the plugin removed)
+ * ~WasmBase drops the root and envoy's ~Context cancels the POST: the open window and the
+ * buffered batches are lost (docs/wire-format.md, "When a VM goes away"). */
 // @ts-ignore: decorator
 @inline
-export function rootDone(ctx: u32): void {
+export function rootDone(ctx: u32): bool {
   const i = rootIndex(ctx);
-  if (i < 0) return;
+  if (i < 0) return true;
   const p = unchecked(plugins[i]);
-  if (p === null || p.done) return;
+  if (p === null || p.done) return true;
   p.done = true;
   if (latest === p) latest = newestPlugin();
   const to = latest;
+  p.closeWindow();
   if (to !== null) {
-    p.closeWindow();
     p.outbox.drainInto(to.outbox);
+    return true;
   }
+  if (!p.outbox.finalFlush()) return true;
+  p.draining = true;
+  return false;
+}
+
+/** A root waiting in proxy_on_done for its last POST (rootDone returned false), or null. */
+export function drainingPlugin(root: u32): Plugin | null {
+  const i = rootIndex(root);
+  if (i < 0) return null;
+  const p = unchecked(plugins[i]);
+  return p !== null && p.draining ? p : null;
 }
 
 /** proxy_on_delete of a context: true when it was a root (its slot and plugin are freed). */

@@ -57,23 +57,6 @@ test("user_tier: custom header and allow-list", async () => {
   }
 });
 
-/** google.protobuf.Struct bytes, as Envoy returns a protobuf CelState read whole
- * (envoy cel_state.cc) and Istio's metadata exchange stores the peer (istio/proxy
- * peer_metadata filter.cc setFilterState). Values: string, number, nested struct. */
-function structBytes(fields: Record<string, string | number | Record<string, string>>): Uint8Array {
-  const enc = new TextEncoder();
-  const varint = (n: number) => { const o: number[] = []; while (n > 127) { o.push((n & 127) | 128); n >>>= 7; } o.push(n); return o; };
-  const ld = (tag: number, b: number[]) => [tag, ...varint(b.length), ...b];
-  const value = (v: string | number | Record<string, string>): number[] => {
-    if (typeof v === "string") return ld(0x1a, [...enc.encode(v)]);
-    if (typeof v === "number") { const d = new DataView(new ArrayBuffer(8)); d.setFloat64(0, v, true); return [0x11, ...new Uint8Array(d.buffer)]; }
-    return ld(0x2a, [...structBytes(v)]);
-  };
-  const out: number[] = [];
-  for (const [k, v] of Object.entries(fields)) out.push(...ld(0x0a, [...ld(0x0a, [...enc.encode(k)]), ...ld(0x12, value(v))]));
-  return Uint8Array.from(out);
-}
-
 const PEER = { "filter_state\u0000downstream_peer": { workload: "frontend", namespace: "web", name: "frontend-1" } };
 
 const streamCases: { name: string; info: StreamInfo; req?: [string, string][]; resp?: [string, string][]; expect: Record<string, string> }[] = [
@@ -101,10 +84,12 @@ const streamCases: { name: string; info: StreamInfo; req?: [string, string][]; r
     expect: { source_workload: "fe", source_namespace: "web" },
   },
   {
-    name: "inbound: downstream_peer as Envoy returns it (protobuf Struct bytes)",
+    // Istio 1.24's WorkloadMetadataObject where Envoy's CEL wrapper has no field access:
+    // serializeAsString (istio/proxy@release-1.24 extensions/common/metadata_object.cc).
+    name: "inbound: downstream_peer read whole as 'k=v,...' (Istio 1.24 object, serialized)",
     info: {
       clusterName: INBOUND, mtls: true,
-      properties: { "filter_state\u0000downstream_peer": structBytes({ type: "pod", labels: { workload: "no" }, namespace: "payments", port: 8080, workload: "checkout-v2", name: "checkout-v2-abc" }) },
+      properties: { "filter_state\u0000downstream_peer": new TextEncoder().encode("type=deployment,workload=checkout-v2,name=checkout-v2-abc,namespace=payments") },
     },
     expect: { source_workload: "checkout-v2", source_namespace: "payments", connection_security_policy: "mutual_tls" },
   },
