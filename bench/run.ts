@@ -4,6 +4,8 @@
 //   --check            exit 1 when the guard finds a regression (see bench/lib/guard.ts)
 //   --quick            deterministic counts only (no timings, no aggregator): seconds, for npm test
 //   --update-baseline  write this (full) run as bench/baseline.json
+//   --update-counts    with --quick: write this run's deterministic metrics (counts, sizes) into
+//                      bench/baseline.json, keeping its timed ratios (measured on a quiet machine)
 //   --only <subject>   filter | flush | wire | histograms | aggregator (repeatable)
 import { spawnSync, execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -112,8 +114,13 @@ async function main(argv: string[]): Promise<number> {
   const quick = argv.includes("--quick");
   const wantCheck = argv.includes("--check");
   const update = argv.includes("--update-baseline");
+  const updateCounts = argv.includes("--update-counts");
   if (update && (quick || only.length)) {
     console.error("bench: --update-baseline needs a full run (no --quick, no --only)");
+    return 2;
+  }
+  if (updateCounts && (!quick || only.length || update)) {
+    console.error("bench: --update-counts needs --quick (all subjects, no --update-baseline)");
     return 2;
   }
   buildModules();
@@ -151,6 +158,23 @@ async function main(argv: string[]): Promise<number> {
     writeFileSync(BASELINE, JSON.stringify(res, null, 2) + "\n");
     writeFileSync(SECTION, spliceResults(readFileSync(SECTION, "utf8"), resultsMarkdown(res)));
     console.log(`baseline written: ${BASELINE}; results table updated in ${SECTION}`);
+  }
+  if (updateCounts) {
+    if (errors.length || !baseline) {
+      console.error(`bench: not updating counts from a run with failed subjects or without ${BASELINE}`);
+      return 1;
+    }
+    // Counts and sizes do not depend on the machine's load: take this run's where it measured
+    // the same thing as the baseline (a quick run's memory-growth runs are shorter: kept; a
+    // metric the baseline lacks waits for --update-baseline).
+    const merged: Results = { ...baseline, metrics: { ...baseline.metrics } };
+    for (const [id, m] of Object.entries(res.metrics)) {
+      const base = baseline.metrics[id];
+      if ((m.kind === "count" || m.kind === "size") && base && base.label === m.label) merged.metrics[id] = m;
+    }
+    writeFileSync(BASELINE, JSON.stringify(merged, null, 2) + "\n");
+    writeFileSync(SECTION, spliceResults(readFileSync(SECTION, "utf8"), resultsMarkdown(merged)));
+    console.log(`counts and sizes written into ${BASELINE} (commit ${res.run.gitCommit}); results table updated in ${SECTION}`);
   }
   if (wantCheck) {
     if (!verdict) {
