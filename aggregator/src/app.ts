@@ -1,7 +1,7 @@
 // build(config) → a fastify instance with every route registered; it does not listen.
 // Nothing here runs at import time.
 import Fastify from "fastify";
-import type { FastifyError, FastifyInstance } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
 import { AggError } from "./errors.ts";
 import type { Config } from "./config.ts";
 import { AggregatorState } from "./store/state.ts";
@@ -21,24 +21,32 @@ export interface BuildOptions {
   readonly now?: Clock;
   /** Overrides the event-loop-lag probe used for load shedding (tests). */
   readonly lagging?: () => boolean;
+  /** Where log lines go (default stdout; tests capture them). */
+  readonly logStream?: { write(line: string): void };
 }
 
 export interface App {
   readonly fastify: FastifyInstance;
   readonly state: AggregatorState;
   readonly metrics: SelfMetrics;
+  /** Starts draining for shutdown: ingest answers 503, /readyz 503; /metrics is still served. */
+  drain(): void;
 }
+
+/** Request fields in log lines: the path only (query strings may carry anything a client sent). */
+const logRequest = (req: FastifyRequest) => ({ method: req.method, url: req.url.split("?")[0], remoteAddress: req.ip });
 
 export function build(config: Config, opts: BuildOptions = {}): App {
   const now = opts.now ?? Date.now;
   const fastify = Fastify({
-    logger: { level: config.log_level },
+    logger: { level: config.log_level, serializers: { req: logRequest }, ...(opts.logStream ? { stream: opts.logStream } : {}) },
     bodyLimit: config.body_limit_bytes,
     return503OnClosing: true,
   });
   const state = new AggregatorState(config, now);
   const metrics = createSelfMetrics(state);
   let closing = false;
+  let draining = false;
 
   // Only MessagePack bodies exist in this API; without the default JSON/text parsers any other
   // content type is a 415.
@@ -53,11 +61,11 @@ export function build(config: Config, opts: BuildOptions = {}): App {
   // would wait for the client (a filter, Prometheus) to hang up.
   fastify.addHook("onSend", async (_req, reply) => { if (closing) reply.header("connection", "close"); });
 
-  fastify.register(ingestRoutes, { state, metrics, lagging: opts.lagging });
+  fastify.register(ingestRoutes, { state, metrics, lagging: opts.lagging, draining: () => draining });
   fastify.register(metricsRoutes, { state, metrics });
   fastify.register(apiRoutes, { state });
   fastify.register(overviewRoutes, { state, registry: metrics.registry });
   fastify.register(uiRoutes);
-  fastify.register(healthRoutes, { ready: () => fastify.server.listening && !closing });
-  return { fastify, state, metrics };
+  fastify.register(healthRoutes, { ready: () => fastify.server.listening && !closing && !draining });
+  return { fastify, state, metrics, drain: () => { draining = true; } };
 }

@@ -14,6 +14,10 @@ export const SCHEMA = {
   log_level: { kind: "string", default: "info", oneOf: LOG_LEVELS, help: "pino log level" },
   body_limit_bytes: { kind: "int", default: 8 * 1024 * 1024, min: 1024, max: 256 * 1024 * 1024, unit: "bytes", help: "largest accepted batch body (413 above)" },
   max_inflight_bytes: { kind: "int", default: 64 * 1024 * 1024, min: 1024, max: 4 * 1024 * 1024 * 1024, unit: "bytes", help: "ingest bodies being received/merged at once; 429 above" },
+  max_concurrent_ingest: { kind: "int", default: 16, min: 1, max: 10000, unit: "requests", help: "ingest requests being received/merged at once; 429 above (keeps /metrics and /healthz responsive under a flood)" },
+  shed_retry_after_s: { kind: "int", default: 1, min: 1, max: 3600, unit: "seconds", help: "Retry-After sent with every 429" },
+  body_timeout_ms: { kind: "int", default: 10000, min: 100, max: 600000, unit: "milliseconds", help: "a batch body not received within this after its headers is 408 and its connection closed (slow senders cannot hold ingest)" },
+  drain_period_ms: { kind: "int", default: 15000, min: 0, max: 600000, unit: "milliseconds", help: "after SIGTERM/SIGINT: ingest answers 503 and /metrics is still served for this long, then the server closes" },
   shed_event_loop_delay_ms: { kind: "int", default: 1000, min: 0, max: 60000, unit: "milliseconds (0 = off)", help: "shed ingest (429) while the event loop delay (p99, last second) exceeds this" },
   shed_heap_percent: { kind: "int", default: 85, min: 0, max: 100, unit: "percent of the V8 heap limit (0 = off)", help: "shed ingest (429) while the used heap exceeds this share of its limit" },
   // Each label set renders ~35 KiB of /metrics text (5 histograms x 23 lines x ~300 B): 10k is

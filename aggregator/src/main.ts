@@ -14,15 +14,22 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const { fastify } = build(config);
+  const app = build(config);
+  const { fastify } = app;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    fastify.log.info({ signal }, "shutting down: finishing in-flight requests");
-    const force = setTimeout(() => { fastify.log.error("shutdown timed out"); process.exit(1); }, config.shutdown_timeout_ms);
-    force.unref();
-    fastify.close().then(() => process.exit(0), (err) => { fastify.log.error({ err }, "close failed"); process.exit(1); });
+    // Draining first: new batches get 503 (the filter keeps and resends them elsewhere) while
+    // Prometheus can still scrape what this process acknowledged.
+    app.drain();
+    fastify.log.info({ signal, drain_period_ms: config.drain_period_ms }, "draining: ingest answers 503, /metrics still served");
+    setTimeout(() => {
+      fastify.log.info("shutting down: finishing in-flight requests");
+      const force = setTimeout(() => { fastify.log.error("shutdown timed out"); process.exit(1); }, config.shutdown_timeout_ms);
+      force.unref();
+      fastify.close().then(() => process.exit(0), (err) => { fastify.log.error({ err }, "close failed"); process.exit(1); });
+    }, config.drain_period_ms);
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));

@@ -12,7 +12,8 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), "../src");
 /** Layer of each source file or folder (relative to src/); a higher layer may import a lower one. */
 const LAYERS: readonly (readonly string[])[] = [
   ["errors.ts"],
-  ["config.ts", "load-probe.ts", "wire"],
+  ["config.ts", "wire"],
+  ["ingest"],
   ["store"],
   ["query", "metrics"],
   ["routes"],

@@ -17,7 +17,7 @@ test("a bad flag is a clear startup error with code AGG_ERR_CONFIG and exit stat
 });
 
 test("npm start's entry listens, ingests, and exits 0 on SIGTERM", async () => {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "--host", "127.0.0.1", "--port", "0"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MESHLAT_LOG_LEVEL: "info" } });
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "--host", "127.0.0.1", "--port", "0", "--drain-period-ms", "0"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MESHLAT_LOG_LEVEL: "info" } });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       let buf = "";
@@ -42,7 +42,7 @@ test("npm start's entry listens, ingests, and exits 0 on SIGTERM", async () => {
 });
 
 test("SIGTERM finishes an in-flight ingest, stops accepting, then exits 0", async () => {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "--host", "127.0.0.1", "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "--host", "127.0.0.1", "--port", "0", "--drain-period-ms", "0"], { stdio: ["ignore", "pipe", "pipe"] });
   const sock = new net.Socket();
   try {
     let log = "";
@@ -67,6 +67,39 @@ test("SIGTERM finishes an in-flight ingest, stops accepting, then exits 0", asyn
     assert.equal(await exited, 0, log);
   } finally {
     sock.destroy();
+    if (child.exitCode === null) child.kill("SIGKILL");
+  }
+});
+
+test("SIGTERM drains: ingest answers 503 at once, /metrics still shows what was acknowledged, then exit 0", async () => {
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "--host", "127.0.0.1", "--port", "0", "--drain-period-ms", "5000"], { stdio: ["ignore", "pipe", "pipe"] });
+  try {
+    let log = "";
+    child.stdout.on("data", (d: Buffer) => { log += d.toString(); });
+    const deadline = Date.now() + 30_000;
+    while (!/listening at http:\/\/127\.0\.0\.1:(\d+)/.test(log)) {
+      assert.ok(Date.now() < deadline, `no listen line: ${log}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const base = `http://127.0.0.1:${/listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(log)![1]}`;
+    const batch = (seq: number) => ({ method: "POST", headers: { "content-type": "application/msgpack" }, body: buildBatch({ seq, series: [requests(41, { requestMs: 3 })] }) });
+    assert.equal((await fetch(`${base}/v1/batches`, batch(1))).status, 204);
+    const exited = new Promise<number | null>((res) => child.on("exit", (c) => res(c)));
+    child.kill("SIGTERM");
+    // Poll (with a deadline) until the signal has been handled: readiness goes 503 first.
+    const until = Date.now() + 10_000;
+    while ((await fetch(`${base}/readyz`)).status !== 503) {
+      assert.ok(Date.now() < until, "readyz still 200 after SIGTERM");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const r = await fetch(`${base}/v1/batches`, batch(2));
+    assert.equal(r.status, 503);
+    assert.equal(((await r.json()) as { code: string }).code, "AGG_ERR_SHUTTING_DOWN");
+    const m = await fetch(`${base}/metrics`);
+    assert.equal(m.status, 200);
+    assert.match(await m.text(), /^meshlat_requests_total\{[^}]*\} 41$/m);
+    assert.equal(await exited, 0, log);
+  } finally {
     if (child.exitCode === null) child.kill("SIGKILL");
   }
 });

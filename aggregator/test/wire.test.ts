@@ -51,6 +51,10 @@ const cases: [string, Mut, string, string][] = [
   ["labels too short", (b) => { b.labels = b.labels.slice(0, 9); }, "AGG_ERR_SCHEMA", "/labels"],
   ["string table entry not a string", (b) => { b.strings[0] = 7; }, "AGG_ERR_SCHEMA", "/strings/0"],
   ["NUL in a label value", (b) => { b.strings[1] = "a\u0000b"; }, "AGG_ERR_SCHEMA", "/strings/1"],
+  // proxy id + NUL + vm keys the VM; workload + NUL + namespace keys the filter counters.
+  ["NUL in proxy.workload", (b) => { b.proxy.workload = "a\u0000b"; }, "AGG_ERR_SCHEMA", "/proxy/workload"],
+  ["NUL in proxy.namespace", (b) => { b.proxy.namespace = "shop\u0000"; }, "AGG_ERR_SCHEMA", "/proxy/namespace"],
+  ["NUL in proxy.id", (b) => { b.proxy.id = "sidecar\u0000x"; }, "AGG_ERR_SCHEMA", "/proxy/id"],
   ["over-long label value", (b) => { b.strings[1] = "x".repeat(300); }, "AGG_ERR_SCHEMA", "/strings/1"],
   ["string index out of range", (b) => { b.series[0][0][3] = 99; }, "AGG_ERR_SCHEMA", "/series/0/0/3"],
   ["label index list of 9", (b) => { b.series[0][0].pop(); }, "AGG_ERR_SCHEMA", "/series/0/0"],

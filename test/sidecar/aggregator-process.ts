@@ -42,7 +42,9 @@ export class AggregatorProcess {
   async spawn(readyTimeoutMs = 30_000): Promise<void> {
     const child = spawn(process.execPath, [
       "--import", "tsx", "aggregator/src/main.ts",
-      "--host", "127.0.0.1", "--port", String(this.port), "--log-level", "warn", ...this.args,
+      "--host", "127.0.0.1", "--port", String(this.port), "--log-level", "warn",
+      // A test stops the process at once: no drain period after SIGTERM.
+      "--drain-period-ms", "0", ...this.args,
     ], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
     child.stdout!.on("data", (d) => this.output.push(String(d)));

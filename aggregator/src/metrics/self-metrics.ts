@@ -10,6 +10,12 @@ export type BatchResult = "accepted" | "duplicate" | "rejected" | "shed";
 const RESULTS: readonly BatchResult[] = ["accepted", "duplicate", "rejected", "shed"];
 const FILTER_VMS_RECENT_MS = 5 * 60_000;
 
+const COUNTER_NOTES: Partial<Record<(typeof COUNTER_KEYS)[number], string>> = {
+  // The filter counts a batch as dropped when it gave up on it; if this aggregator merged it but
+  // the answer was lost (timeout, reset), the batch is in the data and in this count.
+  dropped_batches: " An upper bound: a batch merged here whose answer was lost also counts as dropped.",
+};
+
 export interface SelfMetrics {
   readonly registry: Registry;
   batch(result: BatchResult, reason?: BatchErrorReason): void;
@@ -43,7 +49,7 @@ export function createSelfMetrics(state: AggregatorState): SelfMetrics {
   for (const key of COUNTER_KEYS) {
     new Counter({
       name: `meshlat_filter_${key}_total`,
-      help: `Filter self-metric '${key}', summed over the VMs of each workload (cumulative; never decreases).`,
+      help: `Filter self-metric '${key}', summed over the VMs of each workload (cumulative; never decreases).${COUNTER_NOTES[key] ?? ""}`,
       labelNames: ["workload", "namespace"],
       registers,
       collect() {

@@ -20,6 +20,12 @@ export function toAggError(err: FastifyError | AggError): AggError {
 export function sendError(err: FastifyError | AggError, e: AggError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (e.code === "AGG_ERR_INTERNAL") req.log.error({ err }, "internal error");
   else req.log.info({ code: e.code, path: e.path }, e.message);
+  if (e.retryAfterS !== undefined) reply.header("retry-after", String(e.retryAfterS));
+  if (e.closeConnection) {
+    // The rest of the body is not read: without closing, the socket would stay with the client.
+    reply.header("connection", "close");
+    reply.raw.once("finish", () => reply.raw.socket?.destroy());
+  }
   return reply.code(e.statusCode).send(e.toJSON());
 }
 

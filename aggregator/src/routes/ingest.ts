@@ -1,19 +1,29 @@
-// POST /v1/batches: msgpack body → decode → validate (fully) → dedupe → merge. Load shedding
-// happens in onRequest, before the body is read; body size is enforced by fastify's bodyLimit.
+// POST /v1/batches: admission (headers) → body (bounded in time) → decode → validate (fully) →
+// dedupe → merge. Body size is bounded by admission (content-length within body_limit_bytes;
+// Node reads exactly that many bytes).
 import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
+import type { IncomingMessage } from "node:http";
 import { AggError, reasonOf } from "../errors.ts";
-import { ERROR_BODY, sendError, toAggError } from "./error-reply.ts";
-import { startLoadProbe } from "../load-probe.ts";
+import { Admission } from "../ingest/admission.ts";
+import type { Ticket } from "../ingest/admission.ts";
+import { readBody } from "../ingest/body.ts";
+import { startLoadProbe } from "../ingest/load-probe.ts";
 import { decodeMsgpack } from "../wire/decode.ts";
 import { validateBatch } from "../wire/validate.ts";
 import type { WireLimits } from "../wire/types.ts";
 import type { AggregatorState } from "../store/state.ts";
 import type { SelfMetrics } from "../metrics/self-metrics.ts";
+import { ERROR_BODY, sendError, toAggError } from "./error-reply.ts";
 
 export const INGEST_PATH = "/v1/batches";
 export const MSGPACK_TYPES = ["application/msgpack", "application/vnd.msgpack", "application/x-msgpack"];
 
-export interface IngestOptions { readonly state: AggregatorState; readonly metrics: SelfMetrics; readonly lagging?: () => boolean }
+export interface IngestOptions {
+  readonly state: AggregatorState;
+  readonly metrics: SelfMetrics;
+  readonly lagging?: () => boolean;
+  readonly draining: () => boolean;
+}
 
 export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): Promise<void> {
   const { state, metrics } = opts;
@@ -29,38 +39,29 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
     pressure = probe.reason;
     app.addHook("onClose", async () => probe.stop());
   }
-  let bytesInFlight = 0;
-  const inflight = new WeakMap<FastifyRequest, number>();
+  const admission = new Admission({ config: cfg, pressure, draining: opts.draining });
+  const tickets = new WeakMap<FastifyRequest, Ticket>();
   const release = (req: FastifyRequest) => {
-    bytesInFlight -= inflight.get(req) ?? 0;
-    inflight.delete(req);
+    const t = tickets.get(req);
+    if (!t) return;
+    tickets.delete(req);
+    admission.release(t);
   };
 
   // Every refused batch is counted by result and reason; errors of this route (the body parser's
-  // 413/415 included) come here, not to the app's handler.
+  // 415 included) come here, not to the app's handler.
   app.setErrorHandler((err: FastifyError | AggError, req, reply) => {
     const e = toAggError(err);
     metrics.batch(e.code === "AGG_ERR_SHED" ? "shed" : "rejected", reasonOf(e.code));
     return sendError(err, e, req, reply);
   });
 
-  app.addContentTypeParser(MSGPACK_TYPES, { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(MSGPACK_TYPES, (_req, payload, done) => readBody(payload as IncomingMessage, cfg.body_timeout_ms, done));
 
   app.post(INGEST_PATH, {
     schema: { response: { 204: { type: "null" }, "4xx": ERROR_BODY, "5xx": ERROR_BODY } },
-    onRequest: async (req) => {
-      const len = Number(req.headers["content-length"] ?? 0);
-      // A body that can never fit is 413 (drop), not 429 (retry forever).
-      if (len > cfg.body_limit_bytes) throw new AggError("AGG_ERR_TOO_LARGE", `body of ${len} bytes exceeds body_limit_bytes=${cfg.body_limit_bytes}`);
-      // A lone body is always admitted (it is within body_limit_bytes): with max_inflight_bytes set
-      // below body_limit_bytes a 429 for it would be retried forever.
-      if (bytesInFlight > 0 && bytesInFlight + len > cfg.max_inflight_bytes) throw new AggError("AGG_ERR_SHED", `ingest bytes in flight would exceed max_inflight_bytes=${cfg.max_inflight_bytes}`);
-      const why = pressure();
-      if (why) throw new AggError("AGG_ERR_SHED", why);
-      bytesInFlight += len;
-      inflight.set(req, len);
-    },
-    // A client that disconnects mid-body gets no response: release its bytes on abort too.
+    onRequest: async (req) => { tickets.set(req, admission.admit(req.headers)); },
+    // A client that disconnects mid-body gets no response: release its ticket on abort too.
     onResponse: async (req) => release(req),
     onRequestAbort: async (req) => release(req),
     handler: async (req, reply) => {

@@ -12,6 +12,14 @@ export function decodeMsgpack(body: Uint8Array): unknown {
     // unpack() throws when bytes remain after the first value, so trailing garbage is a 400 too.
     return unpackr.unpack(body);
   } catch (e) {
-    throw new AggError("AGG_ERR_DECODE", `not one complete MessagePack value: ${(e as Error).message ?? String(e)}`.slice(0, 300));
+    throw new AggError("AGG_ERR_DECODE", `not one complete MessagePack value: ${why(e)}`);
   }
+}
+
+/** msgpackr's reason without the data it may quote (its trailing-bytes message includes the decoded value). */
+function why(e: unknown): string {
+  const m = e instanceof Error ? e.message : "";
+  if (m.startsWith("Data read, but end of buffer not reached")) return "trailing bytes after the first value";
+  const cut = m.search(/[{["'<]/);
+  return (cut >= 0 ? m.slice(0, cut) : m).trim().slice(0, 80) || "malformed";
 }

@@ -21,6 +21,14 @@ function str(v: unknown, path: string, maxLen: number): string {
   return v;
 }
 
+/** A label value (or proxy identity string): NUL separates values in store and VM keys, so a
+ *  value holding one could collide with another pair; no real value carries it. */
+function label(v: unknown, path: string, maxLen: number): string {
+  const s = str(v, path, maxLen);
+  if (s.includes("\u0000")) fail(path, "NUL is not allowed in label values");
+  return s;
+}
+
 function required(o: Record<string, unknown>, key: string, path: string): unknown {
   if (!Object.prototype.hasOwnProperty.call(o, key)) fail(`${path}${key}`, "missing required key");
   return o[key];
@@ -71,10 +79,10 @@ export function validateBatch(value: unknown, limits: WireLimits): Batch {
   const p = required(value, "proxy", "/");
   if (!isObj(p)) fail("/proxy", `expected a map, got ${typeName(p)}`);
   const proxy = {
-    id: str(required(p, "id", "/proxy/"), "/proxy/id", maxL),
-    workload: str(required(p, "workload", "/proxy/"), "/proxy/workload", maxL),
-    namespace: str(required(p, "namespace", "/proxy/"), "/proxy/namespace", maxL),
-    region: str(required(p, "region", "/proxy/"), "/proxy/region", maxL),
+    id: label(required(p, "id", "/proxy/"), "/proxy/id", maxL),
+    workload: label(required(p, "workload", "/proxy/"), "/proxy/workload", maxL),
+    namespace: label(required(p, "namespace", "/proxy/"), "/proxy/namespace", maxL),
+    region: label(required(p, "region", "/proxy/"), "/proxy/region", maxL),
   };
   const vm = str(required(value, "vm", "/"), "/vm", 16);
   if (!VM_RE.test(vm)) fail("/vm", "expected 16 lower-case hex digits");
@@ -100,11 +108,7 @@ export function validateBatch(value: unknown, limits: WireLimits): Batch {
   for (let i = 0; i < N_LABELS; i++) if (lw[i] !== LABEL_NAMES[i]) fail(`/labels/${i}`, `expected "${LABEL_NAMES[i]}" (label order)`);
 
   const sw = arr(required(value, "strings", "/"), "/strings", limits.maxStrings);
-  for (let i = 0; i < sw.length; i++) {
-    const s = str(sw[i], `/strings/${i}`, maxL);
-    // NUL separates label values in store keys; no real label value carries it.
-    if (s.includes("\u0000")) fail(`/strings/${i}`, "NUL is not allowed in label values");
-  }
+  for (let i = 0; i < sw.length; i++) label(sw[i], `/strings/${i}`, maxL);
   const strings = sw as string[];
 
   const rw = arr(required(value, "series", "/"), "/series", limits.maxSeries);
