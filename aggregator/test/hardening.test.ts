@@ -46,7 +46,7 @@ test("a slow body is cut off after body_timeout_ms (408, connection closed) and 
   const held: net.Socket[] = [];
   try {
     // Eight senders declaring 8 MiB-ish bodies and trickling: before, they held every ingest slot.
-    const slow = [];
+    const slow: Awaited<ReturnType<typeof holdBody>>[] = [];
     for (let i = 0; i < 8; i++) {
       const h = await holdBody(port, `POST /v1/batches HTTP/1.1\r\nhost: x\r\ncontent-type: application/msgpack\r\ncontent-length: 900000\r\n\r\n`, "x");
       held.push(h.sock);

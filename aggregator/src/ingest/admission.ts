@@ -16,6 +16,10 @@ export interface AdmissionOptions {
 /** A ticket held by an admitted request until its response or abort. */
 export interface Ticket { readonly bytes: number }
 
+// The body of a refused request is never read: its connection closes after the answer instead
+// of reading and discarding up to body_limit_bytes to reach the next request.
+const unread = { closeConnection: true } as const;
+
 export class Admission {
   private inflightBytes = 0;
   private inflightBatches = 0;
@@ -26,17 +30,17 @@ export class Admission {
   /** Admits a request or throws the AggError it is answered with. */
   admit(headers: IncomingHttpHeaders): Ticket {
     const cfg = this.opts.config;
-    if (this.opts.draining()) throw new AggError("AGG_ERR_SHUTTING_DOWN", "draining for shutdown: send to another replica");
+    if (this.opts.draining()) throw new AggError("AGG_ERR_SHUTTING_DOWN", "draining for shutdown: send to another replica", "", unread);
     const declared = headers["content-length"];
     // Node refuses a request with both content-length and transfer-encoding, so without a
     // content-length the body is chunked: its size is unknown until it has been buffered.
-    if (declared === undefined) throw new AggError("AGG_ERR_LENGTH_REQUIRED", "content-length is required (chunked bodies are not accepted)");
+    if (declared === undefined) throw new AggError("AGG_ERR_LENGTH_REQUIRED", "content-length is required (chunked bodies are not accepted)", "", unread);
     const len = Number(declared);
     // A body that can never fit is 413 (drop), not 429 (retry forever).
-    if (len > cfg.body_limit_bytes) throw new AggError("AGG_ERR_TOO_LARGE", `body of ${len} bytes exceeds body_limit_bytes=${cfg.body_limit_bytes}`);
+    if (len > cfg.body_limit_bytes) throw new AggError("AGG_ERR_TOO_LARGE", `body of ${len} bytes exceeds body_limit_bytes=${cfg.body_limit_bytes}`, "", unread);
     const enc = headers["content-encoding"];
-    if (enc !== undefined && enc.trim().toLowerCase() !== "identity") throw new AggError("AGG_ERR_CONTENT_TYPE", "content-encoding is not supported: send the MessagePack body as is");
-    const retry = { retryAfterS: cfg.shed_retry_after_s };
+    if (enc !== undefined && enc.trim().toLowerCase() !== "identity") throw new AggError("AGG_ERR_CONTENT_TYPE", "content-encoding is not supported: send the MessagePack body as is", "", unread);
+    const retry = { retryAfterS: cfg.shed_retry_after_s, ...unread };
     // A lone request is always admitted (it is within body_limit_bytes): with the limits set
     // below one body a 429 for it would be retried forever.
     if (this.inflightBatches > 0) {

@@ -8,7 +8,7 @@ export function toAggError(err: FastifyError | AggError): AggError {
   if (err instanceof AggError) return err;
   switch (err.code) {
     case "FST_ERR_CTP_BODY_TOO_LARGE": return new AggError("AGG_ERR_TOO_LARGE", err.message);
-    case "FST_ERR_CTP_INVALID_MEDIA_TYPE": return new AggError("AGG_ERR_CONTENT_TYPE", "content-type must be application/msgpack");
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE": return new AggError("AGG_ERR_CONTENT_TYPE", "content-type must be application/msgpack", "", { closeConnection: true });
     case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
     case "FST_ERR_CTP_EMPTY_JSON_BODY": return new AggError("AGG_ERR_DECODE", err.message);
   }
