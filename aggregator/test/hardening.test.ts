@@ -4,10 +4,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { gzipSync } from "node:zlib";
-import { buildBatch, requests } from "./batch-builder.ts";
+import { buildBatch, requests } from "../../test/support/batch-builder.ts";
 import { parseExposition, sample, testApp } from "./helpers.ts";
 import type { TestApp } from "./helpers.ts";
 import type { ConfigKey } from "../src/config.ts";
+import { poll } from "../../test/support/poll.ts";
 
 async function listening(overrides: Partial<Record<ConfigKey, number | string>> = {}): Promise<{ a: TestApp; base: string; port: number }> {
   const a = testApp(overrides);
@@ -33,13 +34,7 @@ async function holdBody(port: number, head: string, first = ""): Promise<{ sock:
   return { sock, response: () => response, closed };
 }
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const until = (what: string, cond: () => boolean | Promise<boolean>) => poll(cond, Boolean, { timeoutMs: 10_000, intervalMs: 5, what });
 
 test("a slow body is cut off after body_timeout_ms (408, connection closed) and does not block other ingest", async () => {
   const { a, base, port } = await listening({ body_timeout_ms: 300, max_concurrent_ingest: 2, max_inflight_bytes: 1024 * 1024 });
