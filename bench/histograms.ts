@@ -32,7 +32,7 @@ function seriesPerLabelSet(): Record<string, Metric> {
   state.ingest(validateBatch(decodeMsgpack(encodeBatch(batchValue({ v: 2, series }))), limits));
   const native = decodeFamilies(Buffer.concat([...renderTrafficProtobuf(state.store)])) as { metric?: unknown[] }[];
   const nativeSeries = native.reduce((t, f) => t + (f.metric?.length ?? 0), 0);
-  const text = Buffer.concat([...renderTraffic(state.store, false)]).toString("utf8");
+  const text = Buffer.concat([...renderTraffic(state.store, null)]).toString("utf8");
   const classicSeries = text.split("\n").filter((l) => l !== "" && !l.startsWith("#")).length;
   return {
     "histograms.series_per_label_set.native": metric("count", nativeSeries / n, "series", "Prometheus series per label set, protobuf with native histograms (1 counter + 5 histograms)", { target: { op: "<=", value: SERIES_TARGET } }),

@@ -26,6 +26,7 @@ export const SCHEMA = {
   // statsd_exporter's `ttl`: a label set that stopped being reported must not stay in /metrics forever.
   series_ttl_s: { kind: "int", default: 600, min: 10, max: 7 * 86400, unit: "seconds", help: "a series (label set) not updated for this long leaves /metrics, counted in meshlat_aggregator_series_expired_total (restarts from 0 if it returns)" },
   window_slot_s: { kind: "int", default: 10, min: 1, max: 60, unit: "seconds", help: "granularity of the sliding windows behind the APIs (1m/5m/15m/1h)" },
+  exemplar_span_s: { kind: "int", default: 60, min: 1, max: 3600, unit: "seconds", help: "a series' exemplar (its slowest traced request) shown on /metrics and in the latency API gives way to any newer one after this" },
   max_clock_skew_s: { kind: "int", default: 120, min: 0, max: 86400, unit: "seconds", help: "a batch window end within this of receive time places its deltas; else receive time is used" },
   dedupe_window: { kind: "int", default: 256, min: 1, max: 65536, unit: "sequence numbers per VM", help: "recent seqs remembered per VM for de-duplication" },
   max_vms: { kind: "int", default: 20000, min: 1, max: 1_000_000, unit: "VMs", help: "VMs tracked for de-duplication and filter counters (least recently seen evicted)" },

@@ -5,7 +5,10 @@
 import protobuf from "protobufjs";
 import descriptor from "../../proto/metrics.json" with { type: "json" };
 import type { MetricObjectWithValues, MetricValue } from "prom-client";
+import { CLASSIC_LE_MS } from "../store/exp-histogram.ts";
 import type { ExpHist } from "../store/exp-histogram.ts";
+import type { Exemplar } from "../store/exemplars.ts";
+import { bucketOf, protoExemplar } from "./exemplar-format.ts";
 
 export const PROTOBUF_CONTENT_TYPE = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
 
@@ -72,9 +75,20 @@ export function encodeFamily(f: ProtoFamily): Uint8Array {
   return MetricFamily.encodeDelimited(f).finish();
 }
 
-/** A native histogram Metric message (sum in ms: the metric's unit). */
-export function nativeHistogram(label: LabelPair[], h: ExpHist): ProtoMetric {
-  return { label, histogram: { sampleCount: h.n, sampleSum: h.sumUs / 1000, ...nativeFields(h) } };
+/**
+ * A native histogram Metric message (sum in ms: the metric's unit). An exemplar rides on the one
+ * classic Bucket whose range holds its value: client_model v0.3.0 has no exemplar field for
+ * native histograms, and Prometheus' protobuf parser reads a native histogram's exemplars from
+ * its buckets (model/textparse/protobufparse.go, Exemplar).
+ */
+export function nativeHistogram(label: LabelPair[], h: ExpHist, ex: Exemplar | null = null): ProtoMetric {
+  const histogram: Record<string, unknown> = { sampleCount: h.n, sampleSum: h.sumUs / 1000, ...nativeFields(h) };
+  if (ex) {
+    const i = bucketOf(ex.valueMs);
+    const cum = h.classic();
+    histogram.bucket = [{ cumulativeCount: cum[i]!, upperBound: i < CLASSIC_LE_MS.length ? CLASSIC_LE_MS[i]! : Infinity, exemplar: protoExemplar(ex) }];
+  }
+  return { label, histogram };
 }
 
 /** Decodes a delimited stream back into plain objects (tests, and a check in the benchmarks). */

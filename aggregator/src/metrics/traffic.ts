@@ -4,6 +4,8 @@
 import { canonicalFloat, familyHeader, formatValue, labelText } from "./exposition.ts";
 import { CLASSIC_LE_MS } from "../store/exp-histogram.ts";
 import { ChunkWriter } from "./chunk-writer.ts";
+import { bucketOf, openMetricsExemplar } from "./exemplar-format.ts";
+import { current } from "../store/exemplars.ts";
 import type { SeriesStore, StoredSeries } from "../store/series-store.ts";
 import { LABEL_NAMES, TIMING_NAMES } from "../wire/types.ts";
 
@@ -38,22 +40,33 @@ const cum = new Float64Array(CLASSIC_LE_MS.length + 1);
 interface Names { bucket: Buffer; sum: Buffer; count: Buffer }
 const CLOSE = Buffer.from("} ");
 
-function histogram(w: ChunkWriter, n: Names, lt: Buffer, s: StoredSeries, t: number, om: boolean): void {
+function histogram(w: ChunkWriter, n: Names, lt: Buffer, s: StoredSeries, t: number, om: ExemplarSpan | null): void {
   const h = s.timings[t]!;
   const le = om ? LE_OM : LE_TEXT;
   h.classic(cum);
+  // Exemplars exist in OpenMetrics only: on the bucket whose range holds the request's value.
+  const ex = om ? current(s.exemplars[t]!, om.nowMs, om.spanMs) : null;
+  const exAt = ex ? bucketOf(ex.valueMs) : -1;
   for (let i = 0; i < cum.length; i++) {
-    w.bytes(n.bucket); w.bytes(lt); w.bytes(le[i]!); w.uint(cum[i]!); w.byte(LF);
+    w.bytes(n.bucket); w.bytes(lt); w.bytes(le[i]!); w.uint(cum[i]!);
+    if (i === exAt) w.ascii(openMetricsExemplar(ex!));
+    w.byte(LF);
   }
   w.bytes(n.sum); w.bytes(lt); w.bytes(CLOSE); w.ascii(formatValue(h.sumUs / 1000)); w.byte(LF);
   w.bytes(n.count); w.bytes(lt); w.bytes(CLOSE); w.uint(h.n); w.byte(LF);
 }
 
-/** Yields the traffic families as Buffer chunks (~1 MiB), in family order. */
-export function* renderTraffic(store: SeriesStore, om: boolean): Generator<Buffer> {
+/** When exemplars are shown: the scrape's time and how old an exemplar may be (Unix ms, ms). */
+export interface ExemplarSpan { readonly nowMs: number; readonly spanMs: number }
+
+/**
+ * Yields the traffic families as Buffer chunks (~1 MiB), in family order; `om` is null for the
+ * classic text format, else the OpenMetrics scrape's exemplar span.
+ */
+export function* renderTraffic(store: SeriesStore, om: ExemplarSpan | null): Generator<Buffer> {
   const list = [...store.series.values()]; // snapshot: ingest may run between chunks
   const w = new ChunkWriter();
-  w.ascii(familyHeader(REQUESTS_FAMILY, "counter", REQUESTS_HELP, om));
+  w.ascii(familyHeader(REQUESTS_FAMILY, "counter", REQUESTS_HELP, om !== null));
   const req = Buffer.from(REQUESTS_FAMILY);
   for (const s of list) {
     w.bytes(req); w.bytes(labelsOf(s)); w.bytes(CLOSE); w.uint(s.count); w.byte(LF);
@@ -62,7 +75,7 @@ export function* renderTraffic(store: SeriesStore, om: boolean): Generator<Buffe
   for (let t = 0; t < TIMING_NAMES.length; t++) {
     const name = HISTOGRAM_FAMILIES[t]!;
     const names: Names = { bucket: Buffer.from(`${name}_bucket`), sum: Buffer.from(`${name}_sum`), count: Buffer.from(`${name}_count`) };
-    w.ascii(familyHeader(name, "histogram", HELP[TIMING_NAMES[t]!]!, om));
+    w.ascii(familyHeader(name, "histogram", HELP[TIMING_NAMES[t]!]!, om !== null));
     for (const s of list) {
       if (!s.timings[t]) continue;
       histogram(w, names, labelsOf(s), s, t, om);

@@ -19,11 +19,11 @@ export async function metricsRoutes(app: FastifyInstance, opts: { state: Aggrega
     const selfJson = await opts.metrics.registry.getMetricsAsJSON();
     function* all(): Generator<Buffer> {
       if (x.format === "protobuf") {
-        yield* renderTrafficProtobuf(opts.state.store);
+        yield* renderTrafficProtobuf(opts.state.store, { nowMs: opts.state.now(), spanMs: opts.state.config.exemplar_span_s * 1000 });
         for (const f of promClientFamilies(selfJson)) yield Buffer.from(encodeFamily(f));
         return;
       }
-      yield* renderTraffic(opts.state.store, om);
+      yield* renderTraffic(opts.state.store, om ? { nowMs: opts.state.now(), spanMs: opts.state.config.exemplar_span_s * 1000 } : null);
       yield Buffer.from(renderPromClient(selfJson, om) + (om ? "# EOF\n" : ""));
     }
     reply.header("content-type", x.contentType);

@@ -6,6 +6,8 @@ import { ExpHist } from "./exp-histogram.ts";
 import { internBounds } from "./v1-buckets.ts";
 import type { Bounds } from "./v1-buckets.ts";
 import { addWireTiming } from "./wire-timing.ts";
+import { slowest } from "./exemplars.ts";
+import type { Exemplar } from "./exemplars.ts";
 import { LABEL_NAMES, TIMING_NAMES } from "../wire/types.ts";
 import type { Batch, WireSeries } from "../wire/types.ts";
 
@@ -15,6 +17,8 @@ const OVERFLOW_KEY = OVERFLOW_LABELS.join("\u0000");
 export class StoredSeries {
   count = 0;
   readonly timings: (ExpHist | null)[] = TIMING_NAMES.map(() => null);
+  /** Per timing, the slowest recent traced request (exemplars.ts). */
+  readonly exemplars: (Exemplar | null)[] = TIMING_NAMES.map(() => null);
   constructor(readonly key: string, readonly labels: readonly string[], public lastSeen: number, private readonly cap: number) {}
 
   /** Merges a series point; `from` is the v1 batch's bounds (null for v2). */
@@ -27,6 +31,11 @@ export class StoredSeries {
       if (!h) h = this.timings[t] = new ExpHist(this.cap);
       addWireTiming(h, wt, from);
     }
+  }
+
+  /** Offers timing `t`'s exemplar of a window; kept when slower, or when the kept one is older than `spanMs`. */
+  offerExemplar(t: number, e: Exemplar, nowMs: number, spanMs: number): void {
+    this.exemplars[t] = slowest(this.exemplars[t]!, e, nowMs, spanMs);
   }
 }
 

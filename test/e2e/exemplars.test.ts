@@ -1,0 +1,72 @@
+// Exemplars against Debian's Prometheus 2.42 with --enable-feature=exemplar-storage: one
+// Prometheus scrapes OpenMetrics (classic buckets), one also has native-histograms and scrapes
+// protobuf. A slow request's exemplar, offered to a running aggregator's store, comes back from
+// /api/v1/query_exemplars on the bucket that holds its value with its trace id, value and time.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { build } from "../../aggregator/src/app.ts";
+import type { App } from "../../aggregator/src/app.ts";
+import { makeConfig } from "../../aggregator/src/config.ts";
+import { CLASSIC_LE_MS } from "../../aggregator/src/store/exp-histogram.ts";
+import { bucketOf } from "../../aggregator/src/metrics/exemplar-format.ts";
+import { buildBatch, requests } from "../support/batch-builder.ts";
+import { poll } from "../support/poll.ts";
+import { Prometheus } from "./prometheus.ts";
+
+const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
+const SLOW_MS = 1500;
+let app: App, om: Prometheus, native: Prometheus;
+let exTimeMs = 0;
+
+before(async () => {
+  app = build(makeConfig({ log_level: "silent", shed_event_loop_delay_ms: 0, host: "127.0.0.1", port: 0 }));
+  await app.fastify.listen({ host: "127.0.0.1", port: 0 });
+  const port = (app.fastify.server.address() as { port: number }).port;
+  const now = Date.now();
+  const r = await app.fastify.inject({ method: "POST", url: "/v1/batches", headers: { "content-type": "application/msgpack" },
+    payload: Buffer.from(buildBatch({ window: [now - 1000, now], series: [requests(20, { requestMs: 30, upstreamMs: 20 }), requests(1, { requestMs: SLOW_MS, upstreamMs: SLOW_MS - 5 })] })) });
+  assert.equal(r.statusCode, 204, r.body);
+  exTimeMs = now - 200;
+  const s = [...app.state.store.series.values()][0]!;
+  s.offerExemplar(0, { traceId: TRACE, valueMs: SLOW_MS, timeMs: exTimeMs }, now, 3_600_000);
+  const job = [{ job: "meshlat", targets: [`127.0.0.1:${port}`] }];
+  [om, native] = await Promise.all([
+    Prometheus.start(job, { features: ["exemplar-storage"] }),
+    Prometheus.start(job, { features: ["exemplar-storage", "native-histograms"] }),
+  ]);
+});
+
+after(async () => {
+  await Promise.all([om?.stop(), native?.stop()]);
+  await app?.fastify.close();
+});
+
+interface ExemplarResult { seriesLabels: Record<string, string>; exemplars: { labels: Record<string, string>; value: string; timestamp: number }[] }
+async function exemplars(p: Prometheus, query: string): Promise<ExemplarResult[]> {
+  const u = new URL("/api/v1/query_exemplars", p.url);
+  u.searchParams.set("query", query);
+  u.searchParams.set("start", String(Math.floor(exTimeMs / 1000) - 60));
+  u.searchParams.set("end", String(Math.ceil(Date.now() / 1000) + 60));
+  const body = (await (await fetch(u)).json()) as { status: string; data: ExemplarResult[] };
+  assert.equal(body.status, "success");
+  return body.data;
+}
+
+test("OpenMetrics scrape: the exemplar is stored on the bucket that holds the slow request", async () => {
+  const got = await poll(() => exemplars(om, "meshlat_request_duration_milliseconds_bucket"), (d) => d.length > 0, { timeoutMs: 20_000, intervalMs: 250, what: "exemplars (OpenMetrics)" });
+  assert.equal(got.length, 1, JSON.stringify(got));
+  const le = CLASSIC_LE_MS[bucketOf(SLOW_MS)]!;
+  assert.equal(Number(got[0]!.seriesLabels.le), le);
+  assert.ok(le >= SLOW_MS && le / 2 < SLOW_MS);
+  assert.deepEqual(got[0]!.exemplars.map((e) => [e.labels.trace_id, Number(e.value), Math.round(e.timestamp * 1000)]), [[TRACE, SLOW_MS, exTimeMs]]);
+  assert.deepEqual(await exemplars(om, "meshlat_upstream_duration_milliseconds_bucket"), [], "no exemplar offered, none stored");
+});
+
+test("protobuf scrape: the native histogram's exemplar is stored with its trace id", async () => {
+  const got = await poll(() => exemplars(native, "meshlat_request_duration_milliseconds"), (d) => d.length > 0, { timeoutMs: 20_000, intervalMs: 250, what: "exemplars (protobuf)" });
+  assert.equal(got.length, 1, JSON.stringify(got));
+  assert.equal(got[0]!.seriesLabels.__name__, "meshlat_request_duration_milliseconds");
+  assert.deepEqual(got[0]!.exemplars.map((e) => [e.labels.trace_id, Number(e.value), Math.round(e.timestamp * 1000)]), [[TRACE, SLOW_MS, exTimeMs]]);
+  // Still one native histogram per label set: the exemplar's Bucket does not turn it classic.
+  assert.deepEqual(await native.query("meshlat_request_duration_milliseconds_bucket"), []);
+});
