@@ -61,6 +61,8 @@ export interface SeriesInput {
   /** Requests in this series; defaults to the request timing's n. */
   count?: number;
   timings?: Partial<Record<TimingName, TimingInput>>;
+  /** v2: the series' exemplar (trace id as hex, sent as bin). */
+  exemplar?: { traceId: string; valueUs: number; timeMs: number };
 }
 
 export interface BatchInput {
@@ -193,7 +195,9 @@ function batchValueV2(input: BatchInput): Record<string, unknown> {
     });
     const req = s.timings?.request;
     const count = s.count ?? (req === undefined ? 0 : isRaw(req) ? req.n : req.length);
-    return [[mask, ...changed], count, [tmask, ...timings]];
+    const row: unknown[] = [[mask, ...changed], count, [tmask, ...timings]];
+    if (s.exemplar) row.push([Buffer.from(s.exemplar.traceId, "hex"), s.exemplar.valueUs, s.exemplar.timeMs]);
+    return row;
   });
   const now = Date.now();
   const proxy = { id: "sidecar~10.0.0.1~frontend-1.shop~shop.svc.cluster.local", workload: "frontend", namespace: "shop", region: "eu-west-1", ...input.proxy };

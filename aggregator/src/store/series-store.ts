@@ -44,6 +44,8 @@ export interface StoreOptions {
   readonly idleTimeoutMs: number;
   /** Bucket cap of each stored exponential histogram. */
   readonly histogramBuckets: number;
+  /** How long a series' exemplar stands against faster ones (exemplars.ts). */
+  readonly exemplarSpanMs: number;
 }
 
 export class SeriesStore {
@@ -81,6 +83,7 @@ export class SeriesStore {
       }
       s.lastSeen = now;
       s.add(w, from);
+      if (w.exemplar) s.offerExemplar(0, { traceId: w.exemplar.traceId, valueMs: w.exemplar.valueUs / 1000, timeMs: w.exemplar.timeMs }, now, this.opts.exemplarSpanMs);
       this.points++;
       onSeries?.(s, w, from);
     }

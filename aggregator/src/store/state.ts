@@ -27,7 +27,7 @@ export class AggregatorState {
 
   constructor(readonly config: Config, readonly now: Clock) {
     const idleTimeoutMs = config.series_ttl_s * 1000;
-    this.store = new SeriesStore({ maxSeries: config.max_series, idleTimeoutMs, histogramBuckets: config.histogram_buckets });
+    this.store = new SeriesStore({ maxSeries: config.max_series, idleTimeoutMs, histogramBuckets: config.histogram_buckets, exemplarSpanMs: config.exemplar_span_s * 1000 });
     this.vms = new VmRegistry({ maxVms: config.max_vms, dedupeWindow: config.dedupe_window, idleTimeoutMs });
     this.windows = new WindowRing(config.window_slot_s * 1000, config.histogram_buckets);
   }

@@ -35,12 +35,24 @@ export interface ExpTiming {
   readonly counts: readonly number[];
 }
 
+/** v2: the series' slowest traced request in the window (docs/wire-format.md, "Exemplar"). */
+export interface WireExemplar {
+  /** Lower-case hex, 16 or 32 digits, not all zero. */
+  readonly traceId: string;
+  /** The request's total time, µs. */
+  readonly valueUs: number;
+  /** Wall-clock time of the request, Unix ms. */
+  readonly timeMs: number;
+}
+
 export interface WireSeries {
   /** Label values (already resolved through the string table), in LABEL_NAMES order. */
   readonly labels: readonly string[];
   readonly count: number;
   /** v1 batches carry Timing, v2 batches ExpTiming. */
   readonly timings: readonly (Timing | ExpTiming | null)[];
+  /** v2 only, optional. */
+  readonly exemplar?: WireExemplar;
 }
 
 export interface Batch {

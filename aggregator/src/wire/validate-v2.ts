@@ -3,7 +3,7 @@
 // before anything is merged; throws AggError (AGG_ERR_SCHEMA) with the path of the field.
 import { MAX_INDEX_0, MAX_SCALE, MIN_INDEX_0, MIN_SCALE, upperMs } from "./exp-buckets.ts";
 import { LABEL_NAMES, TIMING_NAMES } from "./types.ts";
-import type { ExpTiming, WireLimits, WireSeries } from "./types.ts";
+import type { ExpTiming, WireExemplar, WireLimits, WireSeries } from "./types.ts";
 import { arr, fail, u } from "./checks.ts";
 
 const NL = LABEL_NAMES.length;
@@ -57,13 +57,26 @@ export function expTiming(v: unknown, p: () => string, count: number, maxBuckets
   return { n, sumUs, scale, zero, offset, counts };
 }
 
+/** [trace_id bin 8|16 (not all zero), value_us uint (≤ the request timing's recorded range), time_ms uint]. */
+function exemplarOf(v: unknown, p: () => string, request: ExpTiming | null): WireExemplar {
+  const e = arr(v, p(), 3, 3);
+  const id = e[0];
+  if (!(id instanceof Uint8Array) || (id.length !== 8 && id.length !== 16)) fail(`${p()}/0`, "trace id must be bin of 8 or 16 bytes");
+  if (id.every((b) => b === 0)) fail(`${p()}/0`, "trace id is all zero");
+  const valueUs = u(e[1], () => `${p()}/1`);
+  if (request === null || request.n === 0) fail(`${p()}/1`, "an exemplar needs the request timing it belongs to");
+  const timeMs = u(e[2], () => `${p()}/2`);
+  return { traceId: Buffer.from(id.buffer, id.byteOffset, id.length).toString("hex"), valueUs, timeMs };
+}
+
 export function seriesV2(rw: readonly unknown[], strings: readonly string[], limits: WireLimits): WireSeries[] {
   const series = new Array<WireSeries>(rw.length);
   let prev: string[] | null = null;
   for (let s = 0; s < rw.length; s++) {
     const path = () => `/series/${s}`;
     const rs = rw[s];
-    const r = Array.isArray(rs) && rs.length === 3 ? rs : arr(rs, path(), 3, 3);
+    const r = Array.isArray(rs) && rs.length === 3 ? rs : arr(rs, path(), 4);
+    if (r.length < 3) fail(path(), `expected 3 or 4 elements, got ${r.length}`);
 
     const lw = Array.isArray(r[0]) && r[0].length >= 1 && r[0].length <= NL + 1 ? (r[0] as unknown[]) : arr(r[0], `${path()}/0`, NL + 1);
     const mask = u(lw[0], () => `${path()}/0/0`);
@@ -92,7 +105,7 @@ export function seriesV2(rw: readonly unknown[], strings: readonly string[], lim
       timings[t] = expTiming(tw[kk], () => `${path()}/2/${kk}`, count, limits.maxTimingBuckets);
       k++;
     }
-    series[s] = { labels, count, timings };
+    series[s] = r.length === 4 ? { labels, count, timings, exemplar: exemplarOf(r[3], () => `${path()}/3`, timings[0]!) } : { labels, count, timings };
   }
   return series;
 }
