@@ -1,13 +1,18 @@
 // Summing window entries into per-group aggregates (count + the five histograms).
 import { ExpHist } from "../store/exp-histogram.ts";
 import type { WindowEntry } from "../store/windows.ts";
+import { keepSlowest } from "../store/exemplars.ts";
+import type { Exemplar } from "../store/exemplars.ts";
 import { TIMING_NAMES } from "../wire/types.ts";
 
 export class Agg {
   count = 0;
   readonly timings: (ExpHist | null)[] = TIMING_NAMES.map(() => null);
+  /** The group's slowest traced requests, slowest first (bounded). */
+  readonly slowest: Exemplar[] = [];
   add(e: WindowEntry): void {
     this.count += e.count;
+    for (const x of e.slowest) keepSlowest(this.slowest, x);
     for (let t = 0; t < this.timings.length; t++) {
       if (e.n(t) === 0) continue;
       e.addTimingTo(t, (this.timings[t] ??= new ExpHist(e.cap)));

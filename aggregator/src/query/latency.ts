@@ -30,6 +30,8 @@ export interface LatencyGroup {
   split: { proxy: SplitPart; network: SplitPart | null; app: SplitPart | null; upstream: SplitPart };
   verdict: Verdict;
   verdict_reason: string;
+  /** The window's slowest traced requests, slowest first: the trace to open for a slow p99. */
+  slowest: { trace_id: string; request_ms: number; time_ms: number }[];
 }
 
 /** Server-Timing drives the split when at least this share of requests carried it. */
@@ -106,7 +108,8 @@ function group(primary: Agg, reporter: "source" | "destination", paired: Agg | u
     reason = `largest share of the mean total: ${verdict} ${(parts[0]![1] * 100).toFixed(1)}%`;
   }
 
-  return { reporter, requests: primary.count, rate_per_s: primary.count / (q.windowMs / 1000), timings, source, split, verdict, verdict_reason: reason };
+  const slowest = primary.slowest.map((e) => ({ trace_id: e.traceId, request_ms: e.valueMs, time_ms: e.timeMs }));
+  return { reporter, requests: primary.count, rate_per_s: primary.count / (q.windowMs / 1000), timings, source, split, verdict, verdict_reason: reason, slowest };
 }
 
 export function latency(entries: Iterable<WindowEntry>, q: LatencyQuery): LatencyGroup[] {

@@ -58,6 +58,7 @@ export const latencyResponse = {
           source: str,
           split: { type: "object", properties: { proxy: splitPart, network: splitPartOrNull, app: splitPartOrNull, upstream: splitPart } },
           verdict: str, verdict_reason: str,
+          slowest: { type: "array", items: { type: "object", properties: { trace_id: str, request_ms: num, time_ms: num } } },
         },
       },
     },

@@ -29,3 +29,15 @@ export function slowest(kept: Exemplar | null, next: Exemplar, nowMs: number, sp
 export function current(kept: Exemplar | null, nowMs: number, spanMs: number): Exemplar | null {
   return kept !== null && kept.timeMs >= nowMs - spanMs ? kept : null;
 }
+
+/** Slowest exemplars a window entry and a latency group keep (the latency API's `slowest`). */
+export const SLOWEST_KEPT = 5;
+
+/** Inserts `e` into `list` (slowest first) and keeps at most `max`: a bounded top-k, in place. */
+export function keepSlowest(list: Exemplar[], e: Exemplar, max = SLOWEST_KEPT): void {
+  if (list.length === max && e.valueMs <= list[max - 1]!.valueMs) return;
+  let i = list.length;
+  while (i > 0 && list[i - 1]!.valueMs < e.valueMs) i--;
+  list.splice(i, 0, e);
+  if (list.length > max) list.length = max;
+}

@@ -5,6 +5,8 @@ import { ExpHist } from "./exp-histogram.ts";
 import type { Bounds } from "./v1-buckets.ts";
 import type { StoredSeries } from "./series-store.ts";
 import { addWireTiming } from "./wire-timing.ts";
+import { keepSlowest } from "./exemplars.ts";
+import type { Exemplar } from "./exemplars.ts";
 import type { WireSeries } from "../wire/types.ts";
 import { TIMING_NAMES } from "../wire/types.ts";
 
@@ -15,6 +17,8 @@ const N_TIMINGS = TIMING_NAMES.length;
 export class WindowEntry {
   count = 0;
   readonly timings: (ExpHist | null)[] = new Array(N_TIMINGS).fill(null);
+  /** The slot's slowest traced requests of this series, slowest first (bounded). */
+  readonly slowest: Exemplar[] = [];
   constructor(readonly labels: readonly string[], readonly cap: number) {}
 
   n(t: number): number { return this.timings[t]?.n ?? 0; }
@@ -33,6 +37,8 @@ export class WindowEntry {
       const wt = w.timings[t];
       if (wt) addWireTiming((this.timings[t] ??= new ExpHist(this.cap)), wt, from);
     }
+    const x = w.exemplar;
+    if (x) keepSlowest(this.slowest, { traceId: x.traceId, valueMs: x.valueUs / 1000, timeMs: x.timeMs });
   }
 }
 
