@@ -26,6 +26,9 @@ export const SCHEMA = {
   // statsd_exporter's `ttl`: a label set that stopped being reported must not stay in /metrics forever.
   series_ttl_s: { kind: "int", default: 600, min: 10, max: 7 * 86400, unit: "seconds", help: "a series (label set) not updated for this long leaves /metrics, counted in meshlat_aggregator_series_expired_total (restarts from 0 if it returns)" },
   window_slot_s: { kind: "int", default: 10, min: 1, max: 60, unit: "seconds", help: "granularity of the sliding windows behind the APIs (1m/5m/15m/1h)" },
+  // {trace_id} is replaced by the trace id in hex: Jaeger http://jaeger:16686/trace/{trace_id},
+  // Zipkin http://zipkin:9411/zipkin/traces/{trace_id}, Tempo through Grafana's explore URL.
+  trace_url_template: { kind: "string", default: "", pattern: /^$|^https?:\/\/[^\s]*\{trace_id\}[^\s]*$/, unit: "URL with {trace_id}", help: "link from a slow request's trace id to the tracing backend (latency API trace_url, the page); empty: no links" },
   exemplar_span_s: { kind: "int", default: 60, min: 1, max: 3600, unit: "seconds", help: "a series' exemplar (its slowest traced request) shown on /metrics and in the latency API gives way to any newer one after this" },
   max_clock_skew_s: { kind: "int", default: 120, min: 0, max: 86400, unit: "seconds", help: "a batch window end within this of receive time places its deltas; else receive time is used" },
   dedupe_window: { kind: "int", default: 256, min: 1, max: 65536, unit: "sequence numbers per VM", help: "recent seqs remembered per VM for de-duplication" },

@@ -220,7 +220,7 @@ test("response schemas serialize every field the queries compute (nothing droppe
     const now = a.clock.now;
     const covered = a.state.spanMs(now, 300_000); // what the routes divide rates by
     const entries = () => a.state.windows.entries(now, 300_000);
-    const groups = latency(entries(), { destinationService: SVC, windowMs: covered, by: ["user_tier", "region"], minSamples: 1 });
+    const groups = latency(entries(), { destinationService: SVC, windowMs: covered, by: ["user_tier", "region"], minSamples: 1, traceUrlTemplate: "" });
     const l = (await a.get(`/api/v1/latency?destination_service=${SVC}&by=user_tier,region`)).json();
     assert.deepEqual(l.groups, JSON.parse(JSON.stringify(groups)));
     assert.deepEqual(Object.keys(l).sort(), ["by", "destination_service", "groups", "min_samples", "span_seconds", "window", "window_seconds"]);

@@ -30,6 +30,9 @@ const bad: [string, string[], Record<string, string>, string][] = [
   ["bad log level", ["--log-level", "loud"], {}, "log_level"],
   ["bad host", ["--host", "a b"], {}, "host"],
   ["idle timeout too small", ["--series-ttl-s", "1"], {}, "series_ttl_s"],
+  ["trace URL without {trace_id}", ["--trace-url-template", "http://jaeger:16686/trace/"], {}, "trace_url_template"],
+  ["trace URL not http(s)", [], { MESHLAT_TRACE_URL_TEMPLATE: "javascript:alert('{trace_id}')" }, "trace_url_template"],
+  ["trace URL with a space", ["--trace-url-template", "http://x/{trace_id} y"], {}, "trace_url_template"],
 ];
 for (const [name, argv, env, path] of bad) {
   test(`config error: ${name}`, () => {

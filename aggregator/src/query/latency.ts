@@ -15,6 +15,8 @@ export interface LatencyQuery {
   readonly by: readonly GroupBy[];
   readonly reporter?: "source" | "destination";
   readonly minSamples: number;
+  /** trace_url_template: `{trace_id}` replaced by the trace id; empty for no links. */
+  readonly traceUrlTemplate: string;
 }
 
 export interface TimingStats { samples: number; mean_ms: number | null; p50_ms: number | null; p95_ms: number | null; p99_ms: number | null; share: number | null }
@@ -31,7 +33,7 @@ export interface LatencyGroup {
   verdict: Verdict;
   verdict_reason: string;
   /** The window's slowest traced requests, slowest first: the trace to open for a slow p99. */
-  slowest: { trace_id: string; request_ms: number; time_ms: number }[];
+  slowest: { trace_id: string; request_ms: number; time_ms: number; trace_url: string | null }[];
 }
 
 /** Server-Timing drives the split when at least this share of requests carried it. */
@@ -108,7 +110,8 @@ function group(primary: Agg, reporter: "source" | "destination", paired: Agg | u
     reason = `largest share of the mean total: ${verdict} ${(parts[0]![1] * 100).toFixed(1)}%`;
   }
 
-  const slowest = primary.slowest.map((e) => ({ trace_id: e.traceId, request_ms: e.valueMs, time_ms: e.timeMs }));
+  const link = (id: string) => (q.traceUrlTemplate ? q.traceUrlTemplate.replaceAll("{trace_id}", id) : null);
+  const slowest = primary.slowest.map((e) => ({ trace_id: e.traceId, request_ms: e.valueMs, time_ms: e.timeMs, trace_url: link(e.traceId) }));
   return { reporter, requests: primary.count, rate_per_s: primary.count / (q.windowMs / 1000), timings, source, split, verdict, verdict_reason: reason, slowest };
 }
 

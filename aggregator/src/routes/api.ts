@@ -58,7 +58,7 @@ export const latencyResponse = {
           source: str,
           split: { type: "object", properties: { proxy: splitPart, network: splitPartOrNull, app: splitPartOrNull, upstream: splitPart } },
           verdict: str, verdict_reason: str,
-          slowest: { type: "array", items: { type: "object", properties: { trace_id: str, request_ms: num, time_ms: num } } },
+          slowest: { type: "array", items: { type: "object", properties: { trace_id: str, request_ms: num, time_ms: num, trace_url: { type: ["string", "null"] } } } },
         },
       },
     },
@@ -126,6 +126,7 @@ export async function apiRoutes(app: FastifyInstance, opts: { state: AggregatorS
     const { entries, spanMs: coveredMs } = await viewEntries(state, prom, state.now(), windowMs, svc);
     const groups = latency(entries, {
       destinationService: svc, windowMs: coveredMs, by, reporter, minSamples: state.config.min_samples,
+      traceUrlTemplate: state.config.trace_url_template,
     });
     return { destination_service: svc, window, window_seconds: windowMs / 1000, span_seconds: coveredMs / 1000, by, min_samples: state.config.min_samples, groups };
   });

@@ -69,7 +69,7 @@ export async function overviewRoutes(app: FastifyInstance, opts: { state: Aggreg
     const all = [...entries];
     const g = graph(all, { windowMs: spanMs, namespace: namespace || undefined });
     const shown = new Set(g.edges.map((e) => e.destination));
-    const services = latencyByService(all, { windowMs: spanMs, by, minSamples })
+    const services = latencyByService(all, { windowMs: spanMs, by, minSamples, traceUrlTemplate: state.config.trace_url_template })
       .filter((s) => !namespace || shown.has(s.destination_service));
     // Every workload that ever reported (its cumulative counters), with what reports now.
     const reporting = new Map(state.vms.reporting(now - REPORTING_MS).map((w) => [w.workload + "\u0000" + w.namespace, w]));
