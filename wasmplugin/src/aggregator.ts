@@ -87,6 +87,7 @@ export function deployment(s: Settings) {
                 // Each replica holds only its workloads: the views must sum all replicas.
                 { name: "MESHLAT_PROMETHEUS_URL", value: s.prometheusUrl },
                 { name: "NODE_OPTIONS", value: "--max-old-space-size=640" },
+                ...(s.traceUrlTemplate ? [{ name: "MESHLAT_TRACE_URL_TEMPLATE", value: s.traceUrlTemplate }] : []),
               ],
               ports: [{ name: "http", containerPort: port, protocol: "TCP" }],
               startupProbe: probe("/healthz", 2, 30),

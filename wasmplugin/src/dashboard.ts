@@ -15,7 +15,7 @@ const mean = (t: string, by: readonly string[] = []) => meanOf(`meshlat_${t}_dur
 const share = (t: string) => `(${mean(t, ["destination_service"])}) / (${mean("request", ["destination_service"])})`;
 
 let nextId = 1;
-function panel(title: string, type: string, grid: [number, number, number, number], targets: { expr: string; legendFormat?: string; instant?: boolean; format?: string }[], extra: Record<string, unknown> = {}) {
+function panel(title: string, type: string, grid: [number, number, number, number], targets: { expr: string; legendFormat?: string; instant?: boolean; format?: string; exemplar?: boolean }[], extra: Record<string, unknown> = {}) {
   const [x, y, w, h] = grid;
   return {
     id: nextId++,
@@ -31,6 +31,7 @@ function panel(title: string, type: string, grid: [number, number, number, numbe
       instant: t.instant ?? false,
       range: !(t.instant ?? false),
       format: t.format ?? "time_series",
+      exemplar: t.exemplar ?? false,
     })),
     ...extra,
   };
@@ -78,6 +79,10 @@ export function dashboard() {
     panel("p99 by timing (ms)", "timeseries", [12, 8, 12, 9], TIMINGS.map((t) => ({
       expr: quantileOf(0.99, `meshlat_${t}_duration_milliseconds`, SEL, RI),
       legendFormat: `p99 ${t}`,
+      // The aggregator puts each series' slowest traced request on the request histogram
+      // (docs/wire-format.md, "v2: a series' exemplar"); the data source links its trace_id
+      // (grafana/meshlat-datasource.yaml, exemplarTraceIdDestinations).
+      exemplar: t === "request",
     })), { fieldConfig: { defaults: { unit: "ms" }, overrides: [] } }),
     panel("Mean request time by tier (ms)", "timeseries", [0, 17, 12, 8], [
       { expr: mean("request", ["user_tier"]), legendFormat: "{{user_tier}}" },

@@ -4,6 +4,7 @@ import { stringify } from "yaml";
 import * as agg from "./aggregator.ts";
 import { ruleGroups } from "./alerts.ts";
 import { dashboard } from "./dashboard.ts";
+import { grafanaDatasourceConfigMap } from "./grafana-datasource.ts";
 import { trafficExtension, wasmPlugin } from "./extension.ts";
 import { kialiCustomDashboards, kialiPrometheusRule, kialiRuleGroups } from "./kiali.ts";
 import { envoyStatsPodMonitor, prometheusRule, serviceMonitor } from "./monitoring.ts";
@@ -100,5 +101,6 @@ export function generatedFiles(s: Settings): Map<string, string> {
 
   f.set("telemetry/telemetry.yaml", toYaml(telemetry(s)));
   f.set("grafana/meshlat-dashboard.json", JSON.stringify(dashboard(), null, 2) + "\n");
+  f.set("grafana/meshlat-datasource.yaml", toYaml(grafanaDatasourceConfigMap(s)));
   return f;
 }

@@ -26,6 +26,9 @@ export interface Settings {
   /** Prometheus that scrapes every aggregator replica: the views (/api/v1/*) are answered from
    *  it, summed across replicas (docs/scale.md). kube-prometheus' default Service. */
   prometheusUrl: string;
+  /** Link from a slow request's trace id to the tracing backend, `{trace_id}` replaced (the
+   *  aggregator's trace_url_template, and the Grafana data source's exemplar link). */
+  traceUrlTemplate: string;
   /** SLO-ish thresholds the alerts use. */
   alerts: { proxyP99BudgetMs: number; retryRatio: number; networkShare: number; errorRatio: number };
 }
@@ -47,6 +50,10 @@ export const defaults: Settings = Object.freeze({
   plugin: PLUGIN_DEFAULTS,
   prometheusPrincipal: "cluster.local/ns/monitoring/sa/prometheus-k8s",
   prometheusUrl: "http://prometheus-k8s.monitoring.svc:9090",
+  // Istio's Jaeger addon as `istioctl dashboard jaeger` opens it: the query UI on port 16686
+  // under base_path /jaeger (istio/istio samples/addons/jaeger.yaml). Zipkin:
+  // http://<zipkin>:9411/zipkin/traces/{trace_id}; Tempo: a Grafana Explore URL.
+  traceUrlTemplate: "http://localhost:16686/jaeger/trace/{trace_id}",
   alerts: Object.freeze({ proxyP99BudgetMs: 10, retryRatio: 0.05, networkShare: 0.5, errorRatio: 0.05 }),
 }) as Settings;
 

@@ -3,6 +3,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { dashboard } from "../src/dashboard.ts";
+import { grafanaDatasource } from "../src/grafana-datasource.ts";
+import { defaults } from "../src/settings.ts";
 
 const BUILTIN = new Set(["__rate_interval", "__interval", "__range"]);
 type Panel = ReturnType<typeof dashboard>["panels"][number];
@@ -42,5 +44,14 @@ describe("dashboard", () => {
   it("covers latency split, verdict, tiers and dependency edges", () => {
     const titles = dashboard().panels.map((p) => p.title).join("\n");
     for (const t of [/latency split/i, /verdict/i, /by tier/i, /dependency edges/i]) assert.match(titles, t);
+  });
+  it("shows exemplars on the request p99 (the only histogram that carries them), linked by the data source", () => {
+    const withEx = dashboard().panels.flatMap((p) => p.targets.filter((t) => t.exemplar).map((t) => [p.title, t.expr] as const));
+    assert.equal(withEx.length, 1);
+    assert.match(withEx[0]![0], /p99/);
+    assert.match(withEx[0]![1], /meshlat_request_duration_milliseconds/);
+    const dest = grafanaDatasource({ ...defaults, traceUrlTemplate: "http://zipkin:9411/zipkin/traces/{trace_id}" }).datasources[0]!.jsonData.exemplarTraceIdDestinations;
+    assert.deepEqual(dest, [{ name: "trace_id", url: "http://zipkin:9411/zipkin/traces/${__value.raw}", urlDisplayLabel: "Open trace" }]);
+    assert.deepEqual(grafanaDatasource({ ...defaults, traceUrlTemplate: "" }).datasources[0]!.jsonData.exemplarTraceIdDestinations, []);
   });
 });
