@@ -12,7 +12,8 @@ const TIMEOUT_MS = 4000;
  * @typedef {{ user_tier?: string, region?: string, reporter: string, requests: number, rate_per_s: number,
  *   timings: Record<string, TimingStats | null>, source: string,
  *   split: { proxy: SplitPart, network: SplitPart | null, app: SplitPart | null, upstream: SplitPart },
- *   verdict: string, verdict_reason: string }} LatencyGroup
+ *   verdict: string, verdict_reason: string,
+ *   slowest?: { trace_id: string, request_ms: number, time_ms: number, trace_url: string | null }[] }} LatencyGroup
  * @typedef {{ workload: string, namespace: string, proxies: number, vms: number, requests: number, folded_requests: number, dropped_batches: number, failed_flushes: number }} WorkloadHealth
  * @typedef {{ window: string, window_seconds: number, span_seconds: number, by: string[], min_samples: number,
  *   graph: { nodes: GraphNode[], edges: GraphEdge[] },

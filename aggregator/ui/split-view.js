@@ -1,6 +1,7 @@
 // @ts-check
 // The latency split of one service: per group (all traffic, or per tier / region) a stacked bar
-// of the mean split proxy / network / app, p50 / p99 beside it, and the verdict with its reason.
+// of the mean split proxy / network / app, p50 / p99 beside it, the verdict with its reason, and
+// the window's slowest traced requests, each linked to its trace (trace_url_template).
 import { el, fmtMs, fmtPct, fmtRate } from "./format.js";
 
 /** @typedef {import("./api.js").LatencyGroup} LatencyGroup */
@@ -29,6 +30,19 @@ function bar(g) {
   return { b, label };
 }
 
+/** The slowest traced requests; a link only for an http(s) URL (the template is the operator's, the id the traffic's). @param {LatencyGroup} g */
+function slowest(g) {
+  if (!g.slowest || g.slowest.length === 0) return null;
+  return el("div", { class: "slowest" }, el("span", {}, "Slowest traced requests:"),
+    el("ul", {}, ...g.slowest.map((s) => {
+      const id = el("code", {}, s.trace_id);
+      const link = s.trace_url && /^https?:\/\//.test(s.trace_url)
+        ? el("a", { href: s.trace_url, target: "_blank", rel: "noopener noreferrer", title: `open trace ${s.trace_id}` }, id)
+        : id;
+      return el("li", {}, link, ` ${fmtMs(s.request_ms)}`);
+    })));
+}
+
 /**
  * @param {HTMLElement} root
  * @param {string} service
@@ -50,6 +64,7 @@ export function renderSplit(root, service, groups, minSamples) {
         el("span", {}, `mean ${fmtMs(t?.mean_ms)}`), el("span", {}, `p50 ${fmtMs(t?.p50_ms)}`), el("span", {}, `p99 ${fmtMs(t?.p99_ms)}`),
         el("span", {}, `proxy ${m("proxy")} · network ${m("network")} · app ${m("app")}`),
         el("span", {}, `${fmtRate(g.rate_per_s)} req/s (${g.requests}, ${g.reporter} reporter; at least ${minSamples} needed)`)),
-      el("p", { class: "verdict" }, "Verdict: ", el("strong", { class: g.verdict }, VERDICT_TEXT[g.verdict] ?? g.verdict), ` — ${g.verdict_reason}. `, el("span", { class: "hint" }, SOURCE_TEXT[g.source] ?? g.source)));
+      el("p", { class: "verdict" }, "Verdict: ", el("strong", { class: g.verdict }, VERDICT_TEXT[g.verdict] ?? g.verdict), ` — ${g.verdict_reason}. `, el("span", { class: "hint" }, SOURCE_TEXT[g.source] ?? g.source)),
+      slowest(g));
   }));
 }
