@@ -1,12 +1,11 @@
 // Exemplars against Debian's Prometheus 2.42 with --enable-feature=exemplar-storage: one
 // Prometheus scrapes OpenMetrics (classic buckets), one also has native-histograms and scrapes
-// protobuf. A slow request's exemplar, offered to a running aggregator's store, comes back from
+// protobuf. A slow request's exemplar, sent by the reference encoder in a wire v2 batch (what the
+// filter sends) to the aggregator as its own process, comes back from
 // /api/v1/query_exemplars on the bucket that holds its value with its trace id, value and time.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { build } from "../../aggregator/src/app.ts";
-import type { App } from "../../aggregator/src/app.ts";
-import { makeConfig } from "../../aggregator/src/config.ts";
+import { AggregatorProcess } from "../sidecar/aggregator-process.ts";
 import { CLASSIC_LE_MS } from "../../aggregator/src/store/exp-histogram.ts";
 import { bucketOf } from "../../aggregator/src/metrics/exemplar-format.ts";
 import { buildBatch, requests } from "../support/batch-builder.ts";
@@ -15,21 +14,20 @@ import { Prometheus } from "./prometheus.ts";
 
 const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
 const SLOW_MS = 1500;
-let app: App, om: Prometheus, native: Prometheus;
+let agg: AggregatorProcess, om: Prometheus, native: Prometheus;
 let exTimeMs = 0;
 
 before(async () => {
-  app = build(makeConfig({ log_level: "silent", shed_event_loop_delay_ms: 0, host: "127.0.0.1", port: 0 }));
-  await app.fastify.listen({ host: "127.0.0.1", port: 0 });
-  const port = (app.fastify.server.address() as { port: number }).port;
+  // A whole hour: the exemplar must still stand when the slower Prometheus scrapes.
+  agg = await AggregatorProcess.start({ args: ["--exemplar-span-s", "3600"] });
   const now = Date.now();
-  const r = await app.fastify.inject({ method: "POST", url: "/v1/batches", headers: { "content-type": "application/msgpack" },
-    payload: Buffer.from(buildBatch({ window: [now - 1000, now], series: [requests(20, { requestMs: 30, upstreamMs: 20 }), requests(1, { requestMs: SLOW_MS, upstreamMs: SLOW_MS - 5 })] })) });
-  assert.equal(r.statusCode, 204, r.body);
   exTimeMs = now - 200;
-  const s = [...app.state.store.series.values()][0]!;
-  s.offerExemplar(0, { traceId: TRACE, valueMs: SLOW_MS, timeMs: exTimeMs }, now, 3_600_000);
-  const job = [{ job: "meshlat", targets: [`127.0.0.1:${port}`] }];
+  const r = await fetch(`${agg.url}/v1/batches`, { method: "POST", headers: { "content-type": "application/msgpack" }, body: buildBatch({ v: 2, window: [now - 1000, now], series: [
+    { ...requests(20, { requestMs: 30, upstreamMs: 20 }), exemplar: { traceId: "80f198ee56343ba864fe8b2a57d3eff7", valueUs: 30_000, timeMs: exTimeMs - 100 } },
+    { ...requests(1, { requestMs: SLOW_MS, upstreamMs: SLOW_MS - 5 }), exemplar: { traceId: TRACE, valueUs: SLOW_MS * 1000, timeMs: exTimeMs } },
+  ] }) });
+  assert.equal(r.status, 204, await r.text());
+  const job = [{ job: "meshlat", targets: [`127.0.0.1:${agg.port}`] }];
   [om, native] = await Promise.all([
     Prometheus.start(job, { features: ["exemplar-storage"] }),
     Prometheus.start(job, { features: ["exemplar-storage", "native-histograms"] }),
@@ -38,7 +36,7 @@ before(async () => {
 
 after(async () => {
   await Promise.all([om?.stop(), native?.stop()]);
-  await app?.fastify.close();
+  await agg?.kill();
 });
 
 interface ExemplarResult { seriesLabels: Record<string, string>; exemplars: { labels: Record<string, string>; value: string; timestamp: number }[] }
