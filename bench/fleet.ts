@@ -20,8 +20,8 @@ import { fileURLToPath } from "node:url";
 import { AggregatorProcess } from "../test/sidecar/aggregator-process.ts";
 import { Prometheus } from "../test/e2e/prometheus.ts";
 import { HashRing } from "../test/sidecar/ring-hash.ts";
-import { batchValue, encodeBatch, timingOf } from "../test/support/batch-builder.ts";
-import type { Labels, RawTiming, SeriesInput } from "../test/support/batch-builder.ts";
+import { batchValue, encodeBatch } from "../test/support/batch-builder.ts";
+import type { Labels, SeriesInput } from "../test/support/batch-builder.ts";
 import { poll, sleep } from "../test/support/poll.ts";
 import { prng } from "./lib/traffic.ts";
 
@@ -33,6 +33,8 @@ const CHAIN = [
   { name: "payment", region: "eu-west-1" },
 ];
 const LABEL_SETS_PER_WINDOW = 26;
+/** What the filter sends since it keeps exponential histograms (docs/wire-format.md v2). */
+const WIRE_VERSION = 2;
 const AGG_FQDN = "meshlat-aggregator.istio-system.svc.cluster.local";
 // Prometheus' default-like interval: a 2,000-proxy fleet renders ~90 MB of text per scrape.
 const SCRAPE_INTERVAL_S = 15;
@@ -75,9 +77,9 @@ export function fleetWorkloads(proxies: number): Workload[] {
 }
 
 const MAX_COUNT = 8;
-/** Timings of a series point of `c` requests (each timing observes every request once). */
-const TIMINGS_BY_COUNT: Record<string, RawTiming>[] = Array.from({ length: MAX_COUNT + 1 }, (_, c) => {
-  const pick = (v: number[]) => timingOf(Array.from({ length: c }, (_, k) => v[k % v.length]!));
+/** Timings (ms) of a series point of `c` requests (each timing observes every request once). */
+const TIMINGS_BY_COUNT: Record<string, number[]>[] = Array.from({ length: MAX_COUNT + 1 }, (_, c) => {
+  const pick = (v: number[]) => Array.from({ length: c }, (_, k) => v[k % v.length]!);
   return { request: pick([3.1, 7.4, 12.8, 31]), upstream: pick([2.5, 6.9, 12.1, 30]), proxy: pick([0.6, 0.5, 0.7, 1]),
     app: pick([2, 5, 10, 25]), network: pick([0.5, 1.9, 2.1, 5]) };
 });
@@ -102,7 +104,7 @@ function template(wl: Workload, rand: () => number): Template {
     requests += count;
     series.push({ count, labels: wl.pool[i], timings: TIMINGS_BY_COUNT[count] });
   }
-  const bytes = Buffer.from(encodeBatch(batchValue({ vm: VM_AT, seq: 0xfffffff0, window: [W0, W1], series,
+  const bytes = Buffer.from(encodeBatch(batchValue({ v: WIRE_VERSION, vm: VM_AT, seq: 0xfffffff0, window: [W0, W1], series,
     proxy: { id: `sidecar~10.0.0.1~${wl.name}-0.${wl.ns}~${wl.ns}.svc.cluster.local`, workload: wl.name, namespace: wl.ns, region: wl.region } })));
   const at = (needle: number[] | string) => {
     const i = bytes.indexOf(typeof needle === "string" ? Buffer.from(needle, "latin1") : Buffer.from(needle));
@@ -255,15 +257,37 @@ const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString("en-US"
 
 export function fleetTable(results: FleetResult[]): string {
   const lines = [
-    "| run | replica | series-points | points/CPU-s | µs CPU/point | p99 ingest ms | 429s | label sets | series exposed | scrape s (max) | scrape bytes | peak RSS MiB | Prometheus = sent |",
+    "| run (achieved series-points/s) | replica | series-points | points/CPU-s (ingest + scrapes) | µs CPU/point | p99 ingest ms | 429s | label sets | series exposed | scrape s (max) | scrape bytes | peak RSS MiB | Prometheus = sent |",
     "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
   ];
   for (const res of results) {
-    const run = `P=${res.opts.proxies} W=${res.opts.workers} R=${res.opts.replicas} ${res.opts.balance}`;
+    const run = `P=${res.opts.proxies} W=${res.opts.workers} R=${res.opts.replicas} ${res.opts.balance} (${fmt(res.achievedPointsPerS)}/s)`;
     for (const r of res.opts.replicas > 1 ? [...res.rows, res.total] : res.rows) {
       lines.push(`| ${run} | ${r.replica} | ${fmt(r.points)} | ${fmt(r.points / r.cpuS)} | ${fmt(r.usPerPoint, 2)} | ${fmt(r.p99Ms, 1)} | ${fmt(r.r429)} | ${fmt(r.labelSets)} | ${fmt(r.series)} | ${fmt(r.scrapeS, 2)} | ${fmt(r.scrapeBytes)} | ${fmt(r.rssMiB)} | ${r.replica === "total" || res.opts.replicas === 1 ? (res.countsExact ? `yes (${fmt(res.promRequests)})` : `NO: ${fmt(res.promRequests)} of ${fmt(res.sentRequests)}`) : ""} |`);
     }
   }
+  return lines.join("\n");
+}
+
+/** HPA's CPU target (wasmplugin/src/aggregator.ts): replicas are sized to run at this share of a core. */
+const HPA_TARGET = 0.7;
+
+/** Capacity per core from a one-replica run, and the replicas a mesh of N sidecars needs. */
+export function capacityText(one: FleetResult): string {
+  const perCore = one.rows[0]!.points / one.rows[0]!.cpuS;
+  const labelSets = one.rows[0]!.labelSets;
+  const lines = [
+    `**Capacity per core:** ${fmt(perCore)} series-points per aggregator CPU-second, ingest and ${SCRAPE_INTERVAL_S} s scrapes of ${fmt(labelSets)} label sets included (one replica, the run above).`,
+    `A mesh of N sidecars with W workers, ${LABEL_SETS_PER_WINDOW} label sets per VM window and 1 s flushes sends N × W × ${LABEL_SETS_PER_WINDOW} series-points per second; a replica (one Node thread) at the HPA's ${HPA_TARGET * 100} % CPU target takes ${fmt(perCore * HPA_TARGET)} of them:`,
+    "",
+    "| sidecars (W=2) | series-points/s | replicas for CPU |",
+    "|--:|--:|--:|",
+  ];
+  for (const n of [100, 500, 2000, 10000]) {
+    const pts = n * 2 * LABEL_SETS_PER_WINDOW;
+    lines.push(`| ${fmt(n)} | ${fmt(pts)} | ${fmt(Math.max(1, Math.ceil(pts / (perCore * HPA_TARGET))))} |`);
+  }
+  lines.push("", "Label sets bound a replica too: keep each below `MESHLAT_MAX_SERIES` (4000 in the Deployment); with the ring hash they divide among the replicas.");
   return lines.join("\n");
 }
 
@@ -298,8 +322,9 @@ async function main(): Promise<void> {
     const md = readFileSync(path, "utf8");
     const a = md.indexOf(BEGIN), b = md.indexOf(END);
     if (a < 0 || b < a) throw new Error(`README.md has no ${BEGIN} … ${END} section`);
+    const capacity = one ? capacityText(one) : "";
     const note = `Measured ${new Date().toISOString().slice(0, 10)} by \`node --import tsx bench/fleet.ts --proxies ${values.proxies} --workers ${values.workers} --replicas ${values.replicas} --seconds ${values.seconds} --balance ${values.balance} --readme\` on this project's 2-core CI machine (simulator, replicas and Prometheus share the cores).`;
-    writeFileSync(path, md.slice(0, a + BEGIN.length) + "\n" + note + "\n\n" + table + "\n" + md.slice(b));
+    writeFileSync(path, md.slice(0, a + BEGIN.length) + "\n" + note + "\n\n" + table + "\n\n" + capacity + "\n" + md.slice(b));
   }
   process.exitCode = ok ? 0 : 1;
 }

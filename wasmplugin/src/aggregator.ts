@@ -151,14 +151,18 @@ export function horizontalPodAutoscaler(s: Settings) {
     spec: {
       scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: s.aggregatorName },
       minReplicas: 2,
-      // Few replicas: each one exports (nearly) all label sets, so Prometheus' series count
-      // grows with the replica count.
-      maxReplicas: 4,
+      // Capacity (bench/fleet.ts, P=2000 W=2 R=1, README "Several aggregator replicas"): one
+      // replica took 41,314 series-points per CPU-second, its scrapes included (2026-12-06, on
+      // a shared 2-core machine), ~28,900 at the 70 % target. A mesh of N sidecars with 2
+      // workers sends N x 2 x 26 per second: 2,000 sidecars need 4 replicas. The ring hash
+      // divides the label sets among replicas, so replicas add series room too.
+      maxReplicas: 8,
       metrics: [
         { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } },
       ],
       behavior: {
-        // Scale down slowly: every replica holds series; churn re-creates them elsewhere.
+        // Scale down slowly: a ring change moves ~1/R of the workloads, whose label sets stay
+        // on the replica they left until series_ttl (10 min).
         scaleDown: { stabilizationWindowSeconds: 600, policies: [{ type: "Pods", value: 1, periodSeconds: 120 }] },
       },
     },
