@@ -168,7 +168,8 @@ describe("Prometheus queries over meshlat metrics", { timeout: 90_000 }, () => {
   test("the Kiali dashboard's queries, as Kiali builds them for an app, return the sample mesh's series", async () => {
     const charts = parse(readFileSync(KIALI_CR, "utf8")).spec.custom_dashboards[0].items.map((i: { chart: KialiChart }) => i.chart) as KialiChart[];
     // The recorded copies (app, namespace from destination_service) of the client-side series.
-    await stack.prom.waitFor(`count(meshlat:kiali_request_duration_milliseconds_count)`, (v) => v > 0, 15_000);
+    // The rule is evaluated on its own interval: wait for an evaluation after the last scrape.
+    await stack.prom.waitFor(`sum(meshlat:kiali_request_duration_milliseconds_count)`, (v) => v === 2 * N, 15_000);
     const apps = await stack.prom.query(`sum by (namespace, app) (meshlat:kiali_request_duration_milliseconds_count)`);
     // frontend is called from outside the mesh: no client-side series, so no Kiali split for it.
     assert.deepEqual(apps.map((s) => `${s.metric.namespace}/${s.metric.app}=${s.value}`).sort(), [`${stack.mesh.namespace}/checkout=${N}`, `${stack.mesh.namespace}/payment=${N}`]);
