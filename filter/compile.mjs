@@ -21,7 +21,8 @@ export async function compileModule(entry, outFile, opts = {}) {
     // DESIGN.md: compile with abort routed to the SDK's proc_exit-based abort.
     "--use", "abort=abort_proc_exit",
     "--runtime", "incremental",
-    "--exportRuntime",
+    // No --exportRuntime: Envoy calls only proxy_* exports, malloc/proxy_on_memory_allocate and
+    // _start/_initialize (cpp-host src/wasm.cc), and nothing here calls __new/__pin/__collect.
     ...(optimize ? ["-O3z", "--converge", "--noAssert"] : ["--debug"]),
     ...(opts.extraArgs ?? []),
   ];
