@@ -235,7 +235,9 @@ export async function runFilter(opts: { quick: boolean; only?: string }): Promis
         if (spec.name === "typical") {
           metrics["filter.noop_sdk.ns_per_request"] = metric("info", sdk.summary.median, "ns/req", "SDK no-op, same requests, same run", { spread: sp(sdk.summary) });
           metrics["filter.noop_raw.ns_per_request"] = metric("info", raw.summary.median, "ns/req", "raw-ABI no-op (floor), same requests, same run", { spread: sp(raw.summary) });
-          metrics["filter.typical.own_cost_vs_sdk"] = metric("info", own.median, "x", "(meshlat − floor) / (SDK no-op − floor): the filter's own work against the SDK's", { spread: sp(own) });
+        }
+        if (spec.name === "typical" || spec.name === "inbound") {
+          metrics[`filter.${spec.name}.own_cost_vs_sdk`] = metric("info", own.median, "x", `(meshlat − floor) / (SDK no-op − floor) per ${spec.name} request: the filter's own work (with the host calls it makes) against the SDK's`, { spread: sp(own) });
         }
         d.timing = Object.fromEntries(res.map((x) => [x.name, x.summary]));
         if (spec.name === "typical" || spec.name === "inbound") d.hostTimeSplit = await hostTimeSplit(spec);

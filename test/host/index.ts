@@ -6,7 +6,7 @@ export { HeaderMap } from "./header-map.ts";
 export { loadModule, checkModule, ENVOY_IMPORTS } from "./load-module.ts";
 export { encodePairs, decodePairs, type Pair } from "./pairs.ts";
 export { Plugin, startPlugin } from "./plugin.ts";
-export { prop, Typed, Message, LookupMap, serializeValue, type PropertyValue } from "./property-value.ts";
+export { prop, Typed, Message, LookupMap, serializeValue, immutableValue, type PropertyValue } from "./property-value.ts";
 export { runRequest, type RequestSpec } from "./run-request.ts";
 export { SharedState } from "./shared-state.ts";
 export { HttpStream, FilterStatus, type LocalReply } from "./stream.ts";

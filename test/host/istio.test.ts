@@ -6,7 +6,8 @@ import { ManualClock } from "./clock.ts";
 import { decodePairs } from "./pairs.ts";
 import { startPlugin } from "./plugin.ts";
 import { runRequest } from "./run-request.ts";
-import { downstreamPeerProperties, istioClusterMetadata, type IstioPeer, type IstioPeerFormat } from "./istio.ts";
+import { downstreamPeerProperties, istioClusterMetadata, istioPeerValue, type IstioPeer, type IstioPeerFormat } from "./istio.ts";
+import { serializeValue, type PropertyValue } from "./property-value.ts";
 import type { StreamInfo } from "./types.ts";
 import { fixture, NODE } from "./test-support.ts";
 
@@ -104,4 +105,27 @@ test("downstream peer, Istio 1.25–1.28 (CelState Struct): whole read is a pair
     // labels is a nested Struct: its value in the pairs is itself a pairs map.
     assert.deepEqual(decodePairs(new TextEncoder().encode(pairs.get("labels")!)), [["role", "web"]], format);
   }
+});
+
+test("the 1.29+ peer encodes once per peer value: the same bytes on every read, as a fresh encoding of an equal map gives", async () => {
+  const peer: IstioPeer = { ...PEER, region: "us-east-1", labels: { team: "web" } };
+  const v = istioPeerValue(peer, "1.29+");
+  const first = serializeValue(v);
+  assert.ok(first instanceof Uint8Array);
+  // Encoded once: a second read hands out the stored encoding, not a new one.
+  assert.equal(serializeValue(v), first);
+  // Byte for byte what encoding an unfrozen copy gives (the observable value is unchanged).
+  const copy = { ...(v as Record<string, PropertyValue>), labels: { ...((v as Record<string, PropertyValue>).labels as Record<string, string>) } };
+  assert.deepEqual(serializeValue(copy), first);
+  assert.notEqual(serializeValue(copy), serializeValue(copy));
+  // What makes the stored encoding safe: the value (labels too) cannot change after it is set.
+  assert.throws(() => { (v as Record<string, PropertyValue>).workload = "other"; }, TypeError);
+  assert.throws(() => { ((v as Record<string, PropertyValue>).labels as Record<string, string>).team = "x"; }, TypeError);
+  // Through the host, two streams over the same value read the same pairs.
+  const info: StreamInfo = { direction: "inbound", clusterName: "inbound|8080||", properties: { "filter_state\0downstream_peer": v } };
+  const a = (await read(["filter_state\0downstream_peer"], info)).get("filter_state\0downstream_peer")!;
+  const b = (await read(["filter_state\0downstream_peer"], info)).get("filter_state\0downstream_peer")!;
+  assert.equal(a.status, 0);
+  assert.deepEqual(new Uint8Array(a.bytes), first);
+  assert.deepEqual(new Uint8Array(b.bytes), first);
 });

@@ -1,7 +1,7 @@
 // What Istio's sidecar puts where a Wasm filter can read it, per Istio version: the inbound
 // cluster's metadata (the service it serves) and the downstream peer that the metadata-exchange
 // filter leaves in filter state. Values are StreamInfo fields / properties for the host.
-import { LookupMap, type PropertyValue } from "./property-value.ts";
+import { LookupMap, immutableValue, type PropertyValue } from "./property-value.ts";
 
 /** One entry of `filter_metadata.istio.services` (istio/istio pilot/pkg/networking/core/cluster_builder.go). */
 export interface IstioService {
@@ -102,7 +102,9 @@ export function istioPeerValue(peer: IstioPeer, format: IstioPeerFormat): Proper
     put("availability_zone", peer.zone);
   }
   if (peer.labels && Object.keys(peer.labels).length > 0) out.labels = { ...peer.labels };
-  return out;
+  // The peer object is set once per connection and never changed after (istio/proxy
+  // peer_metadata filter.cc setFilterState), so its encoding is made once per value.
+  return immutableValue(out);
 }
 
 /** StreamInfo.properties entry for the server side's downstream peer. */

@@ -86,6 +86,27 @@ function double(v: number): Uint8Array {
   return wordU8;
 }
 
+// Maps and lists made by immutableValue: deeply frozen, so their pairs encoding is computed on
+// the first read and handed out again after. Envoy itself serializes per read (a CelState
+// Struct is even deserialized per read: envoy source/extensions/filters/common/expr/cel_state.cc
+// exprValue), but the host's JS encoding is emulation cost, not the filter's, and the bytes are
+// identical. Callers never write into the returned bytes (copyOut copies; containers slice).
+const immutable = new WeakSet<object>();
+const encodedOnce = new WeakMap<object, Uint8Array>();
+
+/**
+ * Freezes a map/list value deeply (plain objects and arrays; leaves as they are) and marks it
+ * for the encoding cache above: for values that never change once set, such as the peer that
+ * Istio's metadata exchange puts in a connection's filter state.
+ */
+export function immutableValue<T extends PropertyValue>(v: T): T {
+  if (typeof v !== "object" || v === null || v instanceof Uint8Array || v instanceof Typed || v instanceof Message || v instanceof LookupMap) return v;
+  for (const item of Array.isArray(v) ? (v as readonly PropertyValue[]) : Object.values(v as Record<string, PropertyValue>)) immutableValue(item);
+  Object.freeze(v);
+  immutable.add(v);
+  return v;
+}
+
 /** Serialized bytes (a scratch view for 8-byte scalars: copy before the next call), or a Status code. */
 export function serializeValue(v: PropertyValue): Uint8Array | number {
   switch (typeof v) {
@@ -116,6 +137,21 @@ export function serializeValue(v: PropertyValue): Uint8Array | number {
     }
   }
   if (v instanceof Message) return v.bytes;
+  if (immutable.has(v)) {
+    // Same bytes as encoding it again (nothing in it can change), without the per-read work.
+    let bytes = encodedOnce.get(v);
+    if (bytes === undefined) {
+      const s = serializeContainer(v);
+      if (typeof s === "number") return s;
+      encodedOnce.set(v, (bytes = s));
+    }
+    return bytes;
+  }
+  return serializeContainer(v);
+}
+
+/** A map or list as proxy-wasm pairs (keys and values serialized recursively). */
+function serializeContainer(v: LookupMap | readonly PropertyValue[] | { readonly [key: string]: PropertyValue }): Uint8Array | number {
   const pairs: BytePair[] = [];
   if (v instanceof LookupMap) {
     if (!v.keys) return Status.SERIALIZATION_FAILURE;
