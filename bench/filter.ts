@@ -30,6 +30,8 @@ export const WASM_SIZE_TARGET = 64 * 1024;
 // Ticks rarely during hot-path runs (DESIGN.md allows 100–60000 ms); flush cost is measured
 // separately in flush.ts.
 const FLUSH_MS = 60_000;
+/** Mixes whose meshlat / SDK no-op ratio `--check` guards (see runFilter). */
+export const GUARDED_RATIOS: ReadonlySet<string> = new Set(["typical", "inbound"]);
 
 interface MixSpec {
   name: string;
@@ -225,9 +227,12 @@ export async function runFilter(opts: { quick: boolean; only?: string }): Promis
         // meshlat's own work above the host's floor, relative to the SDK no-op's (both minus the floor).
         const own = summarize(mesh.perRound.map((x, i) => (x - raw.perRound[i]) / Math.max(1, sdk.perRound[i] - raw.perRound[i])));
         const sp = (s: { q1: number; q3: number; min: number; max: number; n: number }) => ({ q1: s.q1, q3: s.q3, min: s.min, max: s.max, n: s.n });
-        // Only the typical mix (most rounds) is guarded; the other mixes' ratios move by more
-        // than the guard's tolerance between runs on a loaded 2-core machine and are shown only.
-        metrics[`filter.${spec.name}.ratio_vs_noop_sdk`] = metric(spec.name === "typical" ? "ratio" : "info", vsSdk.median, "x",
+        // The typical and inbound mixes are guarded; the others' ratios move by more than the
+        // guard's tolerance between runs on a loaded 2-core machine and are shown only.
+        // Inbound measured 1.15–1.28 over seven runs of the same code at load 7–12 (median 1.19,
+        // −3%/+8% around it, inside the 15% tolerance) and 3.1–3.3 when the host re-encoded the
+        // downstream peer per read: the guard tells those apart.
+        metrics[`filter.${spec.name}.ratio_vs_noop_sdk`] = metric(GUARDED_RATIOS.has(spec.name) ? "ratio" : "info", vsSdk.median, "x",
           `meshlat / SDK no-op per ${spec.name} request, paired rounds (${spec.rounds}×${spec.iterations})`,
           spec.name === "typical" ? { target: { op: "<=", value: RATIO_TARGET }, spread: sp(vsSdk) } : { spread: sp(vsSdk) });
         metrics[`filter.${spec.name}.ratio_vs_floor`] = metric("info", vsRaw.median, "x", `meshlat / raw-ABI no-op (the host's own floor) per ${spec.name} request`, { spread: sp(vsRaw) });

@@ -69,3 +69,16 @@ test("results table for the Performance section: rows with targets and verdicts,
   assert.equal(spliceResults(doc, "new"), "a\n<!-- bench-results:begin -->\nnew\n<!-- bench-results:end -->\nb\n");
   assert.throws(() => spliceResults("no markers", "x"), /markers/);
 });
+
+test("guard: the committed baseline guards the typical and inbound ratios; an inbound request at 3x the no-op fails", async () => {
+  const { readFileSync } = await import("node:fs");
+  const { GUARDED_RATIOS } = await import("./filter.ts");
+  const baseline = JSON.parse(readFileSync(new URL("./baseline.json", import.meta.url), "utf8")) as Results;
+  for (const mix of GUARDED_RATIOS) assert.equal(baseline.metrics[`filter.${mix}.ratio_vs_noop_sdk`]?.kind, "ratio", mix);
+  const inbound = baseline.metrics["filter.inbound.ratio_vs_noop_sdk"]!;
+  // What the host's per-read encoding of the downstream peer cost (measured 3.1–3.3).
+  const slow = run({ ...baseline.metrics, "filter.inbound.ratio_vs_noop_sdk": { ...inbound, value: 3.1 } });
+  const r = check(baseline, slow);
+  assert.equal(r.ok, false);
+  assert.equal(r.findings.find((f) => f.id === "filter.inbound.ratio_vs_noop_sdk")?.status, "regressed");
+});
