@@ -11,6 +11,7 @@ import { decodeMsgpack } from "../aggregator/src/wire/decode.ts";
 import { validateBatch } from "../aggregator/src/wire/validate.ts";
 import { AggregatorState } from "../aggregator/src/store/state.ts";
 import { makeConfig } from "../aggregator/src/config.ts";
+import { BENCH_LIMITS } from "./lib/bench-limits.ts";
 import { interleave } from "./lib/interleave.ts";
 import { get, load } from "./lib/http-load.ts";
 import { metric } from "./lib/results.ts";
@@ -95,7 +96,7 @@ function spreadOf(s: { q1: number; q3: number; min: number; max: number; n: numb
  * the over-HTTP figure apart from the aggregator's own work.
  */
 function pipeline(quick: boolean): { metrics: Record<string, Metric>; details: unknown } {
-  const config = makeConfig({ max_series: 60_000, max_vms: 1_000_000 });
+  const config = makeConfig({ max_series: 60_000, max_vms: 1_000_000, ...BENCH_LIMITS });
   const limits = { maxSeries: config.max_batch_series, maxStrings: config.max_batch_strings, maxBounds: config.max_bounds, maxLabelLength: config.max_label_length, maxTimingBuckets: config.max_timing_buckets };
   const state = new AggregatorState(config, Date.now);
   const templates = Array.from({ length: 10 }, (_, k) => template(k * 100, 100));

@@ -7,6 +7,7 @@
 // test test/e2e/native-histograms.test.ts checks the real one). Deterministic: seeded values.
 import { AggregatorState } from "../aggregator/src/store/state.ts";
 import { makeConfig } from "../aggregator/src/config.ts";
+import { BENCH_LIMITS } from "./lib/bench-limits.ts";
 import { ExpHist, observeUs } from "../aggregator/src/store/exp-histogram.ts";
 import { renderTraffic } from "../aggregator/src/metrics/traffic.ts";
 import { renderTrafficProtobuf } from "../aggregator/src/metrics/traffic-protobuf.ts";
@@ -23,7 +24,7 @@ export const QUANTILE_ERROR_TARGET = 0.05;
 
 /** Series per label set with all five timings, counted in what each format exposes. */
 function seriesPerLabelSet(): Record<string, Metric> {
-  const config = makeConfig();
+  const config = makeConfig(BENCH_LIMITS);
   const state = new AggregatorState(config, () => Date.now());
   const limits = { maxSeries: 100, maxStrings: 1000, maxBounds: 128, maxLabelLength: 1024, maxTimingBuckets: 160 };
   const timings = { request: [12, 40], upstream: [9, 30], proxy: [3, 10], app: [6, 20], network: [3, 10] };

@@ -37,7 +37,7 @@ function seriesSet(n: number, offset = 0): SeriesInput[] {
 
 async function ingestOverHttp(): Promise<void> {
   const main = new URL("../src/main.ts", import.meta.url).pathname;
-  const child = spawn(process.execPath, ["--import", "tsx", main, "--host", "127.0.0.1", "--port", "0", "--log-level", "info", "--max-series", "100000"], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--import", "tsx", main, "--host", "127.0.0.1", "--port", "0", "--log-level", "info", "--max-series", "100000", "--caller-identity", "off", "--max-series-per-namespace", "100000", "--max-vms-per-namespace", "1000000", "--max-exposition-bytes", "68719476736"], { stdio: ["ignore", "pipe", "inherit"] });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       let buf = "";
@@ -76,7 +76,7 @@ async function ingestOverHttp(): Promise<void> {
 }
 
 async function renderAt(nSeries: number): Promise<void> {
-  const { fastify } = build(makeConfig({ log_level: "silent", max_series: nSeries + 10, shed_event_loop_delay_ms: 0, body_limit_bytes: 64 * 1024 * 1024 }));
+  const { fastify } = build(makeConfig({ log_level: "silent", max_series: nSeries + 10, max_series_per_namespace: nSeries + 10, max_exposition_bytes: 64 * 1024 ** 3, shed_event_loop_delay_ms: 0, body_limit_bytes: 64 * 1024 * 1024 }));
   const vm = randomVmId();
   let seq = 0;
   for (let off = 0; off < nSeries; off += 5000) {
@@ -125,7 +125,7 @@ async function renderAt(nSeries: number): Promise<void> {
 /** Worst case for the windows: every series gets data in every slot for 16 minutes. */
 async function windowMemory(nSeries: number): Promise<void> {
   const clock = { now: Date.UTC(2026, 0, 1) };
-  const { fastify, state } = build(makeConfig({ log_level: "silent", max_series: nSeries + 10, shed_event_loop_delay_ms: 0, body_limit_bytes: 64 * 1024 * 1024 }), { now: () => clock.now });
+  const { fastify, state } = build(makeConfig({ log_level: "silent", max_series: nSeries + 10, max_series_per_namespace: nSeries + 10, max_exposition_bytes: 64 * 1024 ** 3, shed_event_loop_delay_ms: 0, body_limit_bytes: 64 * 1024 * 1024 }), { now: () => clock.now });
   const vm = randomVmId();
   let seq = 0;
   const bodies: Buffer[] = [];

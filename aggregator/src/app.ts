@@ -44,6 +44,7 @@ export function build(config: Config, opts: BuildOptions = {}): App {
     return503OnClosing: true,
   });
   const state = new AggregatorState(config, now);
+  if (config.caller_identity === "off") fastify.log.warn("caller_identity=off: any client may report batches for any namespace (use only outside a mesh)");
   const metrics = createSelfMetrics(state);
   let closing = false;
   let draining = false;

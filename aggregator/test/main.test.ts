@@ -17,7 +17,7 @@ test("a bad flag is a clear startup error with code AGG_ERR_CONFIG and exit stat
 });
 
 test("npm start's entry listens, ingests, and exits 0 on SIGTERM", async () => {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "--host", "127.0.0.1", "--port", "0", "--drain-period-ms", "0"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MESHLAT_LOG_LEVEL: "info" } });
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "--host", "127.0.0.1", "--port", "0", "--caller-identity", "off", "--drain-period-ms", "0"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MESHLAT_LOG_LEVEL: "info" } });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       let buf = "";
@@ -42,7 +42,7 @@ test("npm start's entry listens, ingests, and exits 0 on SIGTERM", async () => {
 });
 
 test("SIGTERM finishes an in-flight ingest, stops accepting, then exits 0", async () => {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "--host", "127.0.0.1", "--port", "0", "--drain-period-ms", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "--host", "127.0.0.1", "--port", "0", "--caller-identity", "off", "--drain-period-ms", "0"], { stdio: ["ignore", "pipe", "pipe"] });
   const sock = new net.Socket();
   try {
     let log = "";
@@ -72,7 +72,7 @@ test("SIGTERM finishes an in-flight ingest, stops accepting, then exits 0", asyn
 });
 
 test("SIGTERM drains: ingest answers 503 at once, /metrics still shows what was acknowledged, then exit 0", async () => {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "--host", "127.0.0.1", "--port", "0", "--drain-period-ms", "5000"], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "--host", "127.0.0.1", "--port", "0", "--caller-identity", "off", "--drain-period-ms", "5000"], { stdio: ["ignore", "pipe", "pipe"] });
   try {
     let log = "";
     child.stdout.on("data", (d: Buffer) => { log += d.toString(); });

@@ -12,12 +12,13 @@ import type { IntervalHistogram } from "node:perf_hooks";
 import type { AddressInfo } from "node:net";
 import { build } from "../../aggregator/src/app.ts";
 import { makeConfig } from "../../aggregator/src/config.ts";
+import { BENCH_LIMITS } from "./bench-limits.ts";
 
 type Msg = { cmd: "heap" | "eld-start" | "eld-stop" | "cpu" | "stop" };
 
 async function main(): Promise<void> {
   const overrides = JSON.parse(process.env.MESHLAT_BENCH_CONFIG ?? "{}");
-  const config = makeConfig({ port: 0, host: "127.0.0.1", log_level: "silent", ...overrides });
+  const config = makeConfig({ port: 0, host: "127.0.0.1", log_level: "silent", ...BENCH_LIMITS, ...overrides });
   const app = build(config).fastify;
   await app.listen({ port: 0, host: "127.0.0.1" });
   const addr = app.server.address() as AddressInfo;

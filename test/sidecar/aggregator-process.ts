@@ -43,8 +43,9 @@ export class AggregatorProcess {
     const child = spawn(process.execPath, [
       "--import", "tsx", "aggregator/src/main.ts",
       "--host", "127.0.0.1", "--port", String(this.port), "--log-level", "warn",
-      // A test stops the process at once: no drain period after SIGTERM.
-      "--drain-period-ms", "0", ...this.args,
+      // A test stops the process at once (no drain period after SIGTERM), and the sandbox mesh
+      // has no sidecar in front of the aggregator to vouch for callers (no identity check).
+      "--drain-period-ms", "0", "--caller-identity", "off", ...this.args,
     ], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
     child.stdout!.on("data", (d) => this.output.push(String(d)));

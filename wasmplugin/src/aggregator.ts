@@ -86,6 +86,11 @@ export function deployment(s: Settings) {
                 { name: "MESHLAT_MAX_SERIES", value: "4000" },
                 // Each replica holds only its workloads: the views must sum all replicas.
                 { name: "MESHLAT_PROMETHEUS_URL", value: s.prometheusUrl },
+                // Who may report: the caller's SPIFFE ID, from the x-forwarded-client-cert element
+                // this pod's sidecar appends (Istio's inbound listener: APPEND_FORWARD with URI),
+                // must be in the batch's namespace; PeerAuthentication STRICT makes every caller
+                // mTLS. Written out although it is the default, so it cannot be turned off unseen.
+                { name: "MESHLAT_CALLER_IDENTITY", value: "namespace" },
                 { name: "NODE_OPTIONS", value: "--max-old-space-size=640" },
                 ...(s.traceUrlTemplate ? [{ name: "MESHLAT_TRACE_URL_TEMPLATE", value: s.traceUrlTemplate }] : []),
               ],

@@ -28,6 +28,8 @@ export function authorizationPolicy(s: Settings) {
       selector: { matchLabels: selectorLabels },
       action: "ALLOW",
       rules: [
+        // Any mesh identity may POST batches; the aggregator itself binds each batch to its
+        // caller (caller_identity=namespace: the SPIFFE ID's namespace must be the batch's).
         {
           from: [{ source: { principals: ["*"] } }],
           to: [{ operation: { methods: ["POST"], paths: [s.plugin.aggregator_path], ports: [String(s.aggregatorPort)] } }],

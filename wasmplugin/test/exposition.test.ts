@@ -19,7 +19,7 @@ import { decodeFamilies } from "../../aggregator/src/metrics/protobuf.ts";
 const TARGET_LABELS = ["instance", "job", "pod", "namespace", "service", "endpoint", "container"];
 
 let exposition = new Map<string, Set<string>>();
-const app = build(makeConfig({ log_level: "silent" }));
+const app = build(makeConfig({ log_level: "silent", caller_identity: "off" }));
 
 before(async () => {
   await app.fastify.ready();

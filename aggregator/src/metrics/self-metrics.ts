@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { BATCH_ERROR_REASONS } from "../errors.ts";
 import type { BatchErrorReason } from "../errors.ts";
 import type { AggregatorState } from "../store/state.ts";
+import { EVICT_REASONS } from "../store/vms.ts";
 import { COUNTER_KEYS } from "../wire/types.ts";
 
 export type BatchResult = "accepted" | "duplicate" | "rejected" | "shed";
@@ -42,6 +43,9 @@ export function createSelfMetrics(state: AggregatorState): SelfMetrics {
   new Counter({ name: "meshlat_aggregator_series_folded_total", help: "Series points (label sets in batches) folded into the overflow series because max_series was reached.", registers, collect() { showTotals(this, [[{}, state.store.folded]]); } });
   new Counter({ name: "meshlat_aggregator_series_expired_total", help: "Series removed after series_ttl_s without updates.", registers, collect() { showTotals(this, [[{}, state.store.expired]]); } });
   new Counter({ name: "meshlat_aggregator_series_points_total", help: "Series points merged from accepted batches.", registers, collect() { showTotals(this, [[{}, state.store.points]]); } });
+  new Counter({ name: "meshlat_aggregator_series_quota_folded_total", help: "New label sets folded into the overflow series by a per-namespace quota (max_series_per_namespace) or the rendered-bytes budget (max_exposition_bytes); also counted in meshlat_aggregator_series_folded_total.", labelNames: ["limit"], registers, collect() { showTotals(this, [[{ limit: "namespace_quota" }, state.store.foldedByQuota], [{ limit: "exposition_budget" }, state.store.foldedByBudget]]); } });
+  new Counter({ name: "meshlat_aggregator_vms_evicted_total", help: "VM de-duplication states evicted, by reason (idle, namespace_quota, capacity); a retried batch of an evicted VM at or below its last seq is still a duplicate while its tombstone lasts.", labelNames: ["reason"], registers, collect() { showTotals(this, EVICT_REASONS.map((r) => [{ reason: r }, state.vms.evicted[r]] as const)); } });
+  new Counter({ name: "meshlat_aggregator_filter_vms_folded_total", help: "VMs whose filter counters are shown under workload/namespace overflow because max_filter_workloads pairs were already shown.", registers, collect() { showTotals(this, [[{}, state.vms.foldedVms]]); } });
   new Gauge({ name: "meshlat_aggregator_window_entries", help: "Per-series deltas held for the 1m/5m/15m/1h windows of the APIs (their memory is proportional to this).", registers, collect() { this.set(state.windows.size); } });
   const ingest = new Histogram({ name: "meshlat_aggregator_ingest_duration_seconds", help: "Time to decode, validate and merge one batch.", buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers });
 

@@ -7,6 +7,7 @@ import { AggError, reasonOf } from "../errors.ts";
 import { Admission } from "../ingest/admission.ts";
 import type { Ticket } from "../ingest/admission.ts";
 import { readBody } from "../ingest/body.ts";
+import { callerIdentity } from "../ingest/identity.ts";
 import { startLoadProbe } from "../ingest/load-probe.ts";
 import { decodeMsgpack } from "../wire/decode.ts";
 import { validateBatch } from "../wire/validate.ts";
@@ -70,6 +71,11 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
       if (!(body instanceof Uint8Array) || body.length === 0) throw new AggError("AGG_ERR_DECODE", "empty body");
       // Everything below is synchronous: validation completes before anything is merged.
       const batch = validateBatch(decodeMsgpack(body), limits);
+      if (cfg.caller_identity === "namespace") {
+        const id = callerIdentity(req.headers["x-forwarded-client-cert"], cfg.caller_identity_trusted_by);
+        if (typeof id === "string") throw new AggError("AGG_ERR_FORBIDDEN", id);
+        if (id.namespace !== batch.proxy.namespace) throw new AggError("AGG_ERR_FORBIDDEN", `caller ${id.uri} (namespace ${id.namespace}) may not report for namespace ${JSON.stringify(batch.proxy.namespace)}`, "/proxy/namespace");
+      }
       const result = state.ingest(batch);
       metrics.batch(result);
       metrics.ingestSeconds((performance.now() - t0) / 1000);

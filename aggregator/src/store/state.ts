@@ -27,8 +27,14 @@ export class AggregatorState {
 
   constructor(readonly config: Config, readonly now: Clock) {
     const idleTimeoutMs = config.series_ttl_s * 1000;
-    this.store = new SeriesStore({ maxSeries: config.max_series, idleTimeoutMs, histogramBuckets: config.histogram_buckets, exemplarSpanMs: config.exemplar_span_s * 1000 });
-    this.vms = new VmRegistry({ maxVms: config.max_vms, dedupeWindow: config.dedupe_window, idleTimeoutMs });
+    this.store = new SeriesStore({
+      maxSeries: config.max_series, idleTimeoutMs, histogramBuckets: config.histogram_buckets, exemplarSpanMs: config.exemplar_span_s * 1000,
+      maxSeriesPerNamespace: config.max_series_per_namespace, maxExpositionBytes: config.max_exposition_bytes,
+    });
+    this.vms = new VmRegistry({
+      maxVms: config.max_vms, dedupeWindow: config.dedupe_window, idleTimeoutMs,
+      maxVmsPerNamespace: config.max_vms_per_namespace, maxFilterWorkloads: config.max_filter_workloads,
+    });
     this.windows = new WindowRing(config.window_slot_s * 1000, config.histogram_buckets);
   }
 

@@ -80,8 +80,9 @@ export function validateBatch(value: unknown, limits: WireLimits): Batch {
   if (!isObj(p)) fail("/proxy", `expected a map, got ${typeName(p)}`);
   const proxy = {
     id: label(required(p, "id", "/proxy/"), "/proxy/id", maxL),
-    workload: label(required(p, "workload", "/proxy/"), "/proxy/workload", maxL),
-    namespace: label(required(p, "namespace", "/proxy/"), "/proxy/namespace", maxL),
+    // Kubernetes names: a namespace is a DNS label (63), a workload a DNS subdomain (253).
+    workload: label(required(p, "workload", "/proxy/"), "/proxy/workload", Math.min(maxL, 253)),
+    namespace: label(required(p, "namespace", "/proxy/"), "/proxy/namespace", Math.min(maxL, 63)),
     region: label(required(p, "region", "/proxy/"), "/proxy/region", maxL),
   };
   const vm = str(required(value, "vm", "/"), "/vm", 16);
