@@ -37,7 +37,7 @@ function seriesSet(n: number, offset = 0): SeriesInput[] {
 
 async function ingestOverHttp(): Promise<void> {
   const main = new URL("../src/main.ts", import.meta.url).pathname;
-  const child = spawn(process.execPath, ["--import", "tsx", main, "--host", "127.0.0.1", "--port", "0", "--log-level", "info", "--max-series", "100000", "--caller-identity", "off", "--max-series-per-namespace", "100000", "--max-vms-per-namespace", "1000000", "--max-exposition-bytes", "68719476736"], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--import", "tsx", main, "--host", "127.0.0.1", "--port", "0", "--log-level", "info", "--max-series", "100000", "--caller-identity", "off", "--shed-ingest-busy-percent", "0", "--max-series-per-namespace", "100000", "--max-vms-per-namespace", "1000000", "--max-exposition-bytes", "68719476736"], { stdio: ["ignore", "pipe", "inherit"] });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       let buf = "";

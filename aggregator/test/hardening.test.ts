@@ -139,3 +139,18 @@ test("meshlat_filter_dropped_batches_total says it is an upper bound", async () 
     assert.match(p.families.get("meshlat_filter_dropped_batches_total")!.help, /upper bound/);
   } finally { await a.fastify.close(); }
 });
+
+test("shedding on ingest work: past shed_ingest_busy_percent of the last second, 429 with Retry-After; admitted again once it passes", async () => {
+  const { Admission } = await import("../src/ingest/admission.ts");
+  const { makeConfig } = await import("../src/config.ts");
+  let now = 10_000;
+  const adm = new Admission({ config: makeConfig({ shed_ingest_busy_percent: 50, shed_retry_after_s: 1 }), pressure: () => null, draining: () => false, clock: () => now });
+  const headers = { "content-length": "100" };
+  const held = adm.admit(headers); // one in flight, so the next one is not a lone request
+  adm.admit(headers);
+  adm.worked(600);
+  assert.throws(() => adm.admit(headers), (e: any) => e.code === "AGG_ERR_SHED" && e.retryAfterS === 1 && /shed_ingest_busy_percent/.test(e.message));
+  now += 1_100; // that second has passed
+  adm.admit(headers);
+  adm.release(held);
+});

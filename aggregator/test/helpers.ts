@@ -18,7 +18,7 @@ export interface TestApp extends App {
 
 export function testApp(overrides: Partial<Record<ConfigKey, number | string>> = {}, opts: BuildOptions = {}): TestApp {
   const clock = { now: T0 };
-  const app = build(makeConfig({ log_level: "silent", shed_event_loop_delay_ms: 0, caller_identity: "off", ...overrides }), { now: () => clock.now, ...opts });
+  const app = build(makeConfig({ log_level: "silent", shed_event_loop_delay_ms: 0, shed_ingest_busy_percent: 0, caller_identity: "off", ...overrides }), { now: () => clock.now, ...opts });
   return {
     ...app,
     clock,

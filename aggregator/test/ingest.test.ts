@@ -164,8 +164,9 @@ test("load shedding: 429 when in-flight bytes would exceed the limit, never for 
   const sock = net.connect(port, "127.0.0.1");
   try {
     await new Promise((r) => sock.once("connect", r));
-    sock.write(`POST /v1/batches HTTP/1.1\r\nhost: x\r\ncontent-type: application/msgpack\r\ncontent-length: 1000\r\n\r\n` + "x".repeat(10));
-    // The half-sent body holds its 1000 bytes once the server has read them.
+    // Bytes count as they arrive (a declared length alone holds nothing): 2100 of 3000 sent.
+    sock.write(`POST /v1/batches HTTP/1.1\r\nhost: x\r\ncontent-type: application/msgpack\r\ncontent-length: 3000\r\n\r\n` + "x".repeat(2100));
+    // The half-sent body holds its 2100 bytes once the server has read them.
     const r = await poll(() => post(big), (res) => res.status !== 204, { timeoutMs: 5000, lastOnTimeout: true });
     assert.deepEqual(r, { status: 429, code: "AGG_ERR_SHED" });
   } finally { sock.destroy(); }
@@ -240,7 +241,7 @@ test("a client that disconnects mid-body releases its in-flight bytes", () => wi
   const sock = net.connect(port, "127.0.0.1");
   try {
     await new Promise((r) => sock.once("connect", r));
-    sock.write(`POST /v1/batches HTTP/1.1\r\nhost: x\r\ncontent-type: application/msgpack\r\ncontent-length: 2500\r\n\r\n` + "x".repeat(100));
+    sock.write(`POST /v1/batches HTTP/1.1\r\nhost: x\r\ncontent-type: application/msgpack\r\ncontent-length: 5000\r\n\r\n` + "x".repeat(3100));
     assert.equal(await statusBecomes(429), 429, "the half-sent body holds its bytes");
   } finally { sock.destroy(); }
   assert.equal(await statusBecomes(204), 204, "released after the disconnect");

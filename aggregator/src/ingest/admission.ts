@@ -1,7 +1,7 @@
 // Which ingest requests are let in, decided from the headers before the body is read: draining,
 // a content-length (required, within body_limit_bytes), no content-encoding, and the load budget
-// (batches and bytes in flight, event-loop and heap pressure). Refusals that a retry can cure
-// carry Retry-After.
+// (batches in flight, body bytes received and not yet merged, the share of the last second spent
+// merging, event-loop and heap pressure). Refusals that a retry can cure carry Retry-After.
 import type { IncomingHttpHeaders } from "node:http";
 import { AggError } from "../errors.ts";
 import type { Config } from "../config.ts";
@@ -11,10 +11,16 @@ export interface AdmissionOptions {
   /** Why ingest should shed now (event loop, heap), or null. */
   readonly pressure: () => string | null;
   readonly draining: () => boolean;
+  /** Monotonic milliseconds (tests inject one). */
+  readonly clock?: () => number;
 }
 
-/** A ticket held by an admitted request until its response or abort. */
-export interface Ticket { readonly bytes: number }
+/** A ticket held by an admitted request until its response or abort: the body bytes it has received. */
+export interface Ticket { bytes: number }
+
+/** Ingest handler time is summed over the last second in slots of this size. */
+const SLOT_MS = 100;
+const SLOTS = 10;
 
 // The body of a refused request is never read: its connection closes after the answer instead
 // of reading and discarding up to body_limit_bytes to reach the next request.
@@ -23,7 +29,35 @@ const unread = { closeConnection: true } as const;
 export class Admission {
   private inflightBytes = 0;
   private inflightBatches = 0;
-  constructor(private readonly opts: AdmissionOptions) {}
+  /** Handler milliseconds per SLOT_MS slot (ring), and the slot number each holds. */
+  private readonly busy = new Float64Array(SLOTS);
+  private readonly busySlot = new Float64Array(SLOTS).fill(-1);
+  private readonly clock: () => number;
+  constructor(private readonly opts: AdmissionOptions) {
+    this.clock = opts.clock ?? (() => performance.now());
+  }
+
+  /** Records `ms` of synchronous ingest work (decode, validate, merge) just done. */
+  worked(ms: number): void {
+    const slot = Math.floor(this.clock() / SLOT_MS);
+    const i = slot % SLOTS;
+    if (this.busySlot[i] !== slot) { this.busySlot[i] = slot; this.busy[i] = 0; }
+    this.busy[i] += ms;
+  }
+
+  /** Share (percent) of the last second the event loop spent in ingest handlers. */
+  busyPercent(): number {
+    const now = Math.floor(this.clock() / SLOT_MS);
+    let ms = 0;
+    for (let i = 0; i < SLOTS; i++) if (this.busySlot[i]! > now - SLOTS) ms += this.busy[i]!;
+    return (100 * ms) / (SLOTS * SLOT_MS);
+  }
+
+  /** Counts body bytes as they arrive: what is buffered, not what was declared, is the memory held. */
+  received(t: Ticket, n: number): void {
+    t.bytes += n;
+    this.inflightBytes += n;
+  }
 
   get batches(): number { return this.inflightBatches; }
 
@@ -45,13 +79,18 @@ export class Admission {
     // below one body a 429 for it would be retried forever.
     if (this.inflightBatches > 0) {
       if (this.inflightBatches >= cfg.max_concurrent_ingest) throw new AggError("AGG_ERR_SHED", `${this.inflightBatches} batches in flight, max_concurrent_ingest=${cfg.max_concurrent_ingest}`, "", retry);
-      if (this.inflightBytes + len > cfg.max_inflight_bytes) throw new AggError("AGG_ERR_SHED", `ingest bytes in flight would exceed max_inflight_bytes=${cfg.max_inflight_bytes}`, "", retry);
+      if (this.inflightBytes > cfg.max_inflight_bytes) throw new AggError("AGG_ERR_SHED", `ingest bytes received and not yet merged exceed max_inflight_bytes=${cfg.max_inflight_bytes}`, "", retry);
     }
+    // Requests queue in front of the event loop where no hook sees them, and each is handled
+    // alone: when ingest work fills the loop, /healthz and /metrics wait behind the queue.
+    // Refusing is cheap (headers only), and this passes within a second, so a lone request is
+    // refused too.
+    const busy = this.busyPercent();
+    if (cfg.shed_ingest_busy_percent > 0 && busy > cfg.shed_ingest_busy_percent) throw new AggError("AGG_ERR_SHED", `ingest used ${busy.toFixed(0)}% of the last second, above shed_ingest_busy_percent=${cfg.shed_ingest_busy_percent}`, "", retry);
     const why = this.opts.pressure();
     if (why) throw new AggError("AGG_ERR_SHED", why, "", retry);
-    this.inflightBytes += len;
     this.inflightBatches++;
-    return { bytes: len };
+    return { bytes: 0 };
   }
 
   release(t: Ticket): void {

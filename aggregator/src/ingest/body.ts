@@ -4,7 +4,7 @@
 import type { IncomingMessage } from "node:http";
 import { AggError } from "../errors.ts";
 
-export function readBody(payload: IncomingMessage, timeoutMs: number, done: (err: Error | null, body?: Buffer) => void): void {
+export function readBody(payload: IncomingMessage, timeoutMs: number, onBytes: (n: number) => void, done: (err: Error | null, body?: Buffer) => void): void {
   const chunks: Buffer[] = [];
   let size = 0;
   let settled = false;
@@ -17,7 +17,7 @@ export function readBody(payload: IncomingMessage, timeoutMs: number, done: (err
     done(err, body);
   };
   const timer = setTimeout(() => settle(new AggError("AGG_ERR_TIMEOUT", `body not received within body_timeout_ms=${timeoutMs}`, "", { closeConnection: true })), timeoutMs);
-  const onData = (c: Buffer) => { chunks.push(c); size += c.length; };
+  const onData = (c: Buffer) => { chunks.push(c); size += c.length; onBytes(c.length); };
   payload.on("data", onData);
   payload.once("end", () => settle(null, Buffer.concat(chunks, size)));
   payload.once("error", (e) => settle(e));

@@ -57,7 +57,10 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
     return sendError(err, e, req, reply);
   });
 
-  app.addContentTypeParser(MSGPACK_TYPES, (_req, payload, done) => readBody(payload as IncomingMessage, cfg.body_timeout_ms, done));
+  app.addContentTypeParser(MSGPACK_TYPES, (req, payload, done) => {
+    const t = tickets.get(req);
+    readBody(payload as IncomingMessage, cfg.body_timeout_ms, (n) => { if (t) admission.received(t, n); }, done);
+  });
 
   app.post(INGEST_PATH, {
     schema: { response: { 204: { type: "null" }, "4xx": ERROR_BODY, "5xx": ERROR_BODY } },
@@ -78,7 +81,9 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
       }
       const result = state.ingest(batch);
       metrics.batch(result);
-      metrics.ingestSeconds((performance.now() - t0) / 1000);
+      const ms = performance.now() - t0;
+      admission.worked(ms);
+      metrics.ingestSeconds(ms / 1000);
       return reply.code(204).send();
     },
   });
