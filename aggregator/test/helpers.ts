@@ -102,7 +102,8 @@ export function parseExposition(text: string, om = false): Parsed {
       continue;
     }
     assert.ok(!line.startsWith("#"), `unexpected comment: ${line}`);
-    const sm = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    // `s`: a label value may hold a raw CR (the text format escapes only backslash, quote and LF).
+    const sm = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/s.exec(line);
     assert.ok(sm, `malformed sample: ${line}`);
     const [, name, lt, vs] = sm as unknown as [string, string, string | undefined, string];
     assert.ok(current, `sample before any TYPE: ${line}`);
