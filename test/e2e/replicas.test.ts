@@ -20,7 +20,7 @@ const CHAIN = ["frontend", "checkout", "payment"];
 const TIERS = ["free", "premium", "unknown"];
 
 async function replica(prometheusUrl = ""): Promise<App & { port: number }> {
-  const app = build(makeConfig({ log_level: "silent", host: "127.0.0.1", shed_event_loop_delay_ms: 0, prometheus_url: prometheusUrl }));
+  const app = build(makeConfig({ log_level: "silent", host: "127.0.0.1", shed_event_loop_delay_ms: 0, caller_identity: "off", prometheus_url: prometheusUrl }));
   await app.fastify.listen({ host: "127.0.0.1", port: 0 });
   const addr = app.fastify.server.address();
   return Object.assign(app, { port: typeof addr === "object" && addr ? addr.port : 0 });

@@ -25,7 +25,7 @@ before(async () => { browser = await launchChromium(); });
 after(async () => { await browser?.close(); });
 
 async function aggregatorWithTraffic(template: string): Promise<{ app: App; url: string }> {
-  const app = build(makeConfig({ log_level: "silent", shed_event_loop_delay_ms: 0, trace_url_template: template }));
+  const app = build(makeConfig({ log_level: "silent", shed_event_loop_delay_ms: 0, caller_identity: "off", trace_url_template: template }));
   await app.fastify.listen({ host: "127.0.0.1", port: 0 });
   const now = Date.now();
   const body = buildBatch({ v: 2, series: [
