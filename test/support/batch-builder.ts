@@ -115,10 +115,8 @@ export function requests(count: number, t: { requestMs: number; upstreamMs?: num
   return { labels, count, timings };
 }
 
-/** The batch as a plain object (the MessagePack map before encoding); mutate it for negative tests. */
-export function batchValue(input: BatchInput = {}): Record<string, unknown> {
-  if (input.v === 2) return batchValueV2(input);
-  const bounds = input.boundsUs ?? DEFAULT_BOUNDS_US;
+/** The batch's string table: each distinct string once, in first-use order; intern returns its index. */
+function stringTable(): { strings: string[]; intern: (s: string) => number } {
   const strings: string[] = [];
   const index = new Map<string, number>();
   const intern = (s: string) => {
@@ -126,6 +124,14 @@ export function batchValue(input: BatchInput = {}): Record<string, unknown> {
     if (i === undefined) { i = strings.length; strings.push(s); index.set(s, i); }
     return i;
   };
+  return { strings, intern };
+}
+
+/** The batch as a plain object (the MessagePack map before encoding); mutate it for negative tests. */
+export function batchValue(input: BatchInput = {}): Record<string, unknown> {
+  if (input.v === 2) return batchValueV2(input);
+  const bounds = input.boundsUs ?? DEFAULT_BOUNDS_US;
+  const { strings, intern } = stringTable();
   const series = (input.series ?? []).map((s) => {
     const labels = { ...DEFAULT_LABELS, ...s.labels };
     const timings = TIMING_NAMES.map((name) => {
@@ -169,13 +175,7 @@ const isRaw = (t: TimingInput): t is RawTiming | RawExpTiming => !Array.isArray(
  * series, present timings behind a mask, exponential histograms.
  */
 function batchValueV2(input: BatchInput): Record<string, unknown> {
-  const strings: string[] = [];
-  const index = new Map<string, number>();
-  const intern = (s: string) => {
-    let i = index.get(s);
-    if (i === undefined) { i = strings.length; strings.push(s); index.set(s, i); }
-    return i;
-  };
+  const { strings, intern } = stringTable();
   let prev: number[] | null = null;
   const series = (input.series ?? []).map((s) => {
     const labels = { ...DEFAULT_LABELS, ...s.labels };
