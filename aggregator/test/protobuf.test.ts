@@ -3,7 +3,11 @@ import assert from "node:assert/strict";
 import { buildBatch, requests } from "../../test/support/batch-builder.ts";
 import { testApp } from "./helpers.ts";
 import { negotiate, preferredFormat } from "../src/metrics/negotiate.ts";
-import { PROTOBUF_CONTENT_TYPE, ZERO_THRESHOLD, decodeFamilies, nativeFields } from "../src/metrics/protobuf.ts";
+import { METRIC_TYPE, PROTOBUF_CONTENT_TYPE, ZERO_THRESHOLD, decodeFamilies, encodeFamily, nativeFields, nativeHistogram } from "../src/metrics/protobuf.ts";
+import { renderTrafficProtobuf } from "../src/metrics/traffic-protobuf.ts";
+import { HELP, HISTOGRAM_FAMILIES, REQUESTS_FAMILY, REQUESTS_HELP } from "../src/metrics/traffic.ts";
+import { current } from "../src/store/exemplars.ts";
+import { LABEL_NAMES, TIMING_NAMES } from "../src/wire/types.ts";
 import { ExpHist, observeUs, upperMs } from "../src/store/exp-histogram.ts";
 import { descriptorOf } from "../scripts/proto-json.ts";
 import descriptor from "../proto/metrics.json" with { type: "json" };
@@ -88,5 +92,42 @@ test("a Prometheus protobuf scrape gets native histograms for the traffic and cl
     assert.equal(byName.get("meshlat_filter_requests_total").metric[0].counter.value, 35);
     // Text and protobuf describe the same data: 6 series per label set instead of 1 + 5 x 23.
     assert.equal(negotiate(PROMETHEUS_PROTOBUF_ACCEPT, "gzip").gzip, true);
+  } finally { await a.fastify.close(); }
+});
+
+test("the traffic render's bytes are protobufjs' encoding of fresh MetricFamily objects, series after series (reused writer, cached labels, refilled messages)", async () => {
+  const a = testApp();
+  try {
+    // Series of different shapes one after another: wide and narrow histograms, a zero, gaps
+    // longer than a span bridges, a timing missing, an exemplar on one series only, labels
+    // that need UTF-8; the second scrape follows a merge that changes some of them.
+    assert.equal((await a.post(buildBatch({ v: 2, series: [
+      { labels: { destination_service: "a" }, timings: { request: [0, 0.001, 3, 3.1, 900, 65000], upstream: [2] } },
+      { labels: { destination_service: "b", user_tier: "prémium" }, timings: { request: [7] } },
+      { labels: { destination_service: "c" }, timings: { request: [0.2, 0.25, 4000], upstream: [1, 1, 1], app: [0.5], network: [0.4], proxy: [0.3] } },
+    ] }))).statusCode, 204);
+    const series = [...a.state.store.series.values()];
+    series[0]!.offerExemplar(0, { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", valueMs: 900, timeMs: a.clock.now - 1000 }, a.clock.now, 60_000);
+    const expected = (span: { nowMs: number; spanMs: number }) => {
+      const list = [...a.state.store.series.values()];
+      const label = (s: (typeof list)[number]) => LABEL_NAMES.map((name, i) => ({ name, value: s.labels[i]! }));
+      const fams = [encodeFamily({ name: REQUESTS_FAMILY, help: REQUESTS_HELP, type: METRIC_TYPE.counter, metric: list.map((s) => ({ label: label(s), counter: { value: s.count } })) })];
+      TIMING_NAMES.forEach((t, k) => {
+        const metric = list.filter((s) => s.timings[k]).map((s) => nativeHistogram(label(s), s.timings[k]!, current(s.exemplars[k]!, span.nowMs, span.spanMs)));
+        if (metric.length) fams.push(encodeFamily({ name: HISTOGRAM_FAMILIES[k]!, help: HELP[t]!, type: METRIC_TYPE.histogram, metric }));
+      });
+      return Buffer.concat(fams);
+    };
+    const span = { nowMs: a.clock.now, spanMs: 60_000 };
+    const first = Buffer.concat([...renderTrafficProtobuf(a.state.store, span)]);
+    assert.ok(first.equals(expected(span)));
+    assert.ok(first.includes("4bf92f3577b34da6a3ce929d0e0e4736"), "the exemplar is in the output");
+    const more = await a.post(buildBatch({ v: 2, series: [{ labels: { destination_service: "a" }, timings: { request: [0.05, 20000] } }, { labels: { destination_service: "b", user_tier: "prémium" }, count: 1, timings: { app: [3] } }] }));
+    assert.equal(more.statusCode, 204, more.body);
+    const second = Buffer.concat([...renderTrafficProtobuf(a.state.store, span)]);
+    assert.ok(second.equals(expected(span)));
+    assert.notDeepEqual(second, first);
+    const noSpan = Buffer.concat([...renderTrafficProtobuf(a.state.store)]);
+    assert.ok(!noSpan.includes("4bf92f3577b34da6a3ce929d0e0e4736"), "no span, no exemplar");
   } finally { await a.fastify.close(); }
 });
