@@ -5,7 +5,9 @@
 // goes below 0, so every power of two in ms stays a bucket boundary and the classic `le` set
 // (CLASSIC_LE_MS) is read off exactly at any scale kept.
 
-import { FIT_CAP, MAX_SCALE, MAX_US, MIN_SCALE, downIndex, indexOfMs, upperMs } from "../wire/exp-buckets.ts";
+import { FIT_CAP, MAX_SCALE, MAX_US, MIN_SCALE, downIndex, indexOfMs } from "../wire/exp-buckets.ts";
+import { quantileOf } from "./exp-quantile.ts";
+import type { Interpolation } from "./exp-quantile.ts";
 
 export { FIT_CAP, MAX_INDEX_0, MAX_SCALE, MIN_CAP, MIN_INDEX_0, MIN_SCALE, downIndex, indexOfMs, upperMs } from "../wire/exp-buckets.ts";
 
@@ -158,32 +160,9 @@ export class ExpHist {
     return out;
   }
 
-  /**
-   * Like PromQL histogram_quantile on a native histogram (promql/quantile.go
-   * histogramQuantile): the zero bucket spans [0, 0]; inside the bucket holding the rank,
-   * "exponential" interpolation (even spread in log space, as Prometheus ≥ 2.53 does for
-   * exponential buckets) or "linear" (Prometheus 2.42).
-   */
-  quantileMs(q: number, interpolation: "exponential" | "linear" = "exponential"): number | null {
-    const total = this.total();
-    if (total === 0) return null;
-    const rank = q * total;
-    let cum = this.zero;
-    if (cum >= rank && this.zero > 0) return 0;
-    let last = -1;
-    for (let j = 0; j < this.len; j++) {
-      const c = this.counts[j]!;
-      if (c === 0) continue;
-      last = j;
-      if (cum + c >= rank) {
-        const i = this.offset + j;
-        const lower = upperMs(i - 1, this.scale), upper = upperMs(i, this.scale);
-        const f = (rank - cum) / c;
-        return interpolation === "linear" ? lower + (upper - lower) * f : lower * (upper / lower) ** f;
-      }
-      cum += c;
-    }
-    return last >= 0 ? upperMs(this.offset + last, this.scale) : 0;
+  /** The q-quantile in ms (exp-quantile.ts): the latency API's interpolation unless told otherwise. */
+  quantileMs(q: number, interpolation: Interpolation = "cubic"): number | null {
+    return quantileOf(this, q, interpolation);
   }
 
   /** Non-empty buckets as [index, count] pairs at the current scale (for encoders). */
