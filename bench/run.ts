@@ -6,6 +6,9 @@
 //   --update-baseline  write this (full) run as bench/baseline.json
 //   --update-counts    with --quick: write this run's deterministic metrics (counts, sizes) into
 //                      bench/baseline.json, keeping its timed ratios (measured on a quiet machine)
+//   --update-only <prefix>  write this (full) run's metrics whose id starts with <prefix> into
+//                      bench/baseline.json (repeatable), replacing the baseline's metrics under
+//                      that prefix and keeping every other: one owner refreshes only its keys
 //   --only <subject>   filter | flush | wire | histograms | aggregator (repeatable)
 import { spawnSync, execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -105,7 +108,11 @@ export function loadBaseline(): Results | undefined {
 
 async function main(argv: string[]): Promise<number> {
   const only: string[] = [];
-  for (let i = 0; i < argv.length; i++) if (argv[i] === "--only") only.push(argv[++i] ?? "");
+  const prefixes: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--only") only.push(argv[++i] ?? "");
+    else if (argv[i] === "--update-only") prefixes.push(argv[++i] ?? "");
+  }
   const unknown = only.filter((o) => !SUBJECTS.some((s) => s.name === o));
   if (unknown.length) {
     console.error(`bench: unknown subject(s) ${unknown.join(", ")}; subjects: ${SUBJECTS.map((s) => s.name).join(", ")}`);
@@ -117,6 +124,10 @@ async function main(argv: string[]): Promise<number> {
   const updateCounts = argv.includes("--update-counts");
   if (update && (quick || only.length)) {
     console.error("bench: --update-baseline needs a full run (no --quick, no --only)");
+    return 2;
+  }
+  if (prefixes.length && (quick || update || updateCounts || prefixes.some((p) => p.length < 3))) {
+    console.error("bench: --update-only <prefix> needs a full run (no --quick, --update-baseline or --update-counts) and a prefix of at least 3 characters");
     return 2;
   }
   if (updateCounts && (!quick || only.length || update)) {
@@ -175,6 +186,19 @@ async function main(argv: string[]): Promise<number> {
     writeFileSync(BASELINE, JSON.stringify(merged, null, 2) + "\n");
     writeFileSync(SECTION, spliceResults(readFileSync(SECTION, "utf8"), resultsMarkdown(merged)));
     console.log(`counts and sizes written into ${BASELINE} (commit ${res.run.gitCommit}); results table updated in ${SECTION}`);
+  }
+  if (prefixes.length) {
+    if (errors.length || !baseline) {
+      console.error(`bench: not updating from a run with failed subjects or without ${BASELINE}`);
+      return 1;
+    }
+    const mine = (id: string) => prefixes.some((p) => id.startsWith(p));
+    const merged: Results = { ...baseline, metrics: Object.fromEntries(Object.entries(baseline.metrics).filter(([id]) => !mine(id))) };
+    const taken = Object.entries(res.metrics).filter(([id]) => mine(id));
+    for (const [id, m] of taken) merged.metrics[id] = m;
+    writeFileSync(BASELINE, JSON.stringify(merged, null, 2) + "\n");
+    writeFileSync(SECTION, spliceResults(readFileSync(SECTION, "utf8"), resultsMarkdown(merged)));
+    console.log(`${taken.length} metric(s) under ${prefixes.join(", ")} written into ${BASELINE} (commit ${res.run.gitCommit}); results table updated in ${SECTION}`);
   }
   if (wantCheck) {
     if (!verdict) {
