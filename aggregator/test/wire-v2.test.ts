@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { decodeMsgpack } from "../src/wire/decode.ts";
 import { validateBatch } from "../src/wire/validate.ts";
 import { AggError } from "../src/errors.ts";
-import { batchValue, buildBatch, encodeBatch, expTimingOf, requests } from "../../test/support/batch-builder.ts";
+import { batchValue, buildBatch, encodeBatch, expTimingOf, packTimings, requests } from "../../test/support/batch-builder.ts";
+import type { RawExpTiming } from "../../test/support/batch-builder.ts";
 import { parseExposition, sample, testApp } from "./helpers.ts";
 import { upperMs } from "../src/wire/exp-buckets.ts";
 
@@ -23,7 +24,7 @@ test("v2: label tuples are changes against the previous series; absent timings a
   assert.deepEqual(series[0][0][0], 1023, "the first series carries all 10 labels");
   assert.deepEqual(series[1][0].slice(0, 1), [(1 << 4) | (1 << 5)], "then only response_code and response_flags changed");
   assert.equal(series[1][0].length, 3);
-  assert.equal(series[1][2][0], 1, "only the request timing is present");
+  assert.equal(series[1][2][0], 1, "only the request timing is present (the mask, first byte of the timings bin)");
   const b = validateBatch(decodeMsgpack(encodeBatch(v)), limits);
   assert.equal(b.v, 2);
   assert.deepEqual(b.boundsUs, []);
@@ -48,27 +49,36 @@ test("expTimingOf records like the filter: zeros apart, counts trimmed, downscal
 
 type Mut = (b: any) => void;
 const first = (b: any) => b.series[0];
-const timing = (b: any) => b.series[0][2][1];
-const cases: [string, Mut, string][] = [
+/** The first series' timings rebuilt from base()'s with `f` applied to the request timing. */
+const withRequest = (f: (t: RawExpTiming) => RawExpTiming): Mut => (b) => {
+  const up = expTimingOf([2, 2, 2, 2]);
+  first(b)[2] = packTimings([f(expTimingOf([3, 3, 3, 3])), up, expTimingOf([1, 1, 1, 1]), expTimingOf([1, 1, 1, 1]), expTimingOf([1, 1, 1, 1])]);
+};
+/** The request timing alone (mask 1), as raw bytes after the mask. */
+const requestBytes = (...bytes: number[]): Mut => (b) => { first(b)[2] = Uint8Array.from([1, ...bytes]); };
+const T = "/series/0/2";
+const cases: [string, Mut, string, RegExp?][] = [
   ["first series without every label", (b) => { first(b)[0] = [1, 0]; }, "/series/0/0/0"],
   ["label mask beyond 10 labels", (b) => { b.series[1][0] = [1024, 0]; }, "/series/1/0/0"],
   ["label mask and indices disagree", (b) => { b.series[1][0] = [3, 0]; }, "/series/1/0"],
   ["label index out of the string table", (b) => { b.series[1][0] = [1, 999]; }, "/series/1/0/1"],
-  ["timing mask beyond 5 timings", (b) => { first(b)[2][0] = 32; }, "/series/0/2/0"],
-  ["timing mask and timings disagree", (b) => { first(b)[2][0] = 1; }, "/series/0/2"],
-  ["timing not 6 elements", (b) => { timing(b).pop(); }, "/series/0/2/1"],
-  ["scale above 8", (b) => { timing(b)[2] = 9; }, "/series/0/2/1/2"],
-  ["scale below 0", (b) => { timing(b)[2] = -1; }, "/series/0/2/1/2"],
-  ["offset not an integer", (b) => { timing(b)[4] = 1.5; }, "/series/0/2/1/4"],
-  ["buckets beyond 2^32 ms", (b) => { timing(b)[4] = 33 * 2 ** timing(b)[2]; }, "/series/0/2/1/4"],
-  ["buckets below 1 µs", (b) => { timing(b)[4] = -11 * 2 ** timing(b)[2]; }, "/series/0/2/1/4"],
-  ["counts not trimmed", (b) => { timing(b)[5] = [0, ...timing(b)[5]]; timing(b)[4] -= 1; }, "/series/0/2/1/5"],
-  ["counts do not add up to n", (b) => { timing(b)[0] = 3; }, "/series/0/2/1/5"],
-  ["more observations than requests", (b) => { timing(b)[0] = 5; }, "/series/0/2/1/0"],
-  ["sum outside the buckets' range", (b) => { timing(b)[1] = 1; }, "/series/0/2/1/1"],
-  ["too many buckets", (b) => { timing(b)[5] = new Array(161).fill(1); }, "/series/0/2/1/5"],
+  ["timings not binary", (b) => { first(b)[2] = [1, [4, 12000, 8, 0, 400, [4]]]; }, T, /binary/],
+  ["timing mask beyond 5 timings", (b) => { first(b)[2][0] = 32; }, T, /beyond the 5 timings/],
+  ["timing mask naming more timings than given", (b) => { first(b)[2][0] = 63 >> 1; first(b)[2] = first(b)[2].subarray(0, 20); }, T, /ends early/],
+  ["bytes after the last timing", (b) => { first(b)[2] = Uint8Array.from([...first(b)[2], 0]); }, T, /1 bytes after the last timing/],
+  ["scale above 8", withRequest((t) => ({ ...t, scale: 9 })), T, /request timing: scale 9/],
+  ["varint longer than 8 bytes", requestBytes(0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01), T, /longer than 8 bytes/],
+  ["varint beyond 2^53", requestBytes(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f), T, /beyond 2\^53/],
+  ["buckets beyond 2^32 ms", withRequest((t) => ({ ...t, offset: 33 * 2 ** t.scale })), T, /reach outside/],
+  ["buckets below 1 µs", withRequest((t) => ({ ...t, offset: -11 * 2 ** t.scale })), T, /reach outside/],
+  ["first bucket empty", withRequest((t) => ({ ...t, counts: [0, ...t.counts], offset: t.offset - 1 })), T, /first bucket must be occupied/],
+  ["a bucket beyond the announced count", requestBytes(12000 & 0x7f | 0x80, 12000 >> 7, 8, 0, 0, 2, 0x00, 0x10), T, /beyond the 2 announced/],
+  ["present without observations", withRequest((t) => ({ ...t, sumUs: 0, counts: [], zero: 0 })), T, /without observations/],
+  ["more observations than requests", withRequest((t) => ({ ...t, counts: [5], sumUs: 15000 })), T, /5 observations in a series of 4/],
+  ["sum outside the buckets' range", withRequest((t) => ({ ...t, sumUs: 1 })), T, /outside the range its buckets allow/],
+  ["too many buckets", withRequest((t) => ({ ...t, counts: [1, ...new Array<number>(159).fill(0), 3], sumUs: 0 })), T, /161 buckets exceed the limit 160/],
 ];
-for (const [name, mut, path] of cases) {
+for (const [name, mut, path, message] of cases) {
   test(`v2 rejects: ${name}`, () => {
     const v = base();
     mut(v);
@@ -76,6 +86,7 @@ for (const [name, mut, path] of cases) {
       assert.ok(e instanceof AggError, String(e));
       assert.equal(e.code, "AGG_ERR_SCHEMA");
       assert.equal(e.path, path, e.message);
+      if (message) assert.match(e.message, message);
       return true;
     });
   });

@@ -170,9 +170,43 @@ export function buildBatch(input: BatchInput = {}): Uint8Array {
 
 const isRaw = (t: TimingInput): t is RawTiming | RawExpTiming => !Array.isArray(t);
 
+/** Unsigned LEB128. */
+function varint(out: number[], v: number): void {
+  while (v >= 0x80) { out.push((v % 0x80) | 0x80); v = Math.floor(v / 0x80); }
+  out.push(v);
+}
+
+/**
+ * A v2 series' timings bin (docs/wire-format.md "The timings"): the presence mask, then per
+ * present timing sum_us, scale, zero, zigzag offset, bucket count (varints; scale one byte) and
+ * one byte per occupied bucket, high nibble the empty buckets skipped before it, low nibble its
+ * count - 1, either nibble 15 followed by a varint of the rest.
+ */
+export function packTimings(timings: readonly (RawExpTiming | null)[]): Uint8Array {
+  const out: number[] = [0];
+  timings.forEach((t, i) => {
+    if (t === null) return;
+    out[0]! |= 1 << i;
+    varint(out, t.sumUs);
+    out.push(t.scale);
+    varint(out, t.zero);
+    varint(out, t.offset >= 0 ? 2 * t.offset : -2 * t.offset - 1);
+    varint(out, t.counts.length);
+    let gap = 0;
+    for (const c of t.counts) {
+      if (c === 0) { gap++; continue; }
+      out.push((Math.min(gap, 15) << 4) | Math.min(c - 1, 15));
+      if (gap >= 15) varint(out, gap - 15);
+      if (c - 1 >= 15) varint(out, c - 16);
+      gap = 0;
+    }
+  });
+  return Uint8Array.from(out);
+}
+
 /**
  * Wire v2 (docs/wire-format.md): label tuples as [mask, changed indices...] against the previous
- * series, present timings behind a mask, exponential histograms.
+ * series, the timings' exponential histograms packed in one bin.
  */
 function batchValueV2(input: BatchInput): Record<string, unknown> {
   const { strings, intern } = stringTable();
@@ -184,18 +218,13 @@ function batchValueV2(input: BatchInput): Record<string, unknown> {
     const changed: number[] = [];
     ids.forEach((id, i) => { if (!prev || prev[i] !== id) { mask |= 1 << i; changed.push(id); } });
     prev = ids;
-    let tmask = 0;
-    const timings: unknown[] = [];
-    TIMING_NAMES.forEach((name, t) => {
+    const timings = TIMING_NAMES.map((name) => {
       const v = s.timings?.[name];
-      if (v === undefined) return;
-      tmask |= 1 << t;
-      const raw = isRaw(v) ? (v as RawExpTiming) : expTimingOf(v);
-      timings.push([raw.n, raw.sumUs, raw.scale, raw.zero, raw.offset, raw.counts]);
+      return v === undefined ? null : isRaw(v) ? (v as RawExpTiming) : expTimingOf(v);
     });
     const req = s.timings?.request;
     const count = s.count ?? (req === undefined ? 0 : isRaw(req) ? req.n : req.length);
-    const row: unknown[] = [[mask, ...changed], count, [tmask, ...timings]];
+    const row: unknown[] = [[mask, ...changed], count, packTimings(timings)];
     if (s.exemplar) row.push([Buffer.from(s.exemplar.traceId, "hex"), s.exemplar.valueUs, s.exemplar.timeMs]);
     return row;
   });

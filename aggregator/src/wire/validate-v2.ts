@@ -1,61 +1,15 @@
 // The v2 series array (docs/wire-format.md "v2"): label tuples as changes against the previous
-// series, present timings behind a bit mask, exponential histograms. Every rule is checked
+// series, the timings' exponential histograms packed in one bin (packed-timings.ts). Every rule is checked
 // before anything is merged; throws AggError (AGG_ERR_SCHEMA) with the path of the field.
-import { MAX_INDEX_0, MAX_SCALE, MIN_INDEX_0, MIN_SCALE, upperMs } from "./exp-buckets.ts";
-import { LABEL_NAMES, TIMING_NAMES } from "./types.ts";
+import { LABEL_NAMES } from "./types.ts";
 import type { ExpTiming, WireExemplar, WireLimits, WireSeries } from "./types.ts";
 import { arr, fail, u } from "./checks.ts";
+import { readTimings } from "./packed-timings.ts";
 
 const NL = LABEL_NAMES.length;
-const NT = TIMING_NAMES.length;
 const ALL_LABELS = (1 << NL) - 1;
-const ALL_TIMINGS = (1 << NT) - 1;
-
-/** A (possibly negative) safe integer. */
-function int(v: unknown, path: () => string): number {
-  if (typeof v === "number" && Number.isSafeInteger(v)) return v;
-  if (typeof v === "bigint" && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(v);
-  fail(path(), `expected an integer, got ${typeof v === "number" ? v : typeof v}`);
-}
 
 const popcount = (m: number): number => { let c = 0; for (; m; m &= m - 1) c++; return c; };
-
-export function expTiming(v: unknown, p: () => string, count: number, maxBuckets: number): ExpTiming {
-  const t = Array.isArray(v) && v.length === 6 ? v : arr(v, p(), 6, 6);
-  const n = u(t[0], () => `${p()}/0`);
-  if (n > count) fail(`${p()}/0`, `${n} observations in a series of ${count} requests`);
-  const sumUs = u(t[1], () => `${p()}/1`);
-  const scale = int(t[2], () => `${p()}/2`);
-  if (scale < MIN_SCALE || scale > MAX_SCALE) fail(`${p()}/2`, `scale ${scale} out of range ${MIN_SCALE}..${MAX_SCALE}`);
-  const zero = u(t[3], () => `${p()}/3`);
-  const offset = int(t[4], () => `${p()}/4`);
-  const cw = Array.isArray(t[5]) && t[5].length <= maxBuckets ? (t[5] as unknown[]) : arr(t[5], `${p()}/5`, maxBuckets);
-  const per = 2 ** scale;
-  if (cw.length > 0 && (offset < MIN_INDEX_0 * per || offset + cw.length - 1 > MAX_INDEX_0 * per)) {
-    fail(`${p()}/4`, `buckets ${offset}..${offset + cw.length - 1} reach outside ${MIN_INDEX_0 * per}..${MAX_INDEX_0 * per} (1 µs .. 2^${MAX_INDEX_0} ms at scale ${scale})`);
-  }
-  const counts = new Array<number>(cw.length);
-  let total = zero;
-  // Each value in bucket i lies in (upper(i-1), upper(i)] ms, so the sum lies between the bounds'
-  // weighted sums; a sum outside them would skew every mean it is merged into.
-  let lo = 0, hi = 0;
-  for (let j = 0; j < cw.length; j++) {
-    const c = u(cw[j], () => `${p()}/5/${j}`);
-    counts[j] = c;
-    if (c === 0) continue;
-    total += c;
-    lo += c * upperMs(offset + j - 1, scale) * 1000;
-    hi += c * upperMs(offset + j, scale) * 1000;
-  }
-  if (cw.length > 0 && (counts[0] === 0 || counts[cw.length - 1] === 0)) fail(`${p()}/5`, "counts must start and end with an occupied bucket");
-  if (!Number.isSafeInteger(total)) fail(`${p()}/5`, "bucket counts overflow");
-  if (total !== n) fail(`${p()}/5`, `zero count and bucket counts add up to ${total}, not n=${n}`);
-  // Tolerance for the float bounds (values are whole µs, the bounds are not).
-  if (sumUs < Math.floor(lo * (1 - 1e-9)) || sumUs > Math.ceil(hi * (1 + 1e-9))) {
-    fail(`${p()}/1`, `sum ${sumUs} µs is outside the range its buckets allow [${Math.floor(lo)}, ${Math.ceil(hi)}]`);
-  }
-  return { n, sumUs, scale, zero, offset, counts };
-}
 
 /** [trace_id bin 8|16 (not all zero), value_us uint (≤ the request timing's recorded range), time_ms uint]. */
 function exemplarOf(v: unknown, p: () => string, request: ExpTiming | null): WireExemplar {
@@ -94,17 +48,7 @@ export function seriesV2(rw: readonly unknown[], strings: readonly string[], lim
     prev = labels;
 
     const count = u(r[1], () => `${path()}/1`);
-    const tw = Array.isArray(r[2]) && r[2].length >= 1 && r[2].length <= NT + 1 ? (r[2] as unknown[]) : arr(r[2], `${path()}/2`, NT + 1);
-    const tmask = u(tw[0], () => `${path()}/2/0`);
-    if (tmask > ALL_TIMINGS) fail(`${path()}/2/0`, `timing mask ${tmask} has bits beyond the ${NT} timings`);
-    if (tw.length !== 1 + popcount(tmask)) fail(`${path()}/2`, `mask ${tmask} names ${popcount(tmask)} timings, ${tw.length - 1} given`);
-    const timings = new Array<ExpTiming | null>(NT).fill(null);
-    for (let t = 0, k = 1; t < NT; t++) {
-      if (!(tmask & (1 << t))) continue;
-      const kk = k;
-      timings[t] = expTiming(tw[kk], () => `${path()}/2/${kk}`, count, limits.maxTimingBuckets);
-      k++;
-    }
+    const timings = readTimings(r[2], () => `${path()}/2`, count, limits.maxTimingBuckets);
     series[s] = r.length === 4 ? { labels, count, timings, exemplar: exemplarOf(r[3], () => `${path()}/3`, timings[0]!) } : { labels, count, timings };
   }
   return series;
