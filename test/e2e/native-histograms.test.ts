@@ -2,7 +2,8 @@
 // --enable-feature=native-histograms scrapes the aggregator's protobuf exposition and answers
 // histogram_quantile over rate() of the native histograms within 5% of the exact quantile of the
 // values sent; one without the feature scrapes text and gets classic buckets whose counts are
-// exact. The values travel as wire v2 batches from the reference encoder (what the filter sends).
+// exact; the latency API answers within 5% too. The values travel as wire v2 batches from the
+// reference encoder (what the filter sends).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { AggregatorProcess } from "../sidecar/aggregator-process.ts";
@@ -99,6 +100,23 @@ for (const q of [0.5, 0.9, 0.99]) {
     }
   });
 }
+
+test("the latency API's p50, p95 and p99 are within the target error of the exact quantile of every value sent", async (t) => {
+  for (const [svc, values] of all) {
+    const r = await fetch(`${agg.url}/api/v1/latency?destination_service=${svc}&window=5m`);
+    assert.equal(r.status, 200, await r.clone().text());
+    const groups = ((await r.json()) as { groups: { timings: { request: { samples: number; p50_ms: number; p95_ms: number; p99_ms: number } } }[] }).groups;
+    assert.equal(groups.length, 1);
+    const got = groups[0]!.timings.request;
+    assert.equal(got.samples, values.length);
+    for (const [q, v] of [[0.5, got.p50_ms], [0.95, got.p95_ms], [0.99, got.p99_ms]] as const) {
+      const want = exact(values, q);
+      const err = Math.abs(v - want) / want;
+      t.diagnostic(`${svc.split(".")[0]} p${q * 100}: ${(err * 100).toFixed(2)}% (${v.toFixed(3)} vs ${want} ms)`);
+      assert.ok(err <= 0.05, `${svc} p${q * 100}: API ${v.toFixed(3)} ms vs exact ${want} ms (${(err * 100).toFixed(2)}%)`);
+    }
+  }
+});
 
 test("without the feature: classic buckets at powers of two in ms hold exact counts", async () => {
   for (const [svc, values] of all) {
