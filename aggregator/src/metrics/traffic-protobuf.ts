@@ -34,10 +34,10 @@ function beginFamily(w: protobuf.Writer, name: string, help: string, type: numbe
   MetricFamily.encode({ name, help, type }, w);
 }
 
-/** Appends one Metric: the series' cached label fields, then `rest` (the value fields). */
-function appendMetric(w: protobuf.Writer, s: StoredSeries, rest: object): void {
+/** Appends one Metric: the series' label fields, then `rest` (the value fields). */
+function appendMetric(w: protobuf.Writer, labels: Uint8Array, rest: object): void {
   w.uint32(METRIC_KEY).fork();
-  w.raw(labelBytes(s));
+  w.raw(labels);
   Metric.encode(rest, w);
   w.ldelim();
 }
@@ -50,25 +50,26 @@ function endFamily(w: protobuf.Writer): Buffer {
 /** `span`: the scrape's time and exemplar span; without it, no exemplars. */
 export function* renderTrafficProtobuf(store: SeriesStore, span?: ExemplarSpan): Generator<Buffer> {
   const list = [...store.series.values()]; // snapshot: ingest may run between families
+  const labels = list.map(labelBytes);
   const w = protobuf.Writer.create();
   beginFamily(w, REQUESTS_FAMILY, REQUESTS_HELP, METRIC_TYPE.counter);
   const counter = { value: 0 };
   const counterMetric = { counter };
-  for (const s of list) {
-    counter.value = s.count;
-    appendMetric(w, s, counterMetric);
+  for (let k = 0; k < list.length; k++) {
+    counter.value = list[k]!.count;
+    appendMetric(w, labels[k]!, counterMetric);
   }
   yield endFamily(w);
   const histogram = histogramFields();
   const histogramMetric = { histogram };
   for (let t = 0; t < TIMING_NAMES.length; t++) {
     let any = false;
-    for (const s of list) {
-      const h = s.timings[t];
+    for (let k = 0; k < list.length; k++) {
+      const s = list[k]!, h = s.timings[t];
       if (!h) continue;
       if (!any) { beginFamily(w, HISTOGRAM_FAMILIES[t]!, HELP[TIMING_NAMES[t]!]!, METRIC_TYPE.histogram); any = true; }
       fillHistogram(histogram, h, span ? current(s.exemplars[t]!, span.nowMs, span.spanMs) : null);
-      appendMetric(w, s, histogramMetric);
+      appendMetric(w, labels[k]!, histogramMetric);
     }
     if (any) yield endFamily(w);
   }
