@@ -16,7 +16,7 @@ import { cpus, loadavg } from "node:os";
 import { check } from "./lib/guard.ts";
 import type { CheckResult } from "./lib/guard.ts";
 import { formatLegend, formatTable } from "./lib/report.ts";
-import { resultsMarkdown, spliceResults } from "./lib/summary.ts";
+import { partialRuns, resultsMarkdown, spliceResults } from "./lib/summary.ts";
 import type { Results, SubjectResult } from "./lib/results.ts";
 import { runFilter } from "./filter.ts";
 import { runFlush } from "./flush.ts";
@@ -196,6 +196,8 @@ async function main(argv: string[]): Promise<number> {
     const merged: Results = { ...baseline, metrics: Object.fromEntries(Object.entries(baseline.metrics).filter(([id]) => !mine(id))) };
     const taken = Object.entries(res.metrics).filter(([id]) => mine(id));
     for (const [id, m] of taken) merged.metrics[id] = m;
+    // The README table says when and at what load these rows were measured, apart from the rest.
+    merged.details = { ...baseline.details, partialRuns: { ...partialRuns(baseline), ...Object.fromEntries(prefixes.map((p) => [p, res.run])) } };
     writeFileSync(BASELINE, JSON.stringify(merged, null, 2) + "\n");
     writeFileSync(SECTION, spliceResults(readFileSync(SECTION, "utf8"), resultsMarkdown(merged)));
     console.log(`${taken.length} metric(s) under ${prefixes.join(", ")} written into ${BASELINE} (commit ${res.run.gitCommit}); results table updated in ${SECTION}`);

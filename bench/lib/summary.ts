@@ -2,7 +2,7 @@
 // that the prose never drifts from the numbers.
 import { fmt } from "./guard.ts";
 import { meetsTarget } from "./results.ts";
-import type { Results } from "./results.ts";
+import type { Results, RunInfo } from "./results.ts";
 
 const ROWS: readonly (readonly [string, string])[] = [
   ["filter.typical.ratio_vs_noop_sdk", "typical request: meshlat / SDK no-op (paired rounds)"],
@@ -35,9 +35,9 @@ const ROWS: readonly (readonly [string, string])[] = [
   ["histograms.series_per_label_set.classic", "… classic buckets (text / OpenMetrics)"],
   ["aggregator.metrics_render_native.10k.cpu_ms", "/metrics at 10k label sets, native (protobuf): aggregator CPU per scrape"],
   ["aggregator.metrics_render_native.10k.gzip_bytes", "/metrics at 10k label sets, native (protobuf): gzip bytes"],
-  ["histograms.native_render.10k.cpu_ms", "… its traffic families in process (render + gzip, other data): CPU"],
-  ["histograms.native_render.10k.vs_plain_protobufjs", "… that CPU / protobufjs encoding fresh objects (paired rounds)"],
-  ["histograms.native_render.10k.gzip_bytes", "… their gzip bytes"],
+  ["histograms.native_render.10k.cpu_ms", "native (protobuf) traffic families at 10k label sets, in process: CPU of render + gzip"],
+  ["histograms.native_render.10k.vs_plain_protobufjs", "… that CPU / protobufjs encoding fresh objects of the same data (paired rounds)"],
+  ["histograms.native_render.10k.gzip_bytes", "… their gzip bytes (every histogram different)"],
   ["histograms.quantile_error.lognormal.p50.api", "p50 relative error, lognormal, latency API"],
   ["histograms.quantile_error.lognormal.p90.api", "p90 … lognormal, latency API"],
   ["histograms.quantile_error.lognormal.p99.api", "p99 … lognormal, latency API"],
@@ -61,10 +61,20 @@ const ROWS: readonly (readonly [string, string])[] = [
   ["histograms.quantile_error.uniform.p99.prometheus_exp", "p99 … uniform, current Prometheus (exponential in a bucket)"],
 ];
 
+/** Runs that refreshed only the metrics under a prefix (bench --update-only): prefix → its run. */
+export function partialRuns(res: Results): Record<string, RunInfo> {
+  return ((res.details as { partialRuns?: Record<string, RunInfo> }).partialRuns) ?? {};
+}
+
+const when = (r: RunInfo) => `${r.startedAt.slice(0, 16).replace("T", " ")} UTC`;
+
 export function resultsMarkdown(res: Results): string {
+  const partial = Object.entries(partialRuns(res));
   const lines = [
-    `Measured ${res.run.startedAt.slice(0, 16).replace("T", " ")} UTC on ${res.run.cpus} × ${res.run.cpuModel.trim()}, node ${res.run.node}, ` +
-      `load average ${res.run.loadavg1m.toFixed(1)} (a shared machine), commit ${res.run.gitCommit}. Full table: \`npm run bench\`.`,
+    `Measured ${when(res.run)} on ${res.run.cpus} × ${res.run.cpuModel.trim()}, node ${res.run.node}, ` +
+      `load average ${res.run.loadavg1m.toFixed(1)} (a shared machine), commit ${res.run.gitCommit}` +
+      partial.map(([p, r]) => `; the rows of \`${p}*\` ${when(r)}, load average ${r.loadavg1m.toFixed(1)}, commit ${r.gitCommit}`).join("") +
+      ". Full table: `npm run bench`.",
     "",
     "| measure | value | target | |",
     "|---|---|---|---|",
