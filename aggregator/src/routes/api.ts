@@ -99,17 +99,17 @@ interface GraphQuery { window: string; namespace?: string }
 
 /**
  * What a view is computed over: the local store's window, or with `prometheus_url` the window
- * summed across replicas by Prometheus (which covers the whole window: span = window).
+ * summed across replicas by Prometheus; the span is the time the window's data covers.
  */
 export async function viewEntries(state: AggregatorState, prom: PrometheusSource | null, now: number, windowMs: number, destinationService?: string):
   Promise<{ entries: Iterable<WindowEntry>; spanMs: number }> {
   if (!prom) return { entries: state.windows.entries(now, windowMs), spanMs: state.spanMs(now, windowMs) };
-  const selector = destinationService === undefined ? "" : matcher("destination_service", destinationService);
-  return { entries: await prom.entries(now, windowMs, state.config.histogram_buckets, selector), spanMs: windowMs };
+  const matchers = destinationService === undefined ? [] : [matcher("destination_service", destinationService)];
+  return prom.window(now, windowMs, state.config.histogram_buckets, matchers);
 }
 
 export function prometheusSource(state: AggregatorState): PrometheusSource | null {
-  return state.config.prometheus_url ? new PrometheusSource(state.config.prometheus_url) : null;
+  return state.config.prometheus_url ? new PrometheusSource(state.config.prometheus_url, state.config.prometheus_step_s) : null;
 }
 
 export async function apiRoutes(app: FastifyInstance, opts: { state: AggregatorState }): Promise<void> {
