@@ -12,6 +12,8 @@ import { buildBatch } from "../support/batch-builder.ts";
 import { seededRandom } from "../support/rand.ts";
 import { CLASSIC_LE_MS } from "../../aggregator/src/store/exp-histogram.ts";
 import { readFileSync } from "node:fs";
+import { build } from "../../aggregator/src/app.ts";
+import { makeConfig } from "../../aggregator/src/config.ts";
 import { fileURLToPath } from "node:url";
 
 const DASHBOARD = fileURLToPath(new URL("../../wasmplugin/deploy/grafana/meshlat-dashboard.json", import.meta.url));
@@ -145,4 +147,29 @@ test("every histogram query of the shipped Grafana dashboard returns data from n
     }
   }
   assert.ok(n >= 10, `only ${n} panel queries`);
+});
+
+test("the views from Prometheus: native histograms give the classic ones' counts and means, and quantiles near the exact ones", async () => {
+  const view = (url: string) => build(makeConfig({ log_level: "silent", caller_identity: "off", prometheus_url: url, prometheus_step_s: 1 }));
+  const [n, c] = [view(native.url), view(classic.url)];
+  try {
+    for (const [svc, values] of all) {
+      const url = `/api/v1/latency?destination_service=${svc}`;
+      const [a, b] = await Promise.all([n.fastify.inject({ method: "GET", url }), c.fastify.inject({ method: "GET", url })]);
+      const [gn, gc] = [a.json().groups[0], b.json().groups[0]];
+      assert.equal(gn.requests, values.length);
+      assert.equal(gc.requests, values.length);
+      const [tn, tc] = [gn.timings.request, gc.timings.request];
+      assert.ok(tn, `${svc}: no request timing from native histograms`);
+      assert.equal(tn.samples, values.length);
+      assert.equal(tn.samples, tc.samples);
+      assert.ok(Math.abs(tn.mean_ms - tc.mean_ms) <= 1e-9 * tc.mean_ms, `${svc} mean ${tn.mean_ms} vs ${tc.mean_ms}`);
+      // Native resolution (wire v2 keeps buckets ~0.3% wide) against powers of two for classic.
+      const want = exact(values, 0.5);
+      assert.ok(Math.abs(tn.p50_ms - want) / want <= 0.05, `${svc} p50 native ${tn.p50_ms} vs exact ${want}`);
+    }
+  } finally {
+    await n.fastify.close();
+    await c.fastify.close();
+  }
 });

@@ -14,12 +14,15 @@
 // replica) is summed step by step instead, each step's drop counting as a restart from 0. The
 // classic buckets are powers of two in ms (CLASSIC_LE_MS), exact bucket boundaries of the
 // scale-0 exponential histogram, so quantiles come at that resolution; counts and sums are exact.
+// Native histograms (protobuf scrapes): see addNative.
 import { AggError } from "../errors.ts";
-import { ExpHist, CLASSIC_LE_EXP } from "../store/exp-histogram.ts";
+import { ExpHist, CLASSIC_LE_EXP, MAX_SCALE, MIN_SCALE } from "../store/exp-histogram.ts";
 import { WindowEntry } from "../store/windows.ts";
 import { LABEL_NAMES, TIMING_NAMES } from "../wire/types.ts";
 
-interface PromVector { metric: Record<string, string>; value: [number, string] }
+/** A native histogram as the query API gives it: buckets are [boundary rule, lower, upper, count]. */
+interface PromHistogram { count: string; sum: string; buckets?: [number, string, string, string][] }
+interface PromVector { metric: Record<string, string>; value?: [number, string]; histogram?: [number, PromHistogram] }
 
 const BY = LABEL_NAMES.join(",");
 const LE_EXP = new Map<string, number>(CLASSIC_LE_EXP.map((k) => [String(2 ** k), k]));
@@ -55,16 +58,20 @@ export function anyOf(name: string, values: readonly string[], op: "=~" | "!~" =
  *   value (the counter restarted from 0). Costs window/step evaluations per series: only the
  *   restarted replicas' series pay it.
  */
-export function windowIncrease(metric: string, matchers: readonly string[], windowS: number, stepS: number, resetInstances: readonly string[], extra = ""): string {
+export function windowIncrease(metric: string, matchers: readonly string[], windowS: number, stepS: number, resetInstances: readonly string[], extra = "", of?: (sel: string) => string): string {
+  // A float function of a native histogram (histogram_count) has no range selector of its own in
+  // 2.42 (last_over_time ignores histogram samples): it is sampled by a subquery at the step.
+  const range = (m: string, r: number) => (of ? `${of(m)}[${r}s:${stepS}s]` : `${m}[${r}s]`);
+  const at = (m: string) => (of ? of(m) : m);
   const lastMinusBase = (m: string) => {
-    const last = `last_over_time(${m}[${windowS}s])`;
-    return `(${last} - (last_over_time(${m}[${GAP_S}s] offset ${windowS}s) or ${last} * 0))`;
+    const last = `last_over_time(${range(m, windowS)})`;
+    return `(${last} - (last_over_time(${range(m, GAP_S)} offset ${windowS}s) or ${last} * 0))`;
   };
   const sum = (perSeries: string) => `sum by (${BY}${extra}) (${perSeries})`;
   if (resetInstances.length === 0) return sum(lastMinusBase(selector(metric, matchers)));
   const others = selector(metric, [...matchers, anyOf("instance", resetInstances, "!~")]);
   const m = selector(metric, [...matchers, anyOf("instance", resetInstances)]);
-  const steps = `sum_over_time(((${m} - ${m} offset ${stepS}s) >= 0 or ${m} + 0)[${Math.max(stepS, windowS - stepS)}s:${stepS}s])`;
+  const steps = `sum_over_time(((${at(m)} - ${at(`${m} offset ${stepS}s`)}) >= 0 or ${at(m)} + 0)[${Math.max(stepS, windowS - stepS)}s:${stepS}s])`;
   return sum(`${lastMinusBase(others)} or ${steps}`);
 }
 
@@ -86,6 +93,61 @@ export function resetInstancesQuery(matchers: readonly string[], windowS: number
  */
 export function firstScrapeQuery(windowS: number, stepS: number): string {
   return `min(min_over_time(timestamp(meshlat_aggregator_series)[${windowS}s:${stepS}s]))`;
+}
+
+/** A sample's float value, at least 0 (NaN, e.g. from an empty histogram, counts as 0). */
+const num = (s: PromVector): number => { const v = Number(s.value?.[1]); return v > 0 ? v : 0; };
+const keyOf = (m: Record<string, string>) => LABEL_NAMES.map((n) => m[n] ?? "").join("\u0000");
+
+/**
+ * Adds one native histogram's buckets to `h`, times `sign` (-1: the window's start is
+ * subtracted). Prometheus numbers native buckets as ExpHist does: bucket i of schema s has
+ * upper bound 2^(i/2^s); the schema is read off a bucket's bounds.
+ */
+function addNativeBuckets(h: ExpHist, p: PromHistogram, sign: number): void {
+  for (const [, lo, hi, c] of p.buckets ?? []) {
+    const lower = Number(lo), upper = Number(hi), count = Number(c) * sign;
+    if (!(upper > 0)) continue;
+    if (!(lower > 0)) { h.addZero(count); continue; }
+    const s = Math.round(-Math.log2(Math.log2(upper / lower)));
+    if (s < MIN_SCALE || s > MAX_SCALE) continue;
+    h.addBucket(s, Math.round(Math.log2(upper) * 2 ** s), count);
+  }
+}
+
+/**
+ * Native histograms into the entries: n and sum from the exact increases, the bucket shape
+ * (which drives the quantiles) as end − start per series. A series whose count dropped or whose
+ * replica restarted adds its end only; a gone replica's series add no shape (2.42 keeps no
+ * last_over_time of a histogram), their counts and sums still count.
+ */
+function addNative(entries: WindowEntry[], native: PromVector[][], cap: number, restarted: ReadonlySet<string>): void {
+  const byKey = new Map(entries.map((e) => [LABEL_NAMES.map((_, i) => e.labels[i]).join("\u0000"), e]));
+  TIMING_NAMES.forEach((_, ti) => {
+    const [ns, sums, ends, starts] = native.slice(ti * 4, ti * 4 + 4) as [PromVector[], PromVector[], PromVector[], PromVector[]];
+    const hists = new Map<string, ExpHist>();
+    for (const s of ns) {
+      const k = keyOf(s.metric), e = byKey.get(k), n = num(s);
+      if (!e || n === 0 || e.timings[ti]) continue; // a classic timing of the label set wins
+      const h = new ExpHist(cap);
+      h.n = Math.round(n);
+      e.timings[ti] = h;
+      hists.set(k, h);
+    }
+    for (const s of sums) {
+      const h = hists.get(keyOf(s.metric));
+      if (h) h.sumUs = Math.round(num(s) * 1000);
+    }
+    const start = new Map(starts.filter((s) => s.histogram).map((s) => [JSON.stringify(s.metric), s.histogram![1]]));
+    for (const s of ends) {
+      const h = hists.get(keyOf(s.metric));
+      if (!h || !s.histogram) continue;
+      const end = s.histogram[1];
+      addNativeBuckets(h, end, 1);
+      const was = start.get(JSON.stringify(s.metric));
+      if (was && Number(was.count) <= Number(end.count) && !restarted.has(s.metric.instance ?? "")) addNativeBuckets(h, was, -1);
+    }
+  });
 }
 
 export class PrometheusSource {
@@ -130,16 +192,25 @@ export class PrometheusSource {
         return [inc(`${f}_bucket`, ",le"), inc(`${f}_sum`), inc(`${f}_count`)];
       }),
     ]);
-    const since = first.length > 0 ? Number(first[0]!.value[1]) * 1000 : -Infinity;
+    // The same timings as native histograms (a Prometheus that scrapes protobuf): counts and sums
+    // through the same increases; the bucket shape from the histograms at the window's end and
+    // start, per series (see addNativeShape).
+    const native = await Promise.all(TIMING_NAMES.flatMap((name) => {
+      const f = `meshlat_${name}_duration_milliseconds`;
+      const nat = (of: (sel: string) => string) => this.query(windowIncrease(f, matchers, w, step, restarted, "", of), t);
+      return [nat((x) => `histogram_count(${x})`), nat((x) => `histogram_sum(${x})`), this.query(selector(f, matchers), t), this.query(`${selector(f, matchers)} offset ${w}s`, t)];
+    }));
+    const since = first.length > 0 ? num(first[0]!) * 1000 : -Infinity;
     const spanMs = Math.max(MIN_SPAN_MS, Math.min(windowMs, nowMs - since));
-    return { entries: this.toEntries(counts!, perTiming, cap), spanMs };
+    const entries = this.toEntries(counts!, perTiming, cap);
+    addNative(entries, native, cap, new Set(restarted));
+    return { entries, spanMs };
   }
 
   private toEntries(counts: PromVector[], perTiming: PromVector[][], cap: number): WindowEntry[] {
     const byKey = new Map<string, WindowEntry>();
-    const keyOf = (m: Record<string, string>) => LABEL_NAMES.map((n) => m[n] ?? "").join("\u0000");
     for (const s of counts) {
-      const c = Math.max(0, Number(s.value[1]));
+      const c = num(s);
       if (c === 0) continue;
       const e = new WindowEntry(LABEL_NAMES.map((n) => s.metric[n] ?? ""), cap);
       e.count = c;
@@ -150,7 +221,7 @@ export class PrometheusSource {
       const hists = new Map<string, ExpHist>();
       for (const s of ns) {
         const e = byKey.get(keyOf(s.metric));
-        const n = Math.max(0, Number(s.value[1]));
+        const n = num(s);
         if (!e || n === 0) continue;
         const h = new ExpHist(cap);
         h.n = n;
@@ -159,7 +230,7 @@ export class PrometheusSource {
       }
       for (const s of sums) {
         const h = hists.get(keyOf(s.metric));
-        if (h) h.sumUs = Math.round(Number(s.value[1]) * 1000);
+        if (h) h.sumUs = Math.round(num(s) * 1000);
       }
       // Cumulative le counts → per-bucket counts at scale 0 (+Inf at the last finite bound, as v1).
       const cum = new Map<string, number[]>();
@@ -171,7 +242,7 @@ export class PrometheusSource {
         if (exp === undefined) continue;
         let arr = cum.get(k);
         if (!arr) cum.set(k, (arr = new Array<number>(CLASSIC_LE_EXP.length + 1).fill(0)));
-        arr[exp - CLASSIC_LE_EXP[0]!] = Math.max(0, Number(s.value[1]));
+        arr[exp - CLASSIC_LE_EXP[0]!] = num(s);
       }
       for (const [k, arr] of cum) {
         const h = hists.get(k)!;
