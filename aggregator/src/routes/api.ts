@@ -9,7 +9,8 @@ import { graph } from "../query/graph.ts";
 import { WINDOWS_MS } from "../store/windows.ts";
 import type { AggregatorState } from "../store/state.ts";
 import type { WindowEntry } from "../store/windows.ts";
-import { PrometheusSource, matcher } from "../query/prometheus-source.ts";
+import { PrometheusSource } from "../query/prometheus-source.ts";
+import { matcher } from "../query/promql.ts";
 import { ERROR_BODY } from "./error-reply.ts";
 
 const WINDOWS = Object.keys(WINDOWS_MS);
