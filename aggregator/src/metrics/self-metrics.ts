@@ -39,8 +39,8 @@ export function createSelfMetrics(state: AggregatorState): SelfMetrics {
   for (const r of RESULTS) batches.inc({ result: r }, 0);
   for (const r of BATCH_ERROR_REASONS) errors.inc({ reason: r }, 0);
   new Gauge({ name: "meshlat_aggregator_series", help: "Label sets currently stored (the overflow series included).", registers, collect() { this.set(state.store.series.size); } });
-  // A restart shows as a change of this value: the views then sum that replica's counters step
-  // by step (query/promql.ts), even when they came back above their old values.
+  // A restart shows as a change of this value: the views then sum that replica's counters per
+  // life of the process (query/promql.ts), even when they came back above their old values.
   new Gauge({ name: "meshlat_aggregator_start_time_seconds", help: "When this aggregator started (Unix seconds): its counters begin here.", registers }).set(Date.now() / 1000);
   new Gauge({ name: "meshlat_aggregator_series_limit", help: "Configured cap on stored label sets (max_series).", registers, collect() { this.set(state.config.max_series); } });
   new Counter({ name: "meshlat_aggregator_series_folded_total", help: "Series points (label sets in batches) folded into the overflow series because max_series was reached.", registers, collect() { showTotals(this, [[{}, state.store.folded]]); } });

@@ -15,7 +15,8 @@ import { LABEL_NAMES, TIMING_NAMES } from "../wire/types.ts";
 import { addNative } from "./native-shape.ts";
 import { keyOf, num } from "./prom-vector.ts";
 import type { PromVector } from "./prom-vector.ts";
-import { firstScrapeQuery, resetInstancesQuery, selector, windowIncrease } from "./promql.ts";
+import { dropsQuery, lives, selector, startTimesQuery, windowIncrease } from "./promql.ts";
+import type { Special } from "./promql.ts";
 
 const LE_EXP = new Map<string, number>(CLASSIC_LE_EXP.map((k) => [String(2 ** k), k]));
 const TOP_EXP = CLASSIC_LE_EXP[CLASSIC_LE_EXP.length - 1]!;
@@ -26,21 +27,25 @@ export class PrometheusSource {
   /** `stepS`: the scrape interval of meshlat's job (prometheus_step_s). */
   constructor(private readonly baseUrl: string, private readonly stepS: number, private readonly timeoutMs = 10_000) {}
 
-  private async query(expr: string, timeS: number): Promise<PromVector[]> {
+  private async get<T>(expr: string, timeS: number, resultType: "vector" | "matrix"): Promise<T[]> {
     const u = new URL("api/v1/query", this.baseUrl.endsWith("/") ? this.baseUrl : this.baseUrl + "/");
     u.searchParams.set("query", expr);
     u.searchParams.set("time", String(timeS));
-    let body: { status?: string; error?: string; data?: { resultType?: string; result?: PromVector[] } };
+    let body: { status?: string; error?: string; data?: { resultType?: string; result?: T[] } };
     try {
       const res = await fetch(u, { signal: AbortSignal.timeout(this.timeoutMs) });
       body = await res.json() as typeof body;
     } catch (err) {
       throw new AggError("AGG_ERR_PROMETHEUS", `prometheus_url ${this.baseUrl}: ${(err as Error).message}`);
     }
-    if (body.status !== "success" || body.data?.resultType !== "vector") {
+    if (body.status !== "success" || body.data?.resultType !== resultType) {
       throw new AggError("AGG_ERR_PROMETHEUS", `prometheus_url ${this.baseUrl}: ${body.error ?? "unexpected answer"} (query ${expr})`);
     }
     return body.data.result ?? [];
+  }
+
+  private query(expr: string, timeS: number): Promise<PromVector[]> {
+    return this.get<PromVector>(expr, timeS, "vector");
   }
 
   /**
@@ -50,19 +55,23 @@ export class PrometheusSource {
    */
   async window(nowMs: number, windowMs: number, cap: number, matchers: readonly string[] = []): Promise<{ entries: WindowEntry[]; spanMs: number }> {
     const step = this.stepS;
-    // Evaluated at the next multiple of the step: the subquery steps then end at it exactly and
-    // cover everything scraped until now.
+    // Evaluated at the next multiple of the step: subquery steps (native histograms) then end at
+    // it exactly and cover everything scraped until now.
     const t = Math.ceil(nowMs / 1000 / step) * step;
     const w = Math.round(windowMs / 1000);
-    const [resets, first] = await Promise.all([this.query(resetInstancesQuery(matchers, w), t), this.query(firstScrapeQuery(w, step), t)]);
-    const restarted = resets.map((r) => r.metric.instance ?? "").filter(Boolean);
-    const inc = (metric: string, extra = "") => this.query(windowIncrease(metric, matchers, w, step, restarted, extra), t);
+    const [starts, dropped] = await Promise.all([
+      this.get<{ metric: Record<string, string>; values: [number, string][] }>(startTimesQuery(w), t, "matrix"),
+      this.query(dropsQuery(matchers, w), t),
+    ]);
+    const { restarts, firstScrapeMs } = lives(starts, t * 1000 - w * 1000);
+    const special: Special = { restarts, drops: dropped.map((r) => r.metric.instance ?? "").filter((i) => i !== "" && !restarts.has(i)) };
+    const inc = (metric: string, extra = "") => this.query(windowIncrease(metric, matchers, w, step, t, special, extra), t);
     // The same timings as native histograms (a Prometheus that scrapes protobuf): counts and sums
     // through the same increases; the bucket shape from the histograms at the window's end and
     // start, per series (native-shape.ts). Only one of the two forms finds series.
     const nativeQueries = TIMING_NAMES.flatMap((name) => {
       const f = `meshlat_${name}_duration_milliseconds`;
-      const nat = (of: (sel: string) => string) => this.query(windowIncrease(f, matchers, w, step, restarted, "", of), t);
+      const nat = (of: (sel: string) => string) => this.query(windowIncrease(f, matchers, w, step, t, special, "", of), t);
       return [nat((x) => `histogram_count(${x})`), nat((x) => `histogram_sum(${x})`), this.query(selector(f, matchers), t), this.query(`${selector(f, matchers)} offset ${w}s`, t)];
     });
     const [[counts, ...perTiming], native] = await Promise.all([Promise.all([
@@ -72,10 +81,9 @@ export class PrometheusSource {
         return [inc(`${f}_bucket`, ",le"), inc(`${f}_sum`), inc(`${f}_count`)];
       }),
     ]), Promise.all(nativeQueries)]);
-    const since = first.length > 0 ? num(first[0]!) * 1000 : -Infinity;
-    const spanMs = Math.max(MIN_SPAN_MS, Math.min(windowMs, nowMs - since));
+    const spanMs = Math.max(MIN_SPAN_MS, Math.min(windowMs, nowMs - firstScrapeMs));
     const entries = this.toEntries(counts!, perTiming, cap);
-    addNative(entries, native, cap, new Set(restarted));
+    addNative(entries, native, cap, new Set([...restarts.keys(), ...special.drops]));
     return { entries, spanMs };
   }
 

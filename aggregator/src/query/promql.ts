@@ -10,7 +10,7 @@ const BY = LABEL_NAMES.join(",");
 /** Prometheus' default lookback delta: a series silent for longer counts as gone (or restarted). */
 export const GAP_S = 300;
 
-/** Scrapes a step may look back over for the previous value: missed scrapes up to this are bridged. */
+/** Steps the step-by-step sum looks back for the previous value: missed scrapes up to this are bridged. */
 const BRIDGE_STEPS = 3;
 /** A replica's start time (self-metrics): a change is a restart. */
 const START_TIME = "meshlat_aggregator_start_time_seconds";
@@ -30,59 +30,92 @@ export function anyOf(name: string, values: readonly string[], op: "=~" | "!~" =
   return `${name}${op}${JSON.stringify(values.map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"))}`;
 }
 
+/** Replicas whose counters did not simply grow in the range: they are summed otherwise. */
+export interface Special {
+  /** A replica that restarted: the times (Unix ms) of the first scrape of each later life. */
+  readonly restarts: ReadonlyMap<string, readonly number[]>;
+  /** Replicas with a counter drop but no restart (a label set back after series_ttl_s). */
+  readonly drops: readonly string[];
+}
+
+export const NONE: Special = { restarts: new Map(), drops: [] };
+
 /**
- * PromQL: the increase of counter `metric` over the `windowS` ending at the evaluation time,
- * per series, summed `by` the ten labels (`extra`: further `by` labels, e.g. ",le").
- * - Instances without a restart or reset: last value in the window − last value in the GAP_S
- *   before it (or 0). A replica gone inside the window keeps its last sample; a missed scrape
- *   changes nothing.
- * - `resetInstances` (resetInstancesQuery): the sum of the increases between steps of `stepS`
- *   (the scrape interval), a step after a restart, a drop or a gap longer than BRIDGE_STEPS
- *   counting its whole value (the counter restarted from 0). Costs window/step evaluations per
- *   series: only those replicas' series pay it.
+ * PromQL: the increase of counter `metric` over the `windowS` ending at `tS`, per series, summed
+ * `by` the ten labels (`extra`: further `by` labels, e.g. ",le"); `of`: a float function of a
+ * native histogram (histogram_count), sampled by a subquery at the step, since 2.42's
+ * last_over_time ignores histogram samples.
+ * - A replica's life (process run) inside the window: its last value in the window minus its
+ *   last value before the window (or 0). A replica gone inside the window keeps its last sample;
+ *   a missed scrape changes nothing. A restarted replica (`special.restarts`) has one such term
+ *   per life, each over the time between its first scrapes: a restart counts even when the
+ *   counters came back above their old values.
+ * - `special.drops`: the sum of the increases between steps of `stepS`, each from the last
+ *   value within BRIDGE_STEPS steps before, a value with none before or below it counting whole
+ *   (a label set that expired and came back started from 0). Costs window/step evaluations per
+ *   series of those replicas.
  */
-export function windowIncrease(metric: string, matchers: readonly string[], windowS: number, stepS: number, resetInstances: readonly string[], extra = "", of?: (sel: string) => string): string {
-  // A float function of a native histogram (histogram_count) has no range selector of its own in
-  // 2.42 (last_over_time ignores histogram samples): it is sampled by a subquery at the step.
-  const range = (m: string, r: number) => (of ? `${of(m)}[${r}s:${stepS}s]` : `${m}[${r}s]`);
+export function windowIncrease(metric: string, matchers: readonly string[], windowS: number, stepS: number, tS: number, special: Special, extra = "", of?: (sel: string) => string): string {
+  const ms = (x: number) => `${Math.max(1, Math.round(x))}ms`;
+  const range = (m: string, rMs: number) => (of ? `${of(m)}[${ms(rMs)}:${stepS}s]` : `${m}[${ms(rMs)}]`);
   const at = (m: string) => (of ? of(m) : m);
-  const lastMinusBase = (m: string) => {
-    const last = `last_over_time(${range(m, windowS)})`;
-    return `(${last} - (last_over_time(${range(m, GAP_S)} offset ${windowS}s) or ${last} * 0))`;
+  const offset = (oMs: number) => (oMs >= 1 ? ` offset ${ms(oMs)}` : "");
+  const t = tS * 1000, from = t - windowS * 1000;
+  /** The change over [lo, hi] of a life that began at `began` (-Infinity: before the range). */
+  const change = (m: string, began: number, lo: number, hi: number) => {
+    const last = `last_over_time(${range(m, hi - lo)}${offset(t - hi)})`;
+    if (began >= from) return `(${last})`;
+    const baseFrom = Math.max(began, from - GAP_S * 1000);
+    return `(${last} - (last_over_time(${range(m, from - baseFrom)}${offset(t - from)}) or ${last} * 0))`;
   };
-  const sum = (perSeries: string) => `sum by (${BY}${extra}) (${perSeries})`;
-  if (resetInstances.length === 0) return sum(lastMinusBase(selector(metric, matchers)));
-  const others = selector(metric, [...matchers, anyOf("instance", resetInstances, "!~")]);
-  const m = selector(metric, [...matchers, anyOf("instance", resetInstances)]);
-  // Per step: the increase since the last value within BRIDGE_STEPS steps before (a missed
-  // scrape or two is bridged), or the whole value when there is none, when it dropped, or when
-  // it belongs to another life of the replica than that last value (its start time, paired with
-  // each sample, changed: a restart, even one whose counters came back higher).
-  const bridge = BRIDGE_STEPS * stepS;
-  const prev = of ? `last_over_time(${of(m)}[${bridge}s:${stepS}s] offset ${stepS}s)` : `last_over_time(${m}[${bridge}s] offset ${stepS}s)`;
-  const life = `(${at(m)} * 0 + on (instance) group_left () ${selector(START_TIME, [anyOf("instance", resetInstances)])})`;
-  const sameLife = `(${life} == last_over_time(${life}[${bridge}s:${stepS}s] offset ${stepS}s))`;
-  const inc = `(((${at(m)} - ${prev}) >= 0) and ${sameLife}) or ${at(m)} + 0`;
-  const steps = `sum_over_time((${inc})[${Math.max(stepS, windowS - stepS)}s:${stepS}s])`;
-  return sum(`${lastMinusBase(others)} or ${steps}`);
+  const special_ = [...special.restarts.keys(), ...special.drops];
+  const terms: string[] = [];
+  terms.push(change(selector(metric, special_.length ? [...matchers, anyOf("instance", special_, "!~")] : matchers), -Infinity, from, t));
+  for (const [instance, lives] of special.restarts) {
+    const m = selector(metric, [...matchers, matcher("instance", instance)]);
+    const starts = [-Infinity, ...lives];
+    starts.forEach((began, k) => {
+      const end = k + 1 < starts.length ? starts[k + 1]! - 1 : t;
+      const lo = Math.max(began, from), hi = Math.min(end, t);
+      // A label per life keeps the lives apart in the `or` below (sum by then adds them).
+      if (hi > lo) terms.push(`label_replace(${change(m, began, lo, hi)}, "meshlat_life", "${k}", "", "")`);
+    });
+  }
+  if (special.drops.length > 0) {
+    const m = selector(metric, [...matchers, anyOf("instance", special.drops)]);
+    const bridge = BRIDGE_STEPS * stepS * 1000;
+    const prev = `last_over_time(${range(m, bridge)} offset ${stepS}s)`;
+    terms.push(`sum_over_time(((((${at(m)} - ${prev}) >= 0)) or ${at(m)} + 0)[${Math.max(stepS, windowS - stepS)}s:${stepS}s])`);
+  }
+  return `sum by (${BY}${extra}) (${terms.join(" or ")})`;
+}
+
+/** PromQL: the replicas with a request counter drop in the window or just before it. */
+export function dropsQuery(matchers: readonly string[], windowS: number): string {
+  return `count by (instance) (resets(${selector("meshlat_requests_total", matchers)}[${windowS + GAP_S}s]) > 0)`;
+}
+
+/** PromQL: every replica's start time, scraped over the window and the GAP_S before it (a range vector). */
+export function startTimesQuery(windowS: number): string {
+  return `${START_TIME}[${windowS + GAP_S}s]`;
 }
 
 /**
- * PromQL: the instances that restarted in the window or just before it (their start time
- * changed), or with a request counter reset (a label set that expired after series_ttl_s and
- * came back: its timings expire with it). A restart is caught even when the new counters passed
- * the old values, which resets() misses.
+ * From every replica's start-time samples (startTimesQuery): the lives of the replicas that
+ * restarted (see Special), and when the oldest scrape within the window was (Unix ms; with data
+ * younger than the window, rates divide by the time since then, as the local store does).
  */
-export function resetInstancesQuery(matchers: readonly string[], windowS: number): string {
-  const r = `${windowS + GAP_S}s`;
-  return `count by (instance) (changes(${START_TIME}[${r}]) > 0) or count by (instance) (resets(${selector("meshlat_requests_total", matchers)}[${r}]) > 0)`;
-}
-
-/**
- * PromQL: the time (Unix s) of the oldest scrape of any replica within the window. With data
- * younger than the window, rates divide by the time since then, not by the nominal window
- * (the local store does the same, AggregatorState.spanMs).
- */
-export function firstScrapeQuery(windowS: number, stepS: number): string {
-  return `min(min_over_time(timestamp(meshlat_aggregator_series)[${windowS}s:${stepS}s]))`;
+export function lives(samples: readonly { metric: Record<string, string>; values: [number, string][] }[], fromMs: number): { restarts: Map<string, number[]>; firstScrapeMs: number } {
+  const restarts = new Map<string, number[]>();
+  let first = Infinity;
+  for (const s of samples) {
+    const instance = s.metric.instance ?? "";
+    const later: number[] = [];
+    s.values.forEach(([ts, v], i) => {
+      first = Math.min(first, ts * 1000);
+      if (i > 0 && v !== s.values[i - 1]![1]) later.push(ts * 1000);
+    });
+    if (later.length > 0) restarts.set(instance, later);
+  }
+  return { restarts, firstScrapeMs: first === Infinity ? fromMs : Math.max(first, fromMs) };
 }
