@@ -8,7 +8,8 @@ import { dirname } from "node:path";
 /**
  * @param {string} entry  AssemblyScript entry file
  * @param {string} outFile .wasm output path
- * @param {{ optimize?: boolean, extraArgs?: string[] }} [opts]
+ * @param {{ optimize?: boolean, extraArgs?: string[], names?: boolean }} [opts]
+ *   names: keep the name section through the size pass (filter/size-report.mjs; not shipped)
  */
 export async function compileModule(entry, outFile, opts = {}) {
   const optimize = opts.optimize ?? true;
@@ -24,14 +25,17 @@ export async function compileModule(entry, outFile, opts = {}) {
     "--runtime", "incremental",
     // No --exportRuntime: Envoy calls only proxy_* exports, malloc/proxy_on_memory_allocate and
     // _start/_initialize (cpp-host src/wasm.cc), and nothing here calls __new/__pin/__collect.
-    ...(optimize ? ["-O3z", "--converge", "--noAssert"] : ["--debug"]),
+    ...(optimize ? ["-O3z", "--noAssert"] : ["--debug"]),
+    ...(optimize && !opts.names ? ["--converge"] : []),
+    // Names for a size report: --converge with --debug takes minutes, and the report only ranks.
+    ...(optimize && opts.names ? ["--debug"] : []),
     ...(opts.extraArgs ?? []),
   ];
   const { error, stderr } = await asc.main(args);
   if (error) {
     throw new Error(`asc failed for ${entry}: ${error.message}\n${stderr.toString()}`);
   }
-  if (optimize) shrink(outFile);
+  if (optimize) shrink(outFile, opts.names ?? false);
 }
 
 // The features asc 0.28 emits by default; the post-pass must not introduce any other.
@@ -43,8 +47,9 @@ const FEATURES = binaryen.Features.MVP | binaryen.Features.MutableGlobals | bina
  * semantics-preserving passes only (no traps-never-happen), and it finds what asc's pipeline
  * leaves (-600 B on the filter). Validation fails loudly if the module needs other features.
  * @param {string} file
+ * @param {boolean} names keep function names (for size reports only)
  */
-function shrink(file) {
+function shrink(file, names) {
   const mod = binaryen.readBinary(readFileSync(file));
   try {
     mod.setFeatures(FEATURES);
@@ -52,7 +57,7 @@ function shrink(file) {
     // wasm-opt -Oz's settings: asc leaves its own (larger inlining limits) in the shared binaryen.
     binaryen.setOptimizeLevel(2);
     binaryen.setShrinkLevel(2);
-    binaryen.setDebugInfo(false);
+    binaryen.setDebugInfo(names);
     binaryen.setTrapsNeverHappen(false);
     binaryen.setFastMath(false);
     binaryen.setLowMemoryUnused(false);

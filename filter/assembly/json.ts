@@ -278,7 +278,10 @@ export function jsonQuote(s: string): string {
     const c = s.charCodeAt(i);
     if (c == 0x22) out += "\\\"";
     else if (c == 0x5c) out += "\\\\";
-    else if (c < 0x20) out += "\\u00" + (c < 0x10 ? "0" : "") + c.toString(16);
+    else if (c < 0x20) { // \u00XX without toString(16), which drags radix formatting in
+      const d = c & 0xf;
+      out += "\\u00" + String.fromCharCode(0x30 + (c >> 4)) + String.fromCharCode(d < 10 ? 0x30 + d : 0x57 + d);
+    }
     else out += String.fromCharCode(c);
   }
   return out + "\"";

@@ -40,11 +40,8 @@ export function normaliseTier(p: usize, n: usize, out: Slice): i32 {
 // stream_info.h). toShortString joins with ',' and prints '-' for none; current Envoy joins in
 // the order the flags were set (utility.cc iterates responseFlags()), which a bitmask cannot
 // tell, so several flags are joined in bit order (older Envoy's order).
-const FLAG_CODES: string[] = [
-  "LH", "UH", "UT", "LR", "UR", "UF", "UC", "UO", "NR", "DI", "FI", "RL", "UAEX", "RLSE",
-  "DC", "URX", "SI", "IH", "DPE", "UMSDR", "RFCF", "NFCF", "DT", "UPE", "NC", "OM", "DF",
-  "DO", "DR", "UDO",
-];
+// One string, split once: a string literal per code would cost ~20 B of static data each.
+const FLAG_CODES = "LH UH UT LR UR UF UC UO NR DI FI RL UAEX RLSE DC URX SI IH DPE UMSDR RFCF NFCF DT UPE NC OM DF DO DR UDO";
 const N_FLAGS = 30;
 // Codes as bytes, packed: offset/len per flag (built once).
 const FLAG_BYTES: usize = memory.data(128, 8);
@@ -53,12 +50,15 @@ let flagsReady = false;
 
 function initFlags(): void {
   let off: usize = 0;
-  for (let i = 0; i < N_FLAGS; i++) {
-    const code = FLAG_CODES[i];
-    store<u8>(FLAG_OFF + <usize>(i * 2), <u8>off);
-    store<u8>(FLAG_OFF + <usize>(i * 2) + 1, <u8>code.length);
-    for (let k = 0; k < code.length; k++) store<u8>(FLAG_BYTES + off + <usize>k, <u8>code.charCodeAt(k));
-    off += <usize>code.length;
+  let start: usize = 0;
+  let i = 0;
+  for (let k = 0; k <= FLAG_CODES.length; k++) {
+    const c = k < FLAG_CODES.length ? FLAG_CODES.charCodeAt(k) : 0x20;
+    if (c != 0x20) { store<u8>(FLAG_BYTES + off, <u8>c); off++; continue; }
+    store<u8>(FLAG_OFF + <usize>(i * 2), <u8>start);
+    store<u8>(FLAG_OFF + <usize>(i * 2) + 1, <u8>(off - start));
+    start = off;
+    i++;
   }
   flagsReady = true;
 }

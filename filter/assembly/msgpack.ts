@@ -20,42 +20,43 @@ export class Writer {
 
   free(): void { if (this.ptr != 0) heap.free(this.ptr); this.ptr = 0; this.cap = 0; this.len = 0; }
 
-  // @ts-ignore: decorator
-  @inline u8(b: u32): void { this.ensure(1); store<u8>(this.ptr + this.len, <u8>b); this.len += 1; }
-  // @ts-ignore: decorator
-  @inline be16(v: u32): void { this.ensure(2); store<u16>(this.ptr + this.len, bswap<u16>(<u16>v)); this.len += 2; }
-  // @ts-ignore: decorator
-  @inline be32(v: u32): void { this.ensure(4); store<u32>(this.ptr + this.len, bswap<u32>(v)); this.len += 4; }
-  // @ts-ignore: decorator
-  @inline be64(v: u64): void { this.ensure(8); store<u64>(this.ptr + this.len, bswap<u64>(v)); this.len += 8; }
-
-  uint(v: u64): void {
-    if (v < 128) this.u8(<u32>v);
-    else if (v < 0x100) { this.u8(0xcc); this.u8(<u32>v); }
-    else if (v < 0x10000) { this.u8(0xcd); this.be16(<u32>v); }
-    else if (v < 0x100000000) { this.u8(0xce); this.be32(<u32>v); }
-    else { this.u8(0xcf); this.be64(v); }
+  /** A tag byte and then the low `n` bytes of `v` big-endian: every header and integer is one
+   * (one capacity check and no inlined copy per form keeps the module small). */
+  private head(tag: u32, v: u64, n: usize): void {
+    this.ensure(9);
+    const p = this.ptr + this.len;
+    store<u8>(p, <u8>tag);
+    for (let k = n; k > 0; k--) { store<u8>(p + k, <u8>v); v >>= 8; }
+    this.len += n + 1;
   }
 
-  nil(): void { this.u8(0xc0); }
+  uint(v: u64): void {
+    if (v < 128) this.head(<u32>v, 0, 0);
+    else if (v < 0x100) this.head(0xcc, v, 1);
+    else if (v < 0x10000) this.head(0xcd, v, 2);
+    else if (v < 0x100000000) this.head(0xce, v, 4);
+    else this.head(0xcf, v, 8);
+  }
+
+  nil(): void { this.head(0xc0, 0, 0); }
 
   arrayHeader(n: u32): void {
-    if (n < 16) this.u8(0x90 | n);
-    else if (n < 0x10000) { this.u8(0xdc); this.be16(n); }
-    else { this.u8(0xdd); this.be32(n); }
+    if (n < 16) this.head(0x90 | n, 0, 0);
+    else if (n < 0x10000) this.head(0xdc, n, 2);
+    else this.head(0xdd, n, 4);
   }
 
   mapHeader(n: u32): void {
-    if (n < 16) this.u8(0x80 | n);
-    else if (n < 0x10000) { this.u8(0xde); this.be16(n); }
-    else { this.u8(0xdf); this.be32(n); }
+    if (n < 16) this.head(0x80 | n, 0, 0);
+    else if (n < 0x10000) this.head(0xde, n, 2);
+    else this.head(0xdf, n, 4);
   }
 
   strHeader(n: u32): void {
-    if (n < 32) this.u8(0xa0 | n);
-    else if (n < 0x100) { this.u8(0xd9); this.u8(n); }
-    else if (n < 0x10000) { this.u8(0xda); this.be16(n); }
-    else { this.u8(0xdb); this.be32(n); }
+    if (n < 32) this.head(0xa0 | n, 0, 0);
+    else if (n < 0x100) this.head(0xd9, n, 1);
+    else if (n < 0x10000) this.head(0xda, n, 2);
+    else this.head(0xdb, n, 4);
   }
 
   strBytes(p: usize, n: usize): void {
