@@ -4,6 +4,7 @@ import asc from "assemblyscript/asc";
 import binaryen from "binaryen";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /**
  * @param {string} entry  AssemblyScript entry file
@@ -23,6 +24,8 @@ export async function compileModule(entry, outFile, opts = {}) {
     // DESIGN.md: compile with abort routed to the SDK's proc_exit-based abort.
     "--use", "abort=abort_proc_exit",
     "--runtime", "incremental",
+    // staticText("...") -> static UTF-8 bytes (static-text.mjs)
+    "--transform", fileURLToPath(new URL("./static-text.mjs", import.meta.url)),
     // No --exportRuntime: Envoy calls only proxy_* exports, malloc/proxy_on_memory_allocate and
     // _start/_initialize (cpp-host src/wasm.cc), and nothing here calls __new/__pin/__collect.
     ...(optimize ? ["-O3z", "--noAssert"] : ["--debug"]),

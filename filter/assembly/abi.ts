@@ -5,7 +5,6 @@ import {
   proxy_get_property,
   proxy_get_header_map_value,
   proxy_get_header_map_pairs,
-  proxy_log,
 } from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 import { malloc as sdkMalloc, free as sdkFree } from "@gcoredev/proxy-wasm-sdk-as/assembly/malloc";
 import { Slice, SLICE_BYTES } from "./slice";
@@ -92,15 +91,30 @@ const OUT_PTR = memory.data(8, 8);
 const OUT_LEN = memory.data(8, 8);
 const INT_VAL = changetype<Slice>(memory.data(SLICE_BYTES, 8));
 
-/** A byte string built once (paths, header names); `ptr`/`len` stay valid for the VM's life. */
+// Text handed to the host (property paths, header names, log messages) is UTF-8 behind a u16
+// length: static text is written `staticText("...")` (compile.mjs's filter/static-text.mjs turns it
+// into those bytes at build time), text known only at run time is a Bytes' `text`.
+// @ts-ignore: decorator
+@inline export function textPtr(t: usize): usize { return t + 2; }
+// @ts-ignore: decorator
+@inline export function textLen(t: usize): usize { return <usize>load<u16>(t); }
+
+/** A string as text (see above), built once (configured header names, label property paths);
+ * `ptr`/`len` are its bytes. Strings here are configuration values of at most 1024 bytes. */
 export class Bytes {
   buf: ArrayBuffer;
+  text: usize;
   ptr: usize;
   len: usize;
   constructor(s: string) {
-    this.buf = String.UTF8.encode(s, false);
-    this.ptr = changetype<usize>(this.buf);
-    this.len = <usize>this.buf.byteLength;
+    const n = <usize>String.UTF8.byteLength(s);
+    this.buf = new ArrayBuffer(<i32>n + 2);
+    const t = changetype<usize>(this.buf);
+    store<u16>(t, <u16>n);
+    String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, t + 2, false);
+    this.text = t;
+    this.ptr = t + 2;
+    this.len = n;
   }
 }
 
@@ -118,16 +132,16 @@ function takeOut(r: u32, out: Slice): bool {
 }
 
 /** `:status`, read from response headers and from HTTP-call response headers. */
-export const H_STATUS = new Bytes(":status");
+export const H_STATUS = staticText(":status");
 
-/** proxy_get_property into `out`; true when found. */
-export function getProperty(path: Bytes, out: Slice): bool {
+/** proxy_get_property of the path (text) into `out`; true when found. */
+export function getProperty(path: usize, out: Slice): bool {
   resetOut();
-  return takeOut(proxy_get_property(path.ptr, path.len, OUT_PTR, OUT_LEN), out);
+  return takeOut(proxy_get_property(textPtr(path), textLen(path), OUT_PTR, OUT_LEN), out);
 }
 
 /** A property read as a little-endian integer (int/uint/bool are 8/8/1 bytes); -1 when absent. */
-export function getIntProperty(path: Bytes): i64 {
+export function getIntProperty(path: usize): i64 {
   const v = INT_VAL;
   if (!getProperty(path, v)) return -1;
   if (v.len >= 8) return load<i64>(v.ptr);
@@ -136,10 +150,10 @@ export function getIntProperty(path: Bytes): i64 {
   return -1;
 }
 
-/** proxy_get_header_map_value into `out`; true when the header exists. */
-export function getHeader(map: i32, key: Bytes, out: Slice): bool {
+/** proxy_get_header_map_value of the header named `key` (text) into `out`; true when it exists. */
+export function getHeader(map: i32, key: usize, out: Slice): bool {
   resetOut();
-  return takeOut(proxy_get_header_map_value(map, key.ptr, key.len, OUT_PTR, OUT_LEN), out);
+  return takeOut(proxy_get_header_map_value(map, textPtr(key), textLen(key), OUT_PTR, OUT_LEN), out);
 }
 
 /** proxy_get_header_map_pairs: the whole map, serialized as pairs (ABI spec "Serialization"),
@@ -147,10 +161,4 @@ export function getHeader(map: i32, key: Bytes, out: Slice): bool {
 export function getHeaderPairs(map: i32, out: Slice): bool {
   resetOut();
   return takeOut(proxy_get_header_map_pairs(map, OUT_PTR, OUT_LEN), out);
-}
-
-/** Leveled log line through proxy_log (not WASI stdout, which Envoy prints whatever the level). */
-export function logLine(level: i32, msg: string): void {
-  const b = String.UTF8.encode(msg, false);
-  proxy_log(<usize>level, changetype<usize>(b), <usize>b.byteLength);
 }

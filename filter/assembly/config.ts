@@ -2,9 +2,11 @@
 // contract, DESIGN.md's "Plugin configuration": one row per field drives the parsing and its
 // checks, the unknown-field warnings and the effective-config echo in the configured log line.
 // Code reads a value by its F_* position.
-import { JsonParser, JsonValue, J_ARR, J_NUM, J_OBJ, J_STR, kindName, jsonQuote } from "./json";
+import { JsonParser, JsonValue, J_ARR, J_NUM, J_OBJ, J_STR, kindName } from "./json";
 import { asciiLower, isPrintableAscii, isToken } from "./lex";
+import { LOG_WARN } from "./abi";
 import * as E from "./errors";
+import * as L from "./log-line";
 
 // What a field holds.
 const K_STRING = 0;
@@ -91,34 +93,27 @@ export class Config {
   int(f: i32): i32 { return unchecked(this.ints[f]); }
   strings(f: i32): string[] { return unchecked(this.lists[f]); }
 
-  /** The effective configuration as JSON (every field, in FIELDS order). */
-  toJson(): string {
-    let out = "{";
+  /** Appends the effective configuration as JSON (every field, in FIELDS order) to the log line. */
+  echo(): void {
+    L.text(staticText("{"));
     for (let i = 0; i < FIELD_NAMES.length; i++) {
       const kind = spec(i, C_KIND);
-      out += (i > 0 ? "," : "") + jsonQuote(unchecked(FIELD_NAMES[i])) + ":";
-      if (kind == K_INT) out += unchecked(this.ints[i]).toString();
-      else if (kind == K_STRING) out += jsonQuote(unchecked(this.strs[i]));
+      if (i > 0) L.text(staticText(","));
+      L.quoted(unchecked(FIELD_NAMES[i]));
+      L.text(staticText(":"));
+      if (kind == K_INT) L.num(unchecked(this.ints[i]));
+      else if (kind == K_STRING) L.quoted(unchecked(this.strs[i]));
       else {
         const l = unchecked(this.lists[i]);
-        out += "[";
-        for (let k = 0; k < l.length; k++) out += (k > 0 ? "," : "") + jsonQuote(l[k]);
-        out += "]";
+        L.text(staticText("["));
+        for (let k = 0; k < l.length; k++) {
+          if (k > 0) L.text(staticText(","));
+          L.quoted(l[k]);
+        }
+        L.text(staticText("]"));
       }
     }
-    return out + "}";
-  }
-}
-
-export class ConfigResult {
-  config: Config | null = null;
-  code: string = "";     // a CONFIG_* code of errors.ts when config is null
-  field: string = "";
-  reason: string = "";
-  warnings: string[] = []; // full warn lines (unknown fields)
-
-  errorLine(): string {
-    return this.code + " field=" + this.field + ": " + this.reason;
+    L.text(staticText("}"));
   }
 }
 
@@ -134,57 +129,80 @@ export function defaultAuthority(cluster: string): string {
   return host;
 }
 
-/** Why `s` fails `rule`, or "" when it passes. */
+/** ruleFailure's answer for a reserved tier (its reason names the value). */
+const RESERVED: usize = 1;
+
+/** Why `s` fails `rule` (static text, or RESERVED), or 0 when it passes. */
 // @ts-ignore: decorator
 @inline
-function ruleFailure(rule: i32, s: string): string {
+function ruleFailure(rule: i32, s: string): usize {
   switch (rule) {
     case R_PRINTABLE:
-      return isPrintableAscii(s) ? "" : "must be printable ASCII without spaces";
+      return isPrintableAscii(s) ? 0 : staticText("must be printable ASCII without spaces");
     case R_PATH:
-      return s.charCodeAt(0) == 0x2f && isPrintableAscii(s) ? "" : "must start with '/' and be printable ASCII without spaces";
+      return s.charCodeAt(0) == 0x2f && isPrintableAscii(s) ? 0 : staticText("must start with '/' and be printable ASCII without spaces");
     case R_HEADER_NAME:
-      return isToken(s) ? "" : "must be a valid HTTP header name";
+      return isToken(s) ? 0 : staticText("must be a valid HTTP header name");
     case R_METRIC_NAME:
-      return isToken(s) ? "" : "must be a Server-Timing metric name (an HTTP token)";
+      return isToken(s) ? 0 : staticText("must be a Server-Timing metric name (an HTTP token)");
     case R_TIER:
-      if (!isPrintableAscii(s) || asciiLower(s) != s) return "must be lower-case printable ASCII without spaces";
-      return RESERVED_TIERS.includes(s) ? "'" + s + "' is reserved" : "";
+      if (!isPrintableAscii(s) || asciiLower(s) != s) return staticText("must be lower-case printable ASCII without spaces");
+      return RESERVED_TIERS.includes(s) ? RESERVED : 0;
   }
-  return "";
+  return 0;
 }
 
+/** Starts the error line of a configuration that fails: `<code> field=<field>: `, the caller
+ * appends the reason. Only the first failure makes the line (every caller stops at it). */
 class Checker {
-  res: ConfigResult;
-  constructor(res: ConfigResult) { this.res = res; }
+  failed: bool = false;
 
-  fail(code: string, field: string, reason: string): bool {
-    if (this.res.code.length == 0) {
-      this.res.code = code; this.res.field = field; this.res.reason = reason;
-    }
-    return false;
+  fail(code: string, field: string): bool {
+    if (this.failed) return false;
+    this.failed = true;
+    L.str(code);
+    L.text(staticText(" field="));
+    L.str(field);
+    L.text(staticText(": "));
+    return true;
+  }
+
+  /** `<reason><JSON kind of v>`: a value of the wrong type. */
+  wrongType(field: string, reason: usize, v: JsonValue): void {
+    if (this.fail(E.CONFIG_TYPE, field)) { L.text(reason); L.text(kindName(v.kind)); }
   }
 
   /** A non-empty string of at most `maxLen` bytes passing `rule`; null after fail(). */
   str(v: JsonValue, field: string, maxLen: i32, rule: i32): string | null {
-    if (v.kind != J_STR) { this.fail(E.CONFIG_TYPE, field, "must be a string, got " + kindName(v.kind)); return null; }
-    if (v.s.length == 0) { this.fail(E.CONFIG_VALUE, field, "must not be empty"); return null; }
+    if (v.kind != J_STR) { this.wrongType(field, staticText("must be a string, got "), v); return null; }
+    if (v.s.length == 0) { if (this.fail(E.CONFIG_VALUE, field)) L.text(staticText("must not be empty")); return null; }
     if (String.UTF8.byteLength(v.s) > maxLen) {
-      this.fail(E.CONFIG_RANGE, field, "must be at most " + maxLen.toString() + " bytes"); return null;
+      if (this.fail(E.CONFIG_RANGE, field)) { L.text(staticText("must be at most ")); L.num(maxLen); L.text(staticText(" bytes")); }
+      return null;
     }
     const why = ruleFailure(rule, v.s);
-    if (why.length > 0) { this.fail(E.CONFIG_VALUE, field, why); return null; }
+    if (why != 0) {
+      if (this.fail(E.CONFIG_VALUE, field)) {
+        if (why == RESERVED) { L.text(staticText("'")); L.str(v.s); L.text(staticText("' is reserved")); }
+        else L.text(why);
+      }
+      return null;
+    }
     return v.s;
   }
 
   /** An integer in lo..hi; -1 after fail() (every range here is non-negative). */
   int(v: JsonValue, field: string, lo: i32, hi: i32): i64 {
-    if (v.kind != J_NUM) { this.fail(E.CONFIG_TYPE, field, "must be a number, got " + kindName(v.kind)); return -1; }
+    if (v.kind != J_NUM) { this.wrongType(field, staticText("must be a number, got "), v); return -1; }
     const n = v.n;
-    const range = "must be an integer in " + lo.toString() + ".." + hi.toString();
-    if (!isFinite(n) || n != Math.floor(n)) { this.fail(E.CONFIG_RANGE, field, range + ", got a fraction"); return -1; }
-    if (n < <f64>lo || n > <f64>hi) {
-      this.fail(E.CONFIG_RANGE, field, range + ", got " + (<i64>n).toString()); return -1;
+    const fraction = !isFinite(n) || n != Math.floor(n);
+    if (fraction || n < <f64>lo || n > <f64>hi) {
+      if (this.fail(E.CONFIG_RANGE, field)) {
+        L.text(staticText("must be an integer in ")); L.num(lo); L.text(staticText("..")); L.num(hi);
+        if (fraction) L.text(staticText(", got a fraction"));
+        else { L.text(staticText(", got ")); L.num(<i64>n); }
+      }
+      return -1;
     }
     return <i64>n;
   }
@@ -193,14 +211,20 @@ class Checker {
   // @ts-ignore: decorator
   @inline
   strings(v: JsonValue, field: string, maxItems: i32, itemMax: i32, rule: i32): string[] | null {
-    if (v.kind != J_ARR) { this.fail(E.CONFIG_TYPE, field, "must be an array of strings, got " + kindName(v.kind)); return null; }
-    if (v.items.length > maxItems) { this.fail(E.CONFIG_RANGE, field, "must have at most " + maxItems.toString() + " entries"); return null; }
+    if (v.kind != J_ARR) { this.wrongType(field, staticText("must be an array of strings, got "), v); return null; }
+    if (v.items.length > maxItems) {
+      if (this.fail(E.CONFIG_RANGE, field)) { L.text(staticText("must have at most ")); L.num(maxItems); L.text(staticText(" entries")); }
+      return null;
+    }
     const list = new Array<string>();
     for (let i = 0; i < v.items.length; i++) {
       const at = field + "[" + i.toString() + "]";
       const s = this.str(v.items[i], at, itemMax, rule);
       if (s === null) return null;
-      if (list.includes(s)) { this.fail(E.CONFIG_VALUE, at, "duplicate tier '" + s + "'"); return null; }
+      if (list.includes(s)) {
+        if (this.fail(E.CONFIG_VALUE, at)) { L.text(staticText("duplicate tier '")); L.str(s); L.text(staticText("'")); }
+        return null;
+      }
       list.push(s);
     }
     return list;
@@ -212,10 +236,11 @@ function isField(name: string): bool {
   return false;
 }
 
-/** Parses and validates `bytes[0..len)`. An empty configuration counts as `{}`. */
-export function parseConfig(ptr: usize, len: usize): ConfigResult {
-  const res = new ConfigResult();
-  const ck = new Checker(res);
+/** Parses and validates `bytes[0..len)`. An empty configuration counts as `{}`. Null when it
+ * is invalid: the error line (code, `field=`, reason) is then built in the log line (log-line.ts)
+ * for the caller to log at error level. Unknown-field warnings are logged as they are found. */
+export function parseConfig(ptr: usize, len: usize): Config | null {
+  const ck = new Checker();
   let root: JsonValue | null;
   if (len == 0) {
     root = new JsonValue();
@@ -223,13 +248,20 @@ export function parseConfig(ptr: usize, len: usize): ConfigResult {
   } else {
     const p = new JsonParser(ptr, len);
     root = p.parse();
-    if (root === null) { ck.fail(E.CONFIG_JSON, "(config)", "not valid JSON: " + p.error); return res; }
+    if (root === null) {
+      ck.fail(E.CONFIG_JSON, "(config)");
+      L.text(staticText("not valid JSON: ")); L.text(p.error); L.text(staticText(" at byte ")); L.num(<i64>p.errorAt);
+      return null;
+    }
   }
-  if (root.kind != J_OBJ) { ck.fail(E.CONFIG_TYPE, "(config)", "must be a JSON object, got " + kindName(root.kind)); return res; }
+  if (root.kind != J_OBJ) { ck.wrongType("(config)", staticText("must be a JSON object, got "), root); return null; }
 
   for (let i = 0; i < root.keys.length; i++) {
     const k = root.keys[i];
-    if (!isField(k)) res.warnings.push(E.CONFIG_UNKNOWN_FIELD + " field=" + k + ": unknown field ignored");
+    if (!isField(k)) {
+      L.str(E.CONFIG_UNKNOWN_FIELD); L.text(staticText(" field=")); L.str(k); L.text(staticText(": unknown field ignored"));
+      L.emit(LOG_WARN);
+    }
   }
 
   const c = new Config();
@@ -240,21 +272,21 @@ export function parseConfig(ptr: usize, len: usize): ConfigResult {
     const rule = spec(i, C_RULE);
     const v = root.get(name);
     if (v === null) {
-      if (rule == R_REQUIRED) { ck.fail(E.CONFIG_REQUIRED, name, "is required"); return res; }
+      if (rule == R_REQUIRED) { if (ck.fail(E.CONFIG_REQUIRED, name)) L.text(staticText("is required")); return null; }
       continue;
     }
     if (kind == K_INT) {
       const n = ck.int(v, name, spec(i, C_MIN), spec(i, C_MAX));
-      if (n < 0) return res;
+      if (n < 0) return null;
       unchecked(c.ints[i] = <i32>n);
     } else if (kind == K_STRING) {
       const s = ck.str(v, name, spec(i, C_MAX), rule);
-      if (s === null) return res;
+      if (s === null) return null;
       unchecked(c.strs[i] = rule == R_HEADER_NAME ? asciiLower(s) : s);
       if (i == F_AGGREGATOR_AUTHORITY) authoritySet = true;
     } else {
       const l = ck.strings(v, name, spec(i, C_MAX), spec(i, C_ITEM), rule);
-      if (l === null) return res;
+      if (l === null) return null;
       unchecked(c.lists[i] = l);
     }
   }
@@ -262,6 +294,5 @@ export function parseConfig(ptr: usize, len: usize): ConfigResult {
     unchecked(c.strs[F_AGGREGATOR_AUTHORITY] = defaultAuthority(c.strs[F_AGGREGATOR_CLUSTER]));
     c.shardAuthority = true;
   }
-  res.config = c;
-  return res;
+  return c;
 }

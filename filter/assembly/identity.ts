@@ -3,24 +3,24 @@
 // which property names the host has: Envoy >= 1.33 only has xds.*, older Envoy the bare Wasm
 // tokens (node, cluster_name, listener_direction) (envoyproxy/envoy#36619 removed them;
 // source/extensions/common/wasm/context.cc PROPERTY_TOKENS).
-import { Bytes, getProperty } from "./abi";
+import { getProperty } from "./abi";
 import { Slice, SLICE_BYTES } from "./slice";
 
 // Property paths (segments joined by NUL).
-const P_XDS_NODE_ID = new Bytes("xds\0node\0id");
-const P_XDS_WORKLOAD = new Bytes("xds\0node\0metadata\0WORKLOAD_NAME");
-const P_XDS_NAMESPACE = new Bytes("xds\0node\0metadata\0NAMESPACE");
-const P_XDS_REGION = new Bytes("xds\0node\0locality\0region");
-const P_XDS_LABEL_REGION = new Bytes("xds\0node\0metadata\0LABELS\0topology.kubernetes.io/region");
-const P_OLD_NODE_ID = new Bytes("node\0id");
-const P_OLD_WORKLOAD = new Bytes("node\0metadata\0WORKLOAD_NAME");
-const P_OLD_NAMESPACE = new Bytes("node\0metadata\0NAMESPACE");
-const P_OLD_REGION = new Bytes("node\0locality\0region");
-const P_OLD_LABEL_REGION = new Bytes("node\0metadata\0LABELS\0topology.kubernetes.io/region");
+const P_XDS_NODE_ID = staticText("xds\0node\0id");
+const P_XDS_WORKLOAD = staticText("xds\0node\0metadata\0WORKLOAD_NAME");
+const P_XDS_NAMESPACE = staticText("xds\0node\0metadata\0NAMESPACE");
+const P_XDS_REGION = staticText("xds\0node\0locality\0region");
+const P_XDS_LABEL_REGION = staticText("xds\0node\0metadata\0LABELS\0topology.kubernetes.io/region");
+const P_OLD_NODE_ID = staticText("node\0id");
+const P_OLD_WORKLOAD = staticText("node\0metadata\0WORKLOAD_NAME");
+const P_OLD_NAMESPACE = staticText("node\0metadata\0NAMESPACE");
+const P_OLD_REGION = staticText("node\0locality\0region");
+const P_OLD_LABEL_REGION = staticText("node\0metadata\0LABELS\0topology.kubernetes.io/region");
 
 const VAL = changetype<Slice>(memory.data(SLICE_BYTES, 8));
 
-function readString(path: Bytes): string {
+function readString(path: usize): string {
   if (!getProperty(path, VAL) || VAL.len == 0) return "";
   return String.UTF8.decodeUnsafe(VAL.ptr, VAL.len);
 }

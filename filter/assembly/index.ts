@@ -6,11 +6,12 @@
 // The SDK still provides the import declarations and (as fallback behind our arena) malloc.
 import { proxy_get_buffer_bytes } from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 import {
-  resetScratch, getHeader, logLine, H_STATUS, MAP_HTTP_CALL_RESPONSE_HEADERS,
-  BUFFER_PLUGIN_CONFIGURATION, LOG_ERROR, LOG_WARN, WASM_OK,
+  resetScratch, getHeader, H_STATUS, MAP_HTTP_CALL_RESPONSE_HEADERS,
+  BUFFER_PLUGIN_CONFIGURATION, LOG_ERROR, WASM_OK,
 } from "./abi";
+import * as L from "./log-line";
 import { parseConfig } from "./config";
-import { parseStatusCode } from "./lex";
+import { parseDelaySeconds, parseStatusCode } from "./lex";
 import { proxy_done } from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 import { configureRoot, deleteRoot, drainingPlugin, pluginOf, registerRoot, rootDone } from "./roots";
 import { Slice, SLICE_BYTES } from "./slice";
@@ -23,6 +24,7 @@ export { malloc } from "./abi";
 export function proxy_abi_version_0_2_1(): void {}
 
 const CFG_OUT = memory.data(16, 8);
+const H_RETRY_AFTER = staticText("retry-after");
 const VAL = changetype<Slice>(memory.data(SLICE_BYTES, 8));
 
 export function proxy_on_vm_start(root: u32, size: u32): u32 { return 1; }
@@ -45,11 +47,9 @@ export function proxy_on_configure(root: u32, size: u32): u32 {
       n = load<usize>(CFG_OUT + 8);
     }
   }
-  const res = parseConfig(p, n);
-  for (let i = 0; i < res.warnings.length; i++) logLine(LOG_WARN, res.warnings[i]);
-  const config = res.config;
+  const config = parseConfig(p, n);
   if (config === null) {
-    logLine(LOG_ERROR, res.errorLine());
+    L.emit(LOG_ERROR); // parseConfig built the error line
     return 0;
   }
   return configureRoot(root, config) ? 1 : 0;
@@ -115,7 +115,14 @@ export function proxy_on_http_call_response(root: u32, token: u32, nHeaders: u32
   if (p === null) return;
   let status: u32 = 0;
   if (nHeaders > 0 && getHeader(MAP_HTTP_CALL_RESPONSE_HEADERS, H_STATUS, VAL)) status = parseStatusCode(VAL.ptr, VAL.len);
-  p.outbox.onResponse(token, status);
+  // Retry-After comes with the aggregator's 429 (shedding) and 503 (draining). Envoy serves the
+  // answer's headers as map type 6 while this callback runs (envoy source/extensions/common/
+  // wasm/context.cc Context::getMap, HttpCallResponseHeaders -> http_call_response_).
+  let retryAfterS: i64 = -1;
+  if ((status == 429 || status == 503) && getHeader(MAP_HTTP_CALL_RESPONSE_HEADERS, H_RETRY_AFTER, VAL)) {
+    retryAfterS = parseDelaySeconds(VAL.ptr, VAL.len);
+  }
+  p.outbox.onResponse(token, status, retryAfterS);
   // The last POST of a root that went away answered (and nothing more is on the wire): done.
   if (draining !== null && !draining.outbox.busy) { draining.draining = false; proxy_done(); }
 }

@@ -30,14 +30,15 @@ export class JsonValue {
   }
 }
 
-export function kindName(k: u8): string {
+/** The JSON kind's name (static text, for error reasons). */
+export function kindName(k: u8): usize {
   switch (k) {
-    case J_NULL: return "null";
-    case J_BOOL: return "boolean";
-    case J_NUM: return "number";
-    case J_STR: return "string";
-    case J_ARR: return "array";
-    default: return "object";
+    case J_NULL: return staticText("null");
+    case J_BOOL: return staticText("boolean");
+    case J_NUM: return staticText("number");
+    case J_STR: return staticText("string");
+    case J_ARR: return staticText("array");
+    default: return staticText("object");
   }
 }
 
@@ -78,7 +79,9 @@ export class JsonParser {
   private p: usize;
   private n: usize;
   private i: usize = 0;
-  error: string = "";
+  /** Why parse() failed (static text) and at which byte; 0 while it has not. */
+  error: usize = 0;
+  errorAt: usize = 0;
 
   constructor(ptr: usize, len: usize) { this.p = ptr; this.n = len; }
 
@@ -88,12 +91,12 @@ export class JsonParser {
     const v = this.value(0);
     if (v === null) return null;
     this.ws();
-    if (this.i != this.n) return this.fail("unexpected data after the JSON value");
+    if (this.i != this.n) return this.fail(staticText("unexpected data after the JSON value"));
     return v;
   }
 
-  private fail(why: string): JsonValue | null {
-    if (this.error.length == 0) this.error = why + " at byte " + this.i.toString();
+  private fail(why: usize): JsonValue | null {
+    if (this.error == 0) { this.error = why; this.errorAt = this.i; }
     return null;
   }
 
@@ -118,7 +121,7 @@ export class JsonParser {
   }
 
   private value(depth: i32): JsonValue | null {
-    if (depth > MAX_DEPTH) return this.fail("nesting deeper than " + MAX_DEPTH.toString());
+    if (depth > MAX_DEPTH) return this.fail(staticText("nesting deeper than 32")); // MAX_DEPTH
     const c = this.peek();
     const v = new JsonValue();
     if (c == 0x7b) return this.object(depth);
@@ -128,12 +131,12 @@ export class JsonParser {
       if (s === null) return null;
       v.kind = J_STR; v.s = s; return v;
     }
-    if (c == 0x74) { if (this.lit("true")) { v.kind = J_BOOL; v.b = true; return v; } return this.fail("invalid literal"); }
-    if (c == 0x66) { if (this.lit("false")) { v.kind = J_BOOL; return v; } return this.fail("invalid literal"); }
-    if (c == 0x6e) { if (this.lit("null")) return v; return this.fail("invalid literal"); }
+    if (c == 0x74) { if (this.lit("true")) { v.kind = J_BOOL; v.b = true; return v; } return this.fail(staticText("invalid literal")); }
+    if (c == 0x66) { if (this.lit("false")) { v.kind = J_BOOL; return v; } return this.fail(staticText("invalid literal")); }
+    if (c == 0x6e) { if (this.lit("null")) return v; return this.fail(staticText("invalid literal")); }
     if (c == 0x2d || (c >= 0x30 && c <= 0x39)) return this.num();
-    if (c < 0) return this.fail("unexpected end of input");
-    return this.fail("unexpected character");
+    if (c < 0) return this.fail(staticText("unexpected end of input"));
+    return this.fail(staticText("unexpected character"));
   }
 
   private object(depth: i32): JsonValue | null {
@@ -144,11 +147,11 @@ export class JsonParser {
     if (this.peek() == 0x7d) { this.i++; return v; }
     while (true) {
       this.ws();
-      if (this.peek() != 0x22) return this.fail("expected a string key");
+      if (this.peek() != 0x22) return this.fail(staticText("expected a string key"));
       const k = this.str();
       if (k === null) return null;
       this.ws();
-      if (this.peek() != 0x3a) return this.fail("expected ':'");
+      if (this.peek() != 0x3a) return this.fail(staticText("expected ':'"));
       this.i++;
       this.ws();
       const item = this.value(depth + 1);
@@ -159,7 +162,7 @@ export class JsonParser {
       const c = this.peek();
       if (c == 0x2c) { this.i++; continue; }
       if (c == 0x7d) { this.i++; return v; }
-      return this.fail("expected ',' or '}'");
+      return this.fail(staticText("expected ',' or '}'"));
     }
   }
 
@@ -178,7 +181,7 @@ export class JsonParser {
       const c = this.peek();
       if (c == 0x2c) { this.i++; continue; }
       if (c == 0x5d) { this.i++; return v; }
-      return this.fail("expected ',' or ']'");
+      return this.fail(staticText("expected ',' or ']'"));
     }
   }
 
@@ -203,18 +206,18 @@ export class JsonParser {
     let out = "";
     let runStart = this.i;
     while (true) {
-      if (this.i >= this.n) { this.fail("unterminated string"); return null; }
+      if (this.i >= this.n) { this.fail(staticText("unterminated string")); return null; }
       const c = load<u8>(this.p + this.i);
       if (c == 0x22) {
         out += String.UTF8.decodeUnsafe(this.p + runStart, this.i - runStart);
         this.i++;
         return out;
       }
-      if (c < 0x20) { this.fail("control character in string"); return null; }
+      if (c < 0x20) { this.fail(staticText("control character in string")); return null; }
       if (c != 0x5c) { this.i++; continue; }
       out += String.UTF8.decodeUnsafe(this.p + runStart, this.i - runStart);
       this.i++;
-      if (this.i >= this.n) { this.fail("unterminated escape"); return null; }
+      if (this.i >= this.n) { this.fail(staticText("unterminated escape")); return null; }
       const e = load<u8>(this.p + this.i);
       this.i++;
       if (e == 0x22) out += "\"";
@@ -227,17 +230,17 @@ export class JsonParser {
       else if (e == 0x74) out += "\t";
       else if (e == 0x75) {
         let cp = this.hex4();
-        if (cp < 0) { this.fail("invalid \\u escape"); return null; }
+        if (cp < 0) { this.fail(staticText("invalid \\u escape")); return null; }
         if (cp >= 0xd800 && cp <= 0xdbff && this.i + 6 <= this.n &&
             load<u8>(this.p + this.i) == 0x5c && load<u8>(this.p + this.i + 1) == 0x75) {
           this.i += 2;
           const lo = this.hex4();
-          if (lo < 0) { this.fail("invalid \\u escape"); return null; }
+          if (lo < 0) { this.fail(staticText("invalid \\u escape")); return null; }
           out += String.fromCharCode(cp) + String.fromCharCode(lo);
         } else {
           out += String.fromCharCode(cp);
         }
-      } else { this.i--; this.fail("invalid escape"); return null; }
+      } else { this.i--; this.fail(staticText("invalid escape")); return null; }
       runStart = this.i;
     }
   }
@@ -248,11 +251,11 @@ export class JsonParser {
     let c = this.peek();
     if (c == 0x30) { this.i++; }
     else if (c >= 0x31 && c <= 0x39) { while (this.peek() >= 0x30 && this.peek() <= 0x39) this.i++; }
-    else return this.fail("invalid number");
+    else return this.fail(staticText("invalid number"));
     if (this.peek() == 0x2e) {
       this.i++;
       c = this.peek();
-      if (!(c >= 0x30 && c <= 0x39)) return this.fail("invalid number");
+      if (!(c >= 0x30 && c <= 0x39)) return this.fail(staticText("invalid number"));
       while (this.peek() >= 0x30 && this.peek() <= 0x39) this.i++;
     }
     c = this.peek();
@@ -261,7 +264,7 @@ export class JsonParser {
       c = this.peek();
       if (c == 0x2b || c == 0x2d) this.i++;
       c = this.peek();
-      if (!(c >= 0x30 && c <= 0x39)) return this.fail("invalid number");
+      if (!(c >= 0x30 && c <= 0x39)) return this.fail(staticText("invalid number"));
       while (this.peek() >= 0x30 && this.peek() <= 0x39) this.i++;
     }
     const v = new JsonValue();
@@ -269,20 +272,4 @@ export class JsonParser {
     v.n = decimalValue(this.p + start, this.i - start);
     return v;
   }
-}
-
-/** JSON string literal of `s` (for the effective-config log line). */
-export function jsonQuote(s: string): string {
-  let out = "\"";
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c == 0x22) out += "\\\"";
-    else if (c == 0x5c) out += "\\\\";
-    else if (c < 0x20) { // \u00XX without toString(16), which drags radix formatting in
-      const d = c & 0xf;
-      out += "\\u00" + String.fromCharCode(0x30 + (c >> 4)) + String.fromCharCode(d < 10 ? 0x30 + d : 0x57 + d);
-    }
-    else out += String.fromCharCode(c);
-  }
-  return out + "\"";
 }

@@ -77,3 +77,16 @@ export function parseStatusCode(p: usize, n: usize): u32 {
   }
   return code;
 }
+
+/** HTTP delay-seconds (RFC 9110 10.2.3 Retry-After: 1*DIGIT) in [p, p+n), saturating at
+ * 1e9; -1 when it is anything else (an HTTP-date, garbage, empty). */
+export function parseDelaySeconds(p: usize, n: usize): i64 {
+  if (n == 0) return -1;
+  let v: i64 = 0;
+  for (let k: usize = 0; k < n; k++) {
+    const c = <u32>load<u8>(p + k);
+    if (!isDigit(c)) return -1;
+    if (v < 1000000000) v = v * 10 + <i64>(c - 0x30);
+  }
+  return min(v, 1000000000);
+}

@@ -1,7 +1,8 @@
 // Delivery of encoded batches: a bounded in-order outbox, one proxy_http_call in flight,
 // retry with exponential backoff (in ticks), drop-oldest past max_buffered_batches.
-// Aggregator answers (docs/wire-format.md): 2xx delivered; 400/413/415 never acceptable, drop;
-// anything else, a reset (0 headers) or a timeout: keep and retry.
+// Aggregator answers (docs/wire-format.md "Aggregator responses"): 2xx delivered; 400, 403, 411,
+// 413 and 415 can never succeed as sent, drop; anything else (408, 429, 5xx...), a reset
+// (0 headers) or a timeout: keep and retry, no sooner than a Retry-After asks.
 import { proxy_http_call } from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 import { Writer } from "./msgpack";
 import { Counters } from "./encode";
@@ -9,11 +10,24 @@ import {
   Config, F_AGGREGATOR_CLUSTER, F_AGGREGATOR_PATH, F_FLUSH_INTERVAL_MS,
   F_MAX_BUFFERED_BATCHES,
 } from "./config";
-import { LOG_ERROR, LOG_WARN, WASM_OK, logLine } from "./abi";
+import { Bytes, monoNow, LOG_ERROR, LOG_WARN, WASM_OK } from "./abi";
 import * as E from "./errors";
+import * as L from "./log-line";
 
 const CALL_TIMEOUT_MS: u32 = 5000;
 const BACKOFF_CAP_MS: i32 = 30000;
+/** Longest Retry-After honoured (s): the backoff cap, so a bad value cannot stall delivery. */
+export const RETRY_AFTER_CAP_S: i64 = BACKOFF_CAP_MS / 1000;
+
+/** Whether an aggregator answer means the batch can never be accepted as sent: 400 invalid,
+ * 403 the caller's identity may not report it, 411 no content-length (the filter always sends
+ * one), 413 too large, 415 wrong content type. Retrying cannot help; 408 (the body was too slow)
+ * and every other status can. */
+// @ts-ignore: decorator
+@inline
+function refused(status: u32): bool {
+  return status == 400 || status == 403 || status == 411 || status == 413 || status == 415;
+}
 
 /** proxy-wasm pairs serialization (ABI spec "Serialization"): count, sizes, NUL-ended strings. */
 function serializePairs(keys: string[], values: string[]): ArrayBuffer {
@@ -39,7 +53,7 @@ function serializePairs(keys: string[], values: string[]): ArrayBuffer {
 }
 
 export class Outbox {
-  private cluster: ArrayBuffer;
+  private cluster: Bytes;
   private headers: ArrayBuffer;
   private trailers: ArrayBuffer;
   private counters: Counters;
@@ -58,6 +72,8 @@ export class Outbox {
   private streak: i32 = 0;
   private dropLogged: bool = false;
   private backoffCapTicks: i32;
+  /** Monotonic ns before which nothing is sent (the last answer's Retry-After); 0: none. */
+  private notBefore: u64 = 0;
   private tokenOut: usize = heap.alloc(8);
   /** The last send of a root going away: each waiting batch once, no retry (finalFlush). */
   private final: bool = false;
@@ -66,7 +82,7 @@ export class Outbox {
     const keep = c.int(F_MAX_BUFFERED_BATCHES);
     const limit = max(keep, 1);
     this.seqs = new StaticArray<u64>(limit);
-    this.cluster = String.UTF8.encode(c.str(F_AGGREGATOR_CLUSTER), false);
+    this.cluster = new Bytes(c.str(F_AGGREGATOR_CLUSTER));
     this.headers = serializePairs(
       [":method", ":path", ":authority", "content-type"],
       ["POST", c.str(F_AGGREGATOR_PATH), authority, "application/msgpack"],
@@ -105,8 +121,9 @@ export class Outbox {
     if (this.count == this.limit) {
       if (!this.dropLogged) {
         this.dropLogged = true;
-        logLine(LOG_WARN, E.BATCH_DROPPED + ": more than " + this.keep.toString() +
-          " batches waiting for the aggregator; dropping the oldest");
+        L.str(E.BATCH_DROPPED); L.text(staticText(": more than ")); L.num(this.keep);
+        L.text(staticText(" batches waiting for the aggregator; dropping the oldest"));
+        L.emit(LOG_WARN);
       }
       // The oldest may be the batch on the wire, which can still be delivered: it counts as
       // dropped only if its answer says it was not.
@@ -125,6 +142,7 @@ export class Outbox {
       to.push(this.slots[at], unchecked(this.seqs[at]));
     }
     this.count = 0;
+    if (this.notBefore > to.notBefore) to.notBefore = this.notBefore; // the same aggregator asked
   }
 
   private popHead(): void {
@@ -143,6 +161,7 @@ export class Outbox {
   finalFlush(): bool {
     this.final = true;
     this.nextAttempt = 0;
+    this.notBefore = 0; // the last chance to send: no later one to wait for
     this.tickNo = 0;
     this.pump();
     return this.inflight;
@@ -150,10 +169,15 @@ export class Outbox {
 
   /** Sends the oldest waiting batch when nothing is in flight and the backoff allows. */
   pump(): void {
+    if (this.notBefore != 0) {
+      // Read the clock only while a Retry-After holds (never on the request path).
+      if (this.inflight || this.count == 0 || monoNow() < this.notBefore) return;
+      this.notBefore = 0;
+    }
     while (!this.inflight && this.count > 0 && this.tickNo >= this.nextAttempt) {
       const slot = this.slots[this.head];
       const r = proxy_http_call(
-        changetype<usize>(this.cluster), <usize>this.cluster.byteLength,
+        this.cluster.ptr, this.cluster.len,
         changetype<usize>(this.headers), <usize>this.headers.byteLength,
         slot.ptr, slot.len,
         changetype<usize>(this.trailers), <usize>this.trailers.byteLength,
@@ -161,8 +185,9 @@ export class Outbox {
       );
       if (r != WASM_OK) {
         if (this.streak == 0) {
-          logLine(LOG_WARN, E.HTTP_CALL + ": proxy_http_call to cluster " +
-            String.UTF8.decode(this.cluster) + " refused with status " + r.toString());
+          L.str(E.HTTP_CALL); L.text(staticText(": proxy_http_call to cluster ")); L.text(this.cluster.text);
+          L.text(staticText(" refused with status ")); L.num(r);
+          L.emit(LOG_WARN);
         }
         this.failed();
         if (this.final) return;
@@ -174,8 +199,9 @@ export class Outbox {
     }
   }
 
-  /** proxy_on_http_call_response: `status` 0 means reset/no headers. */
-  onResponse(token: u32, status: u32): void {
+  /** proxy_on_http_call_response: `status` 0 means reset/no headers; `retryAfterS` the
+   * answer's Retry-After in seconds, -1 when it has none (or not as delta-seconds). */
+  onResponse(token: u32, status: u32, retryAfterS: i64): void {
     if (!this.inflight || token != this.inflightToken) return;
     this.inflight = false;
     if (this.inflightDropped) {
@@ -187,18 +213,24 @@ export class Outbox {
       if (stillHead) this.popHead();
       this.streak = 0;
       this.nextAttempt = 0;
+      this.notBefore = 0;
       this.dropLogged = false;
-    } else if (status == 400 || status == 413 || status == 415) {
+    } else if (refused(status)) {
       this.counters.failedFlushes++;
-      logLine(LOG_ERROR, E.BATCH_REJECTED + ": the aggregator answered " + status.toString() +
-        " to batch seq " + this.inflightSeq.toString() + "; dropped");
+      L.str(E.BATCH_REJECTED); L.text(staticText(": the aggregator answered ")); L.num(status);
+      L.text(staticText(" to batch seq ")); L.num(<i64>this.inflightSeq); L.text(staticText("; dropped"));
+      L.emit(LOG_ERROR);
       if (stillHead) this.popHead();
     } else if (stillHead) {
       if (this.streak == 0) {
-        logLine(LOG_WARN, E.FLUSH_FAILED + ": batch seq " + this.inflightSeq.toString() +
-          (status == 0 ? " reset or timed out" : " answered " + status.toString()) + "; will retry");
+        L.str(E.FLUSH_FAILED); L.text(staticText(": batch seq ")); L.num(<i64>this.inflightSeq);
+        if (status == 0) L.text(staticText(" reset or timed out"));
+        else { L.text(staticText(" answered ")); L.num(status); }
+        L.text(staticText("; will retry"));
+        L.emit(LOG_WARN);
       }
       this.failed();
+      if (retryAfterS > 0) this.notBefore = monoNow() + <u64>min(retryAfterS, RETRY_AFTER_CAP_S) * 1000000000;
     } else {
       this.counters.failedFlushes++;
     }

@@ -2,12 +2,13 @@
 // requests of its streams fold into, and the window / flush cycle that turns the table into
 // batches for the outbox.
 import { proxy_get_current_time_nanoseconds, proxy_set_tick_period_milliseconds } from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
-import { Bytes, logLine, random64, LOG_INFO, LOG_WARN } from "./abi";
+import { Bytes, random64, LOG_INFO, LOG_WARN } from "./abi";
 import { Config, F_AGGREGATOR_AUTHORITY, F_FLUSH_INTERVAL_MS, F_MAX_SERIES, F_REGION_DEFAULT, F_APP_TIMING_METRIC } from "./config";
 import { BatchEncoder, Counters } from "./encode";
 import * as E from "./errors";
 import { Identity, readIdentity } from "./identity";
 import { InternTable } from "./intern";
+import * as L from "./log-line";
 import { Writer } from "./msgpack";
 import { Outbox } from "./outbox";
 import { LabelResolver } from "./resolve";
@@ -77,9 +78,14 @@ export class Plugin {
 
     this.windowStartMs = wallMs();
     proxy_set_tick_period_milliseconds(<u32>config.int(F_FLUSH_INTERVAL_MS));
-    logLine(LOG_INFO, "meshlat configured vm=" + this.vmId + " root=" + rootId.toString() +
-      " region=" + id.region + " workload=" + id.workload + " namespace=" + id.namespace +
-      " legacy=" + (id.legacy ? "true" : "false") + " config=" + config.toJson());
+    L.text(staticText("meshlat configured vm=")); L.str(this.vmId);
+    L.text(staticText(" root=")); L.num(rootId);
+    L.text(staticText(" region=")); L.str(id.region);
+    L.text(staticText(" workload=")); L.str(id.workload);
+    L.text(staticText(" namespace=")); L.str(id.namespace);
+    L.text(id.legacy ? staticText(" legacy=true") : staticText(" legacy=false"));
+    L.text(staticText(" config=")); config.echo();
+    L.emit(LOG_INFO);
   }
 
   free(): void {
@@ -109,8 +115,9 @@ export class Plugin {
     observeTimings(table, e, s);
     if (table.overflowUsed && !this.overflowLogged) {
       this.overflowLogged = true;
-      logLine(LOG_WARN, E.SERIES_OVERFLOW + ": series table (max_series=" +
-        this.config.int(F_MAX_SERIES).toString() + ") or label-string table full; further label sets fold into 'overflow'");
+      L.str(E.SERIES_OVERFLOW); L.text(staticText(": series table (max_series=")); L.num(this.config.int(F_MAX_SERIES));
+      L.text(staticText(") or label-string table full; further label sets fold into 'overflow'"));
+      L.emit(LOG_WARN);
     }
   }
 

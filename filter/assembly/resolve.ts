@@ -24,31 +24,31 @@ import * as S from "./slots";
 // Property paths (segments joined by NUL; envoy source/extensions/common/wasm/context.cc
 // getProperty): xds.* on Envoy >= 1.33, the bare
 // Wasm tokens before (Identity.legacy).
-const P_XDS_CLUSTER = new Bytes("xds\0cluster_name");
-const P_XDS_DIRECTION = new Bytes("xds\0listener_direction");
-const P_OLD_CLUSTER = new Bytes("cluster_name");
-const P_OLD_DIRECTION = new Bytes("listener_direction");
-const P_RESPONSE_CODE = new Bytes("response\0code");
-const P_RESPONSE_FLAGS = new Bytes("response\0flags");
-const P_MTLS = new Bytes("connection\0mtls");
+const P_XDS_CLUSTER = staticText("xds\0cluster_name");
+const P_XDS_DIRECTION = staticText("xds\0listener_direction");
+const P_OLD_CLUSTER = staticText("cluster_name");
+const P_OLD_DIRECTION = staticText("listener_direction");
+const P_RESPONSE_CODE = staticText("response\0code");
+const P_RESPONSE_FLAGS = staticText("response\0flags");
+const P_MTLS = staticText("connection\0mtls");
 // First URI SAN of the downstream peer certificate, spiffe://<td>/ns/<namespace>/sa/<sa>.
-const P_PEER_SAN = new Bytes("connection\0uri_san_peer_certificate");
-const P_UPSTREAM_REGION = new Bytes("upstream\0locality\0region");
+const P_PEER_SAN = staticText("connection\0uri_san_peer_certificate");
+const P_UPSTREAM_REGION = staticText("upstream\0locality\0region");
 // The service an inbound cluster serves: istiod puts it in the cluster's metadata
 // (istio/istio pilot/pkg/networking/core/cluster_builder.go, filter_metadata.istio.services),
 // and istio.stats reads destination_service from there (istio/proxy istio_stats.cc), so it is
 // the FQDN the client side reports too. Envoy < 1.33 has the bare `cluster_metadata` token.
-const P_XDS_SERVICE_HOST = new Bytes("xds\0cluster_metadata\0filter_metadata\0istio\0services\00\0host");
-const P_OLD_SERVICE_HOST = new Bytes("cluster_metadata\0filter_metadata\0istio\0services\00\0host");
+const P_XDS_SERVICE_HOST = staticText("xds\0cluster_metadata\0filter_metadata\0istio\0services\00\0host");
+const P_OLD_SERVICE_HOST = staticText("cluster_metadata\0filter_metadata\0istio\0services\00\0host");
 // Istio >= 1.24 metadata exchange stores the downstream peer here (istio/proxy
 // source/extensions/filters/http/peer_metadata/filter.cc).
 // Read whole in one call (see peer.ts); if the value parses in no known form, or carries
 // neither workload nor namespace (Istio 1.24's object reads whole as an empty map), the two
 // fields are read one by one.
-const P_PEER = new Bytes("filter_state\0downstream_peer");
-const P_PEER_WORKLOAD = new Bytes("filter_state\0downstream_peer\0workload");
-const P_PEER_NAMESPACE = new Bytes("filter_state\0downstream_peer\0namespace");
-const H_AUTHORITY = new Bytes(":authority");
+const P_PEER = staticText("filter_state\0downstream_peer");
+const P_PEER_WORKLOAD = staticText("filter_state\0downstream_peer\0workload");
+const P_PEER_NAMESPACE = staticText("filter_state\0downstream_peer\0namespace");
+const H_AUTHORITY = staticText(":authority");
 
 /** Status codes below this are cached per id (one array slot each). */
 const CODE_CACHE = 600;
@@ -141,7 +141,7 @@ export class LabelResolver {
 
   /** Reads the tier header (request headers must be readable: on_request_headers or on_log). */
   readTier(): i32 {
-    if (!getHeader(MAP_REQUEST_HEADERS, this.tierHeader, VAL)) return this.idUnknown;
+    if (!getHeader(MAP_REQUEST_HEADERS, this.tierHeader.text, VAL)) return this.idUnknown;
     return this.tierId(VAL.ptr, VAL.len);
   }
 
@@ -202,7 +202,7 @@ export class LabelResolver {
     const paths = this.paths;
     for (let i = 0; i < N_LABELS; i++) {
       const path = unchecked(paths[i]);
-      if (path !== null) table.setLabel(i, this.propertyId(path));
+      if (path !== null) table.setLabel(i, this.propertyId(path.text));
     }
   }
 
@@ -279,7 +279,7 @@ export class LabelResolver {
     return this.strings.intern(OUT.ptr, OUT.len);
   }
 
-  private propertyId(path: Bytes): i32 {
+  private propertyId(path: usize): i32 {
     if (!getProperty(path, VAL) || VAL.len == 0) return this.idUnknown;
     return this.strings.intern(VAL.ptr, VAL.len);
   }

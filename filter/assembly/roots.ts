@@ -1,9 +1,10 @@
 // The root contexts of this VM (one per plugin configuration) and their Plugins: registration,
 // configuration and reconfiguration, and the hand-over of unsent batches when a root is
 // reconfigured or goes away, so no recorded request is lost with it.
-import { LOG_ERROR, logLine } from "./abi";
+import { LOG_ERROR } from "./abi";
 import { Config } from "./config";
 import * as E from "./errors";
+import * as L from "./log-line";
 import { Plugin } from "./plugin";
 
 const MAX_ROOTS = 8;
@@ -18,7 +19,8 @@ function rootIndex(root: u32): i32 {
 }
 
 function logTooManyRoots(): void {
-  logLine(LOG_ERROR, E.TOO_MANY_ROOTS + ": more than 8 root contexts in one VM"); // MAX_ROOTS
+  L.str(E.TOO_MANY_ROOTS); L.text(staticText(": more than 8 root contexts in one VM")); // MAX_ROOTS
+  L.emit(LOG_ERROR);
 }
 
 /** Takes a slot for a root context (idempotent); false when every slot is taken (logged). */

@@ -2,7 +2,7 @@
 // t0 request start, t1 request end, t2 first response byte, t3 response end, the tier, the
 // status and the app time — and proxy_on_log hands the slot to its plugin to record.
 import {
-  getHeaderPairs, monoNow, Bytes, H_STATUS, MAP_RESPONSE_HEADERS,
+  getHeaderPairs, monoNow, textLen, textPtr, H_STATUS, MAP_RESPONSE_HEADERS,
 } from "./abi";
 import { parseStatusCode } from "./lex";
 import { Plugin } from "./plugin";
@@ -11,7 +11,7 @@ import { Slice, SLICE_BYTES } from "./slice";
 import { serverTimingAppUs } from "./timing";
 import * as S from "./slots";
 
-const H_SERVER_TIMING = new Bytes("server-timing");
+const H_SERVER_TIMING = staticText("server-timing");
 const PAIRS = changetype<Slice>(memory.data(SLICE_BYTES, 8));
 
 // @ts-ignore: decorator
@@ -72,10 +72,10 @@ function scanResponseHeaders(s: usize, p: Plugin, b: usize, n: usize): void {
     const kp = b + off;
     const vp = kp + kl + 1;
     off += kl + vl + 2;
-    if (kl == H_STATUS.len && !status && memory.compare(kp, H_STATUS.ptr, kl) == 0) {
+    if (kl == textLen(H_STATUS) && !status && memory.compare(kp, textPtr(H_STATUS), kl) == 0) {
       status = true;
       S.setStatus(s, parseStatusCode(vp, vl));
-    } else if (kl == H_SERVER_TIMING.len && !timing && memory.compare(kp, H_SERVER_TIMING.ptr, kl) == 0) {
+    } else if (kl == textLen(H_SERVER_TIMING) && !timing && memory.compare(kp, textPtr(H_SERVER_TIMING), kl) == 0) {
       timing = true;
       const us = serverTimingAppUs(vp, vl, p.appMetric.ptr, p.appMetric.len);
       if (us >= 0) S.setApp(s, <u64>us);
