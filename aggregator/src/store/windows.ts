@@ -1,6 +1,9 @@
 // Sliding windows for the APIs: rings of time slots, each holding the per-series deltas merged
 // in that slot as exponential histograms. Memory follows activity: a series takes room only in
 // the slots in which it received data, and a histogram only for the buckets its values reached.
+// A batch is merged into the finest ring only; a fine slot is folded into the coarser rings
+// once, when a newer fine slot starts, so the coarse rings cost a merge per series per fine
+// slot instead of per batch.
 import { ExpHist } from "./exp-histogram.ts";
 import type { Bounds } from "./v1-buckets.ts";
 import type { StoredSeries } from "./series-store.ts";
@@ -40,6 +43,16 @@ export class WindowEntry {
     const x = w.exemplar;
     if (x) keepSlowest(this.slowest, { traceId: x.traceId, valueMs: x.valueUs / 1000, timeMs: x.timeMs });
   }
+
+  /** Adds another entry of the same series (a finer slot folded into a coarser one). */
+  merge(o: WindowEntry): void {
+    this.count += o.count;
+    for (let t = 0; t < N_TIMINGS; t++) {
+      const h = o.timings[t];
+      if (h && h.n > 0) (this.timings[t] ??= new ExpHist(this.cap)).merge(h);
+    }
+    for (const x of o.slowest) keepSlowest(this.slowest, x);
+  }
 }
 
 class Slot {
@@ -54,10 +67,19 @@ class Slot {
     this.index.clear();
   }
 
+  private entry(key: string, labels: readonly string[]): WindowEntry {
+    let e = this.index.get(key);
+    if (!e) { e = new WindowEntry(labels, this.cap); this.index.set(key, e); }
+    return e;
+  }
+
   add(s: StoredSeries, w: WireSeries, from: Bounds | null): void {
-    let e = this.index.get(s.key);
-    if (!e) { e = new WindowEntry(s.labels, this.cap); this.index.set(s.key, e); }
-    e.add(w, from);
+    this.entry(s.key, s.labels).add(w, from);
+  }
+
+  /** Merges every entry of `o` (a finer slot within this one) into this slot. */
+  fold(o: Slot): void {
+    for (const [key, e] of o.index) this.entry(key, e.labels).merge(e);
   }
 
   views(): Iterable<WindowEntry> {
@@ -73,19 +95,42 @@ class Ring {
     this.slots = Array.from({ length: n }, () => new Slot(cap));
   }
 
-  add(t: number, s: StoredSeries, w: WireSeries, from: Bounds | null): void {
+  /** The slot for time `t`, reset when it held an older one; null when `t` is older than the ring covers. */
+  private slotFor(t: number): Slot | null {
     const no = Math.floor(t / this.slotMs);
     const slot = this.slots[no % this.slots.length]!;
     if (slot.no !== no) {
-      if (slot.no > no) return; // older than the ring covers
+      if (slot.no > no) return null; // older than the ring covers
       slot.reset(no);
     }
-    slot.add(s, w, from);
+    return slot;
+  }
+
+  add(t: number, s: StoredSeries, w: WireSeries, from: Bounds | null): void {
+    this.slotFor(t)?.add(s, w, from);
+  }
+
+  /** Folds `slot` (of a finer ring) into the slot holding time `t`, its start. */
+  fold(t: number, slot: Slot): void {
+    this.slotFor(t)?.fold(slot);
+  }
+
+  /** The slot numbered `no` while the ring still holds it. */
+  slotNo(no: number): Slot | null {
+    if (no < 0) return null; // -Infinity: nothing written yet
+    const slot = this.slots[no % this.slots.length]!;
+    return slot.no === no ? slot : null;
   }
 
   /** First slot read for a window: enough whole slots before the current (partial) one to cover it. */
-  private first(now: number, windowMs: number): number {
+  first(now: number, windowMs: number): number {
     return Math.floor(now / this.slotMs) - Math.ceil(windowMs / this.slotMs);
+  }
+
+  /** Whether a window read at `now` covers the time `t` (its slot is one of those read). */
+  covers(t: number, now: number, windowMs: number): boolean {
+    const no = Math.floor(t / this.slotMs);
+    return no >= this.first(now, windowMs) && no <= Math.floor(now / this.slotMs);
   }
 
   *entries(now: number, windowMs: number): Iterable<WindowEntry> {
@@ -113,21 +158,56 @@ class Ring {
  * Three rings: fine slots (`slotMs`) for the last minute, one-minute slots for 15 minutes and
  * five-minute slots for the hour, so a series active in every slot costs ~36 window entries,
  * not 361. A query uses the finest ring that covers its window.
+ *
+ * Batches merge into the finest ring. The newest fine slot written (the head) is the only one
+ * not yet in the coarse rings: it is folded into them when a batch opens a newer fine slot, and
+ * a coarse query reads it directly. A late batch (for a fine slot older than the head, already
+ * folded) merges into every ring at once. Folding needs every coarse slot to be whole fine
+ * slots (60 s a multiple of `slotMs`); otherwise every batch merges into every ring.
  */
 export class WindowRing {
   private readonly rings: Ring[];
+  private readonly fine: Ring;
+  private readonly coarse: Ring[];
+  private readonly folds: boolean;
+  /** Number of the newest fine slot written: the one slot not yet folded into the coarse rings. */
+  private head = -Infinity;
   constructor(readonly slotMs: number, cap: number) {
     // window_slot_s is at most 60, so the minute ring is never finer than the configured slots.
     this.rings = [...(slotMs < 60_000 ? [new Ring(slotMs, 60_000, cap)] : []), new Ring(60_000, 900_000, cap), new Ring(300_000, 3_600_000, cap)];
+    this.fine = this.rings[0]!;
+    this.coarse = this.rings.slice(1);
+    this.folds = 60_000 % slotMs === 0;
   }
 
   add(t: number, s: StoredSeries, w: WireSeries, from: Bounds | null): void {
-    for (const r of this.rings) r.add(t, s, w, from);
+    if (!this.folds) {
+      for (const r of this.rings) r.add(t, s, w, from);
+      return;
+    }
+    const no = Math.floor(t / this.fine.slotMs);
+    if (no > this.head) {
+      this.foldHead();
+      this.head = no;
+    }
+    this.fine.add(t, s, w, from);
+    if (no < this.head) for (const r of this.coarse) r.add(t, s, w, from);
   }
 
-  /** Entries of the slots within `windowMs` before `now` (one per series per slot). */
-  entries(now: number, windowMs: number): Iterable<WindowEntry> {
-    return this.ring(windowMs).entries(now, windowMs);
+  private foldHead(): void {
+    const slot = this.fine.slotNo(this.head);
+    if (!slot) return;
+    const t = this.head * this.fine.slotMs;
+    for (const r of this.coarse) r.fold(t, slot);
+  }
+
+  /** Entries of the slots within `windowMs` before `now` (one per series per slot of the ring read). */
+  *entries(now: number, windowMs: number): Iterable<WindowEntry> {
+    const ring = this.ring(windowMs);
+    yield* ring.entries(now, windowMs);
+    if (ring === this.fine || !this.folds) return;
+    const head = this.fine.slotNo(this.head);
+    if (head && ring.covers(this.head * this.fine.slotMs, now, windowMs)) yield* head.views();
   }
 
   /** The time those entries cover — what rates divide by (a window's slots cover a little more than it). */
