@@ -9,8 +9,7 @@ import type { Ticket } from "../ingest/admission.ts";
 import { readBody } from "../ingest/body.ts";
 import { callerIdentity } from "../ingest/identity.ts";
 import { startLoadProbe } from "../ingest/load-probe.ts";
-import { decodeMsgpack } from "../wire/decode.ts";
-import { validateBatch } from "../wire/validate.ts";
+import { readBatch } from "../wire/read-batch.ts";
 import type { WireLimits } from "../wire/types.ts";
 import type { AggregatorState } from "../store/state.ts";
 import type { SelfMetrics } from "../metrics/self-metrics.ts";
@@ -73,7 +72,7 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
       const body = req.body;
       if (!(body instanceof Uint8Array) || body.length === 0) throw new AggError("AGG_ERR_DECODE", "empty body");
       // Everything below is synchronous: validation completes before anything is merged.
-      const batch = validateBatch(decodeMsgpack(body), limits);
+      const batch = readBatch(body, limits);
       if (cfg.caller_identity === "namespace") {
         const id = callerIdentity(req.headers["x-forwarded-client-cert"], cfg.caller_identity_trusted_by);
         if (typeof id === "string") throw new AggError("AGG_ERR_FORBIDDEN", id);

@@ -1,0 +1,243 @@
+// Single-pass decode + validation of a v2 batch as the filter writes it: the MessagePack bytes
+// are read straight into the validated Batch, with no intermediate decoded object and no second
+// walk over one. It covers the filter's shape (keys in the filter's order, integers, ASCII
+// strings, bin trace ids) and checks every rule validate.ts / validate-v2.ts check. Anything
+// else — another layout, a float, a non-ASCII string, an unknown key, any rule broken — makes it
+// give up (null), and the caller runs the general path (decode.ts + validate.ts), which accepts
+// what it accepts and words every error. So the fast path never decides an error, and accepts
+// only batches the general path accepts, with an equal result (test/read-v2.test.ts).
+import { MAX_INDEX_0, MAX_SCALE, MIN_INDEX_0, MIN_SCALE, upperMs } from "./exp-buckets.ts";
+import { COUNTER_KEYS, LABEL_NAMES, TIMING_NAMES } from "./types.ts";
+import type { Batch, CounterKey, ExpTiming, WireExemplar, WireLimits, WireSeries } from "./types.ts";
+
+const NL = LABEL_NAMES.length;
+const NT = TIMING_NAMES.length;
+const ALL_LABELS = (1 << NL) - 1;
+const ALL_TIMINGS = (1 << NT) - 1;
+/** Keys of a v2 batch in the order the filter writes them (filter/assembly/encode.ts). */
+const KEYS = ["v", "proxy", "vm", "seq", "window", "labels", "strings", "series", "counters"] as const;
+const PROXY_KEYS = ["id", "workload", "namespace", "region"] as const;
+
+/** Thrown (never escapes this module) when the fast path gives up; made once, so giving up costs no stack trace. */
+const GIVE_UP = new Error("read-v2: not the filter's shape, or a rule broken");
+
+let buf: Buffer = Buffer.alloc(0);
+let pos = 0;
+
+function giveUp(): never {
+  throw GIVE_UP;
+}
+
+/** A non-negative integer ≤ 2^53 - 1 (positive fixint, uint 8/16/32/64). */
+function uint(): number {
+  const b = buf[pos++]!;
+  if (b < 0x80) return b;
+  switch (b) {
+    case 0xcc: pos += 1; return buf.readUInt8(pos - 1);
+    case 0xcd: pos += 2; return buf.readUInt16BE(pos - 2);
+    case 0xce: pos += 4; return buf.readUInt32BE(pos - 4);
+    case 0xcf: {
+      const hi = buf.readUInt32BE(pos), lo = buf.readUInt32BE(pos + 4);
+      pos += 8;
+      if (hi > 0x1fffff) giveUp(); // beyond Number.MAX_SAFE_INTEGER
+      return hi * 2 ** 32 + lo;
+    }
+  }
+  return giveUp();
+}
+
+/** A safe integer of either sign (adds negative fixint and int 8/16/32). */
+function int(): number {
+  const b = buf[pos]!;
+  if (b >= 0xe0) { pos++; return b - 0x100; }
+  switch (b) {
+    case 0xd0: pos += 2; return buf.readInt8(pos - 1);
+    case 0xd1: pos += 3; return buf.readInt16BE(pos - 2);
+    case 0xd2: pos += 5; return buf.readInt32BE(pos - 4);
+  }
+  return uint();
+}
+
+function arrayHeader(): number {
+  const b = buf[pos++]!;
+  if ((b & 0xf0) === 0x90) return b & 0x0f;
+  if (b === 0xdc) { pos += 2; return buf.readUInt16BE(pos - 2); }
+  if (b === 0xdd) { pos += 4; return buf.readUInt32BE(pos - 4); }
+  return giveUp();
+}
+
+function mapHeader(): number {
+  const b = buf[pos++]!;
+  if ((b & 0xf0) === 0x80) return b & 0x0f;
+  if (b === 0xde) { pos += 2; return buf.readUInt16BE(pos - 2); }
+  if (b === 0xdf) { pos += 4; return buf.readUInt32BE(pos - 4); }
+  return giveUp();
+}
+
+/** An ASCII string without NUL of at most maxLen characters (what a label may be). */
+function label(maxLen: number): string {
+  const b = buf[pos++]!;
+  let len: number;
+  if ((b & 0xe0) === 0xa0) len = b & 0x1f;
+  else if (b === 0xd9) len = buf.readUInt8(pos++);
+  else if (b === 0xda) { len = buf.readUInt16BE(pos); pos += 2; }
+  else if (b === 0xdb) { len = buf.readUInt32BE(pos); pos += 4; }
+  else return giveUp();
+  const end = pos + len;
+  if (len > maxLen || end > buf.length) giveUp();
+  for (let i = pos; i < end; i++) {
+    const c = buf[i]!;
+    if (c === 0 || c > 0x7f) giveUp();
+  }
+  const s = buf.toString("latin1", pos, end);
+  pos = end;
+  return s;
+}
+
+/** Matches the next value against an ASCII string, without making one. */
+function key(k: string): void {
+  const len = k.length;
+  if (buf[pos] !== (0xa0 | len) || len > 31) giveUp();
+  for (let i = 0; i < len; i++) if (buf[pos + 1 + i] !== k.charCodeAt(i)) giveUp();
+  pos += 1 + len;
+}
+
+function timing(count: number, maxBuckets: number): ExpTiming {
+  if (arrayHeader() !== 6) giveUp();
+  const n = uint();
+  if (n > count) giveUp();
+  const sumUs = uint();
+  const scale = int();
+  if (scale < MIN_SCALE || scale > MAX_SCALE) giveUp();
+  const zero = uint();
+  const offset = int();
+  const len = arrayHeader();
+  if (len > maxBuckets) giveUp();
+  const per = 2 ** scale;
+  if (len > 0 && (offset < MIN_INDEX_0 * per || offset + len - 1 > MAX_INDEX_0 * per)) giveUp();
+  const counts = new Array<number>(len);
+  let total = zero;
+  let lo = 0, hi = 0;
+  const b = buf;
+  for (let j = 0; j < len; j++) {
+    // Counts are mostly positive fixints (one byte): read those inline.
+    let c = b[pos]!;
+    if (c < 0x80) pos++;
+    else c = uint();
+    counts[j] = c;
+    if (c === 0) continue;
+    total += c;
+    lo += c * upperMs(offset + j - 1, scale) * 1000;
+    hi += c * upperMs(offset + j, scale) * 1000;
+  }
+  if (len > 0 && (counts[0] === 0 || counts[len - 1] === 0)) giveUp();
+  if (!Number.isSafeInteger(total) || total !== n) giveUp();
+  if (sumUs < Math.floor(lo * (1 - 1e-9)) || sumUs > Math.ceil(hi * (1 + 1e-9))) giveUp();
+  return { n, sumUs, scale, zero, offset, counts };
+}
+
+function exemplar(request: ExpTiming | null): WireExemplar {
+  if (arrayHeader() !== 3 || buf[pos] !== 0xc4) giveUp();
+  const len = buf.readUInt8(pos + 1);
+  if (len !== 8 && len !== 16) giveUp();
+  const start = pos + 2, end = start + len;
+  if (end > buf.length) giveUp();
+  let any = 0;
+  for (let i = start; i < end; i++) any |= buf[i]!;
+  if (any === 0) giveUp();
+  const traceId = buf.toString("hex", start, end);
+  pos = end;
+  const valueUs = uint();
+  if (request === null || request.n === 0) giveUp();
+  const timeMs = uint();
+  return { traceId, valueUs, timeMs };
+}
+
+const popcount = (m: number): number => { let c = 0; for (; m; m &= m - 1) c++; return c; };
+
+function series(strings: readonly string[], limits: WireLimits): WireSeries[] {
+  const ns = arrayHeader();
+  if (ns > limits.maxSeries) giveUp();
+  const out = new Array<WireSeries>(ns);
+  let prev: string[] | null = null;
+  for (let s = 0; s < ns; s++) {
+    const parts = arrayHeader();
+    if (parts !== 3 && parts !== 4) giveUp();
+    const nl = arrayHeader();
+    const mask = uint();
+    if (mask > ALL_LABELS || (prev === null && mask !== ALL_LABELS) || nl !== 1 + popcount(mask)) giveUp();
+    const labels: string[] = prev === null ? new Array<string>(NL) : prev.slice();
+    for (let i = 0; i < NL; i++) {
+      if (!(mask & (1 << i))) continue;
+      const idx = uint();
+      if (idx >= strings.length) giveUp();
+      labels[i] = strings[idx]!;
+    }
+    prev = labels;
+    const count = uint();
+    const nt = arrayHeader();
+    const tmask = uint();
+    if (tmask > ALL_TIMINGS || nt !== 1 + popcount(tmask)) giveUp();
+    const timings: (ExpTiming | null)[] = [null, null, null, null, null];
+    for (let t = 0; t < NT; t++) if (tmask & (1 << t)) timings[t] = timing(count, limits.maxTimingBuckets);
+    out[s] = parts === 4 ? { labels, count, timings, exemplar: exemplar(timings[0]!) } : { labels, count, timings };
+  }
+  return out;
+}
+
+function batch(limits: WireLimits): Batch {
+  if (mapHeader() !== KEYS.length) giveUp();
+  key("v");
+  if (buf[pos++] !== 2) giveUp();
+  const maxL = limits.maxLabelLength;
+  key("proxy");
+  if (mapHeader() !== PROXY_KEYS.length) giveUp();
+  key("id"); const id = label(maxL);
+  key("workload"); const workload = label(Math.min(maxL, 253));
+  key("namespace"); const namespace = label(Math.min(maxL, 63));
+  key("region"); const region = label(maxL);
+  key("vm");
+  const vm = label(16);
+  if (!/^[0-9a-f]{16}$/.test(vm)) giveUp();
+  key("seq");
+  const seq = uint();
+  if (seq < 1) giveUp();
+  key("window");
+  if (arrayHeader() !== 2) giveUp();
+  const w0 = uint(), w1 = uint();
+  if (w0 > w1) giveUp();
+  key("labels");
+  if (arrayHeader() !== NL) giveUp();
+  for (const name of LABEL_NAMES) key(name);
+  key("strings");
+  const nStrings = arrayHeader();
+  if (nStrings > limits.maxStrings) giveUp();
+  const strings = new Array<string>(nStrings);
+  for (let i = 0; i < nStrings; i++) strings[i] = label(maxL);
+  key("series");
+  const s = series(strings, limits);
+  key("counters");
+  const nc = mapHeader();
+  if (nc !== COUNTER_KEYS.length) giveUp();
+  const counters = {} as Record<CounterKey, number>;
+  for (const k of COUNTER_KEYS) { key(k); counters[k] = uint(); }
+  return { v: 2, proxy: { id, workload, namespace, region }, vm, seq, window: [w0, w1], boundsUs: [], series: s, counters };
+}
+
+/** The batch in `body` when it is a v2 batch of the filter's shape that passes every rule; null: use the general path. */
+export function readV2(body: Uint8Array, limits: WireLimits): Batch | null {
+  buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  pos = 0;
+  try {
+    const b = batch(limits);
+    return pos === buf.length ? b : null;
+  } catch (e) {
+    // Reads past the end (a truncated body) throw RangeError or read undefined; either way: give up.
+    if (e === GIVE_UP || e instanceof RangeError) return null;
+    throw e;
+  } finally {
+    buf = EMPTY;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
