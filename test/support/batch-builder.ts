@@ -53,7 +53,7 @@ export function expTimingOf(valuesMs: readonly number[], buckets = FILTER_BUCKET
   let lo = 0, hi = h.len;
   while (lo < hi && h.counts[lo] === 0) lo++;
   while (hi > lo && h.counts[hi - 1] === 0) hi--;
-  return { n: h.n, sumUs: h.sumUs, scale: h.scale, zero: h.zero, offset: h.offset + lo, counts: [...h.counts.subarray(lo, hi)] };
+  return { n: h.n, sumUs: h.sumUs, scale: h.scale, zero: h.zero, offset: h.offset + lo, counts: h.counts.slice(lo, hi) };
 }
 
 export interface SeriesInput {

@@ -15,7 +15,7 @@ export { FIT_CAP, MAX_INDEX_0, MAX_SCALE, MIN_CAP, MIN_INDEX_0, MIN_SCALE, downI
 export const CLASSIC_LE_EXP: readonly number[] = Object.freeze(Array.from({ length: 22 }, (_, k) => k - 5));
 export const CLASSIC_LE_MS: readonly number[] = Object.freeze(CLASSIC_LE_EXP.map((k) => 2 ** k));
 
-const EMPTY = new Float64Array(0);
+const EMPTY: number[] = Object.freeze([]) as unknown as number[];
 
 export class ExpHist {
   n = 0;
@@ -25,7 +25,13 @@ export class ExpHist {
   /** Index of counts[0]; buckets offset..offset+len-1 are held densely. */
   offset = 0;
   len = 0;
-  counts: Float64Array;
+  /**
+   * A plain array, sized to the occupied range: V8 keeps small integers in it at 4 bytes each
+   * (and switches it to doubles, exact to 2^53, once a count outgrows them), on its own heap —
+   * a typed array costs two more objects and a separate backing store per histogram, which at
+   * a few dozen buckets weigh more than the counts.
+   */
+  counts: number[];
 
   constructor(readonly cap: number, scale = MAX_SCALE) {
     if (cap < FIT_CAP) throw new RangeError(`bucket cap ${cap} is below ${FIT_CAP}`);
@@ -76,15 +82,16 @@ export class ExpHist {
   private extend(lo: number, hi: number): void {
     const len = hi - lo + 1;
     if (len > this.counts.length) {
-      const grown = new Float64Array(Math.min(this.cap, Math.max(len, 2 * this.counts.length, 4)));
-      grown.set(this.counts.subarray(0, this.len), this.len ? this.offset - lo : 0);
+      // Exactly the range: a histogram's range settles after its first few merges.
+      const grown = new Array<number>(len).fill(0);
+      const at = this.len ? this.offset - lo : 0;
+      for (let j = 0; j < this.len; j++) grown[at + j] = this.counts[j]!;
       this.counts = grown;
     } else if (this.len && lo < this.offset) {
       const shift = this.offset - lo;
       this.counts.copyWithin(shift, 0, this.len);
       this.counts.fill(0, 0, shift);
-    }
-    if (!this.len) this.counts.fill(0, 0, len);
+    } else if (!this.len) this.counts.fill(0, 0, len);
     this.offset = lo;
     this.len = len;
   }
