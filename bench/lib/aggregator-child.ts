@@ -7,12 +7,29 @@
 //   { cmd: "cpu" }             -> { cpuUs } process CPU time (user + system) so far
 //   { cmd: "stop" }            -> closes the server and exits
 // and first sends { port } once listening on 127.0.0.1 with an ephemeral port.
+// It also serves POST /bench/noop: the same body read (ingest/body.ts) and 204 as the ingest
+// route, without decode, validation or merge — the HTTP floor an ingest figure is compared with.
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { IntervalHistogram } from "node:perf_hooks";
 import type { AddressInfo } from "node:net";
 import { build } from "../../aggregator/src/app.ts";
 import { makeConfig } from "../../aggregator/src/config.ts";
 import { BENCH_LIMITS } from "./bench-limits.ts";
+import { readBody } from "../../aggregator/src/ingest/body.ts";
+import { MSGPACK_TYPES } from "../../aggregator/src/routes/ingest.ts";
+import type { FastifyInstance } from "fastify";
+import type { IncomingMessage } from "node:http";
+
+const NOOP_PATH = "/bench/noop";
+
+/** The ingest route's HTTP work alone: read the body within the deadline, answer 204. */
+async function noopRoute(app: FastifyInstance, timeoutMs: number): Promise<void> {
+  app.addContentTypeParser(MSGPACK_TYPES, (_req, payload, done) => readBody(payload as IncomingMessage, timeoutMs, () => {}, done));
+  app.post(NOOP_PATH, { schema: { response: { 204: { type: "null" } } } }, async (req, reply) => {
+    if (!(req.body instanceof Uint8Array) || req.body.length === 0) throw new Error("empty body");
+    return reply.code(204).send();
+  });
+}
 
 type Msg = { cmd: "heap" | "eld-start" | "eld-stop" | "cpu" | "stop" };
 
@@ -20,6 +37,7 @@ async function main(): Promise<void> {
   const overrides = JSON.parse(process.env.MESHLAT_BENCH_CONFIG ?? "{}");
   const config = makeConfig({ port: 0, host: "127.0.0.1", log_level: "silent", ...BENCH_LIMITS, ...overrides });
   const app = build(config).fastify;
+  app.register(async (a) => noopRoute(a, config.body_timeout_ms));
   await app.listen({ port: 0, host: "127.0.0.1" });
   const addr = app.server.address() as AddressInfo;
   let eld: IntervalHistogram | undefined;

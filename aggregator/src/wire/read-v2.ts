@@ -119,17 +119,19 @@ function timing(count: number, maxBuckets: number): ExpTiming {
   let total = zero;
   let lo = 0, hi = 0;
   const b = buf;
+  let p = pos;
   for (let j = 0; j < len; j++) {
-    // Counts are mostly positive fixints (one byte): read those inline.
-    let c = b[pos]!;
-    if (c < 0x80) pos++;
-    else c = uint();
+    // Counts are mostly positive fixints (one byte): read those inline, in a local position.
+    let c = b[p]!;
+    if (c < 0x80) p++;
+    else { pos = p; c = uint(); p = pos; }
     counts[j] = c;
     if (c === 0) continue;
     total += c;
     lo += c * upperMs(offset + j - 1, scale) * 1000;
     hi += c * upperMs(offset + j, scale) * 1000;
   }
+  pos = p;
   if (len > 0 && (counts[0] === 0 || counts[len - 1] === 0)) giveUp();
   if (!Number.isSafeInteger(total) || total !== n) giveUp();
   if (sumUs < Math.floor(lo * (1 - 1e-9)) || sumUs > Math.ceil(hi * (1 + 1e-9))) giveUp();

@@ -1,0 +1,33 @@
+// Memory per stored label set, measured in a process of its own (started with --expose-gc) on
+// the aggregator's store with an injected clock, so the figure does not depend on when slots
+// roll over: n label sets each receive one point, then a batch in the next window slot folds
+// their slot into the coarse rings. Counts V8's heap and the typed arrays' backing stores
+// (process.memoryUsage().arrayBuffers: bucket counts live there). Sends the parent
+// { fresh, settled, windowEntries } in bytes per label set.
+import { AggregatorState } from "../../aggregator/src/store/state.ts";
+import { makeConfig } from "../../aggregator/src/config.ts";
+import { readBatch } from "../../aggregator/src/wire/read-batch.ts";
+import { BENCH_LIMITS } from "./bench-limits.ts";
+import { batchValue, encodeBatch } from "../../test/support/batch-builder.ts";
+import { seriesAt } from "../aggregator.ts";
+
+const n = Number(process.env.MESHLAT_BENCH_SERIES ?? 50_000);
+const per = 1000;
+const config = makeConfig({ max_series: n + 10, max_vms: 1_000_000, max_batch_series: per, ...BENCH_LIMITS });
+const limits = { maxSeries: per, maxStrings: config.max_batch_strings, maxBounds: config.max_bounds, maxLabelLength: config.max_label_length, maxTimingBuckets: config.max_timing_buckets };
+let now = Date.UTC(2026, 0, 1, 12, 0, 1);
+const state = new AggregatorState(config, () => now);
+const batch = (vm: number, from: number, count: number) => encodeBatch(batchValue({ v: 2, vm: vm.toString(16).padStart(16, "0"), seq: 1, window: [now - 1000, now], series: Array.from({ length: count }, (_, k) => seriesAt(from + k)) }));
+const bodies = Array.from({ length: Math.ceil(n / per) }, (_, k) => batch(k + 1, k * per, Math.min(per, n - k * per)));
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error("memory-child: run with --expose-gc");
+const used = () => { gc(); gc(); const m = process.memoryUsage(); return m.heapUsed + m.arrayBuffers; };
+
+const m0 = used();
+for (const b of bodies) state.ingest(readBatch(b, limits));
+const m1 = used();
+now += config.window_slot_s * 1000; // the next slot: its first batch folds the previous one
+state.ingest(readBatch(batch(0xffff, 0, 1), limits));
+const m2 = used();
+process.send!({ fresh: (m1 - m0) / n, settled: (m2 - m0) / n, windowEntries: state.windows.size, series: state.store.size });
