@@ -1,7 +1,8 @@
 // Single-pass decode + validation of a v2 batch as the filter writes it: the MessagePack bytes
 // are read straight into the validated Batch, with no intermediate decoded object and no second
 // walk over one. It covers the filter's shape (keys in the filter's order, integers, ASCII
-// strings, bin trace ids) and checks every rule validate.ts / validate-v2.ts check. Anything
+// strings, bin trace ids, timings packed in a bin or as arrays) and checks every rule
+// validate.ts / validate-v2.ts check. Anything
 // else — another layout, a float, a non-ASCII string, an unknown key, any rule broken — makes it
 // give up (null), and the caller runs the general path (decode.ts + validate.ts), which accepts
 // what it accepts and words every error. So the fast path never decides an error, and accepts
@@ -138,6 +139,81 @@ function timing(count: number, maxBuckets: number): ExpTiming {
   return { n, sumUs, scale, zero, offset, counts };
 }
 
+/** Unsigned LEB128 of at most 8 bytes, a safe integer, ending before `end`. */
+function varint(end: number): number {
+  if (pos >= end) giveUp();
+  const first = buf[pos++]!;
+  if (first < 0x80) return first;
+  let v = first & 0x7f;
+  let mul = 0x80;
+  for (let i = 1; i < 8; i++) {
+    if (pos >= end) giveUp();
+    const x = buf[pos++]!;
+    v += (x & 0x7f) * mul;
+    if (x < 0x80) {
+      if (!Number.isSafeInteger(v)) giveUp();
+      return v;
+    }
+    mul *= 0x80;
+  }
+  return giveUp();
+}
+
+/** One timing of a packed bin ending at `end` (docs/wire-format.md "v2 timings"). */
+function packedTiming(end: number, count: number, maxBuckets: number): ExpTiming {
+  const sumUs = varint(end);
+  if (pos >= end) giveUp();
+  const scale = buf[pos++]!;
+  if (scale > MAX_SCALE) giveUp();
+  const zero = varint(end);
+  const zz = varint(end);
+  const offset = zz % 2 === 0 ? zz / 2 : -(zz + 1) / 2;
+  const len = varint(end);
+  if (len > maxBuckets) giveUp();
+  const per = 2 ** scale;
+  if (len > 0 && (offset < MIN_INDEX_0 * per || offset + len - 1 > MAX_INDEX_0 * per)) giveUp();
+  const counts = new Array<number>(len).fill(0);
+  let n = zero;
+  let lo = 0, hi = 0;
+  for (let j = 0; j < len;) {
+    if (pos >= end) giveUp();
+    const t = buf[pos++]!;
+    let gap = t >> 4;
+    let c = (t & 15) + 1;
+    if (gap === 15) gap += varint(end);
+    if (c === 16) c += varint(end);
+    if (gap > 0 && j === 0) giveUp();
+    j += gap;
+    if (j >= len) giveUp();
+    counts[j] = c;
+    n += c;
+    lo += c * upperMs(offset + j - 1, scale) * 1000;
+    hi += c * upperMs(offset + j, scale) * 1000;
+    j++;
+  }
+  if (n === 0 || !Number.isSafeInteger(n) || n > count) giveUp();
+  if (sumUs < Math.floor(lo * (1 - 1e-9)) || sumUs > Math.ceil(hi * (1 + 1e-9))) giveUp();
+  return { n, sumUs, scale, zero, offset: len > 0 ? offset : 0, counts };
+}
+
+/** A series' timings packed in one bin: a presence mask, then each present timing. */
+function packedTimings(count: number, maxBuckets: number): (ExpTiming | null)[] {
+  const b = buf[pos++];
+  let len: number;
+  if (b === 0xc4) len = buf.readUInt8(pos++);
+  else if (b === 0xc5) { len = buf.readUInt16BE(pos); pos += 2; }
+  else if (b === 0xc6) { len = buf.readUInt32BE(pos); pos += 4; }
+  else return giveUp();
+  const end = pos + len;
+  if (end > buf.length || len === 0) giveUp();
+  const mask = buf[pos++]!;
+  if (mask > ALL_TIMINGS) giveUp();
+  const timings: (ExpTiming | null)[] = [null, null, null, null, null];
+  for (let t = 0; t < NT; t++) if (mask & (1 << t)) timings[t] = packedTiming(end, count, maxBuckets);
+  if (pos !== end) giveUp();
+  return timings;
+}
+
 function exemplar(request: ExpTiming | null): WireExemplar {
   if (arrayHeader() !== 3 || buf[pos] !== 0xc4) giveUp();
   const len = buf.readUInt8(pos + 1);
@@ -177,11 +253,16 @@ function series(strings: readonly string[], limits: WireLimits): WireSeries[] {
     }
     prev = labels;
     const count = uint();
-    const nt = arrayHeader();
-    const tmask = uint();
-    if (tmask > ALL_TIMINGS || nt !== 1 + popcount(tmask)) giveUp();
-    const timings: (ExpTiming | null)[] = [null, null, null, null, null];
-    for (let t = 0; t < NT; t++) if (tmask & (1 << t)) timings[t] = timing(count, limits.maxTimingBuckets);
+    let timings: (ExpTiming | null)[];
+    if (buf[pos]! >= 0xc4 && buf[pos]! <= 0xc6) timings = packedTimings(count, limits.maxTimingBuckets);
+    else {
+      // Timings as arrays [mask, [n, sum, scale, zero, offset, [counts]]...].
+      const nt = arrayHeader();
+      const tmask = uint();
+      if (tmask > ALL_TIMINGS || nt !== 1 + popcount(tmask)) giveUp();
+      timings = [null, null, null, null, null];
+      for (let t = 0; t < NT; t++) if (tmask & (1 << t)) timings[t] = timing(count, limits.maxTimingBuckets);
+    }
     out[s] = parts === 4 ? { labels, count, timings, exemplar: exemplar(timings[0]!) } : { labels, count, timings };
   }
   return out;
