@@ -45,6 +45,11 @@ test("a batch merges into the finest ring only; its slot folds into the coarse r
     const t = totals(r, T0 + 12_000, w);
     assert.deepEqual([t.count, t.n], [8, 8], `window ${w}`);
   }
+  const s1 = (w: number) => [...r.entries(T0 + 12_000, w)].find((e) => e.labels[0] === "s1");
+  assert.ok(s1(WINDOWS_MS["1m"]!) === s1(WINDOWS_MS["5m"]!) && s1(WINDOWS_MS["5m"]!) === s1(WINDOWS_MS["1h"]!), "a series alone in its coarse slots shares the fine entry");
+  r.add(T0 + 3_000, series(1), point(2, 2), null); // late, into the folded slot: every ring gets it once
+  for (const w of Object.values(WINDOWS_MS)) assert.equal(totals(r, T0 + 12_000, w).count, 10, `window ${w}`);
+  assert.ok(s1(WINDOWS_MS["1m"]!) !== s1(WINDOWS_MS["5m"]!), "a shared entry is copied before it changes");
 });
 
 test("every window reads exactly the deltas of the slots it covers: in-order, late and idle traffic (seeded)", () => {

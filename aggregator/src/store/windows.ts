@@ -22,6 +22,8 @@ export class WindowEntry {
   readonly timings: (ExpHist | null)[] = new Array(N_TIMINGS).fill(null);
   /** The slot's slowest traced requests of this series, slowest first (bounded). */
   readonly slowest: Exemplar[] = [];
+  /** Slots holding this entry: a folded slot's entry is shared, not copied, and copied before it changes. */
+  refs = 1;
   constructor(readonly labels: readonly string[], readonly cap: number) {}
 
   n(t: number): number { return this.timings[t]?.n ?? 0; }
@@ -64,12 +66,23 @@ class Slot {
 
   reset(no: number): void {
     this.no = no;
+    for (const e of this.index.values()) e.refs--;
     this.index.clear();
   }
 
+  /** The series' entry, to change: made when missing, copied when other slots share it. */
   private entry(key: string, labels: readonly string[]): WindowEntry {
     let e = this.index.get(key);
-    if (!e) { e = new WindowEntry(labels, this.cap); this.index.set(key, e); }
+    if (!e) {
+      e = new WindowEntry(labels, this.cap);
+      this.index.set(key, e);
+    } else if (e.refs > 1) {
+      e.refs--;
+      const own = new WindowEntry(e.labels, this.cap);
+      own.merge(e);
+      this.index.set(key, own);
+      e = own;
+    }
     return e;
   }
 
@@ -77,9 +90,16 @@ class Slot {
     this.entry(s.key, s.labels).add(w, from);
   }
 
-  /** Merges every entry of `o` (a finer slot within this one) into this slot. */
+  /**
+   * Merges every entry of `o` (a finer slot within this one) into this slot. A series this slot
+   * has no entry for shares `o`'s: a label set active in one fine slot then costs one entry, not
+   * one per ring.
+   */
   fold(o: Slot): void {
-    for (const [key, e] of o.index) this.entry(key, e.labels).merge(e);
+    for (const [key, e] of o.index) {
+      if (this.index.has(key)) this.entry(key, e.labels).merge(e);
+      else { e.refs++; this.index.set(key, e); }
+    }
   }
 
   views(): Iterable<WindowEntry> {
