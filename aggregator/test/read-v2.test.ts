@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { readV2 } from "../src/wire/read-v2.ts";
+import { ARRAY_TIMINGS, BIN_TIMINGS, readV2 } from "../src/wire/read-v2.ts";
 import { readBatch } from "../src/wire/read-batch.ts";
 import { decodeMsgpack } from "../src/wire/decode.ts";
 import { validateBatch } from "../src/wire/validate.ts";
@@ -126,6 +126,21 @@ test("the fast path gives up on what it does not cover; readBatch then answers a
   const g = general(body, LIMITS);
   assert.ok(g instanceof AggError && g.code === "AGG_ERR_SCHEMA" && g.path.startsWith("/series/0/2"));
   assert.throws(() => readBatch(body, LIMITS), (e: unknown) => e instanceof AggError && e.code === g.code && e.message === g.message && e.path === g.path);
+});
+
+test("the fast path reads a timings layout (bin or arrays) only when the general path accepts it", () => {
+  assert.ok(ARRAY_TIMINGS || BIN_TIMINGS, "the general path accepts one of the layouts");
+  const v = batchValue({ v: 2, vm: "0123456789abcdef", series: [requests(1, { requestMs: 1 })] }) as Record<string, any>;
+  for (const [layout, timings, probe] of [
+    ["arrays", [1, [1, 1000, 0, 0, 0, [1]]], ARRAY_TIMINGS],
+    ["bin", Uint8Array.of(1, 0xe8, 0x07, 0, 0, 0, 1, 0x00), BIN_TIMINGS],
+  ] as const) {
+    const x = structuredClone(v);
+    x.series[0][2] = timings;
+    const body = encodeMsgpack(x);
+    assert.equal(!(general(body, LIMITS) instanceof AggError), probe, `${layout}: the probe matches the general path`);
+    assert.equal(agrees(body) !== null, probe, `${layout}: read by the fast path exactly when accepted`);
+  }
 });
 
 test("a real-size batch (100 series, five timings, exemplars) is read by the fast path", () => {

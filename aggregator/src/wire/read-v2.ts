@@ -1,8 +1,8 @@
 // Single-pass decode + validation of a v2 batch as the filter writes it: the MessagePack bytes
 // are read straight into the validated Batch, with no intermediate decoded object and no second
 // walk over one. It covers the filter's shape (keys in the filter's order, integers, ASCII
-// strings, bin trace ids, timings packed in a bin or as arrays) and checks every rule
-// validate.ts / validate-v2.ts check. Anything
+// strings, bin trace ids, timings packed in a bin or as arrays, whichever the general path
+// accepts) and checks every rule validate.ts / validate-v2.ts check. Anything
 // else — another layout, a float, a non-ASCII string, an unknown key, any rule broken — makes it
 // give up (null), and the caller runs the general path (decode.ts + validate.ts), which accepts
 // what it accepts and words every error. So the fast path never decides an error, and accepts
@@ -10,6 +10,7 @@
 import { MAX_INDEX_0, MAX_SCALE, MIN_INDEX_0, MIN_SCALE, upperMs } from "./exp-buckets.ts";
 import { COUNTER_KEYS, LABEL_NAMES, TIMING_NAMES } from "./types.ts";
 import type { Batch, CounterKey, ExpTiming, WireExemplar, WireLimits, WireSeries } from "./types.ts";
+import { validateBatch } from "./validate.ts";
 
 const NL = LABEL_NAMES.length;
 const NT = TIMING_NAMES.length;
@@ -231,6 +232,27 @@ function exemplar(request: ExpTiming | null): WireExemplar {
   return { traceId, valueUs, timeMs };
 }
 
+/**
+ * Whether the general path accepts a series' timings in this layout (v2's bin, or the arrays of
+ * its first draft), probed once on a one-series batch: the fast path reads only a layout the
+ * general path accepts.
+ */
+function generalAccepts(timings: unknown): boolean {
+  const limits: WireLimits = { maxSeries: 1, maxStrings: 1, maxBounds: 1, maxLabelLength: 16, maxTimingBuckets: 1 };
+  try {
+    validateBatch({
+      v: 2, proxy: { id: "p", workload: "w", namespace: "n", region: "r" }, vm: "0000000000000001", seq: 1, window: [0, 1],
+      labels: [...LABEL_NAMES], strings: ["x"], series: [[[ALL_LABELS, ...LABEL_NAMES.map(() => 0)], 1, timings]], counters: {},
+    }, limits);
+    return true;
+  } catch {
+    return false;
+  }
+}
+/** One request of 1 ms (bucket 0 at scale 0), in each layout. */
+export const ARRAY_TIMINGS = generalAccepts([1, [1, 1000, 0, 0, 0, [1]]]);
+export const BIN_TIMINGS = generalAccepts(Uint8Array.of(1, 0xe8, 0x07, 0, 0, 0, 1, 0x00));
+
 const popcount = (m: number): number => { let c = 0; for (; m; m &= m - 1) c++; return c; };
 
 function series(strings: readonly string[], limits: WireLimits): WireSeries[] {
@@ -254,8 +276,11 @@ function series(strings: readonly string[], limits: WireLimits): WireSeries[] {
     prev = labels;
     const count = uint();
     let timings: (ExpTiming | null)[];
-    if (buf[pos]! >= 0xc4 && buf[pos]! <= 0xc6) timings = packedTimings(count, limits.maxTimingBuckets);
-    else {
+    if (buf[pos]! >= 0xc4 && buf[pos]! <= 0xc6) {
+      if (!BIN_TIMINGS) giveUp();
+      timings = packedTimings(count, limits.maxTimingBuckets);
+    } else {
+      if (!ARRAY_TIMINGS) giveUp();
       // Timings as arrays [mask, [n, sum, scale, zero, offset, [counts]]...].
       const nt = arrayHeader();
       const tmask = uint();
