@@ -2,7 +2,7 @@
 // contract, DESIGN.md's "Plugin configuration": one row per field drives the parsing and its
 // checks, the unknown-field warnings and the effective-config echo in the configured log line.
 // Code reads a value by its F_* position.
-import { JsonParser, JsonValue, J_ARR, J_NUM, J_OBJ, J_STR, kindName } from "./json";
+import { JsonParser, JsonValue, J_ARR, J_BOOL, J_NUM, J_OBJ, J_STR, kindName } from "./json";
 import { asciiLower, isPrintableAscii, isToken } from "./lex";
 import { LOG_WARN } from "./abi";
 import * as E from "./errors";
@@ -12,6 +12,7 @@ import * as L from "./log-line";
 const K_STRING = 0;
 const K_INT = 1;
 const K_STRINGS = 2; // an array of strings
+const K_BOOL = 3;    // true / false, kept in `ints` as 1 / 0
 
 // The check a string (or each string of an array) passes beyond its type and length.
 const R_ANY = 0;
@@ -33,6 +34,7 @@ const C_KIND = 0, C_RULE = 1, C_MIN = 2, C_MAX = 3, C_ITEM = 4, C_DEFAULT = 5;
 const FIELD_NAMES: StaticArray<string> = [
   "aggregator_cluster", "aggregator_authority", "aggregator_path", "flush_interval_ms", "tier_header",
   "tiers", "region_default", "app_timing_metric", "max_series", "max_buffered_batches",
+  "exemplars_sampled_only",
 ];
 const COLUMNS = 6;
 // prettier-ignore
@@ -48,11 +50,12 @@ const FIELD_SPECS: StaticArray<i32> = [
   K_STRING,   R_METRIC_NAME,  0,    128,   0,    0,     // app_timing_metric
   K_INT,      R_ANY,          16,   65536, 0,    1024,  // max_series (series)
   K_INT,      R_ANY,          0,    1024,  0,    16,    // max_buffered_batches (batches)
+  K_BOOL,     R_ANY,          0,    1,     0,    1,     // exemplars_sampled_only
 ];
 // Default of each K_STRING field ("" when required or derived).
 // prettier-ignore
 const FIELD_DEFAULTS: StaticArray<string> = [
-  "", "", "/v1/batches", "", "x-user-tier", "", "unknown", "app", "", "",
+  "", "", "/v1/batches", "", "x-user-tier", "", "unknown", "app", "", "", "",
 ];
 const DEFAULT_TIERS: string[] = ["free", "standard", "premium", "enterprise"];
 
@@ -67,6 +70,7 @@ export const F_REGION_DEFAULT: i32 = 6;
 export const F_APP_TIMING_METRIC: i32 = 7;
 export const F_MAX_SERIES: i32 = 8;
 export const F_MAX_BUFFERED_BATCHES: i32 = 9;
+export const F_EXEMPLARS_SAMPLED_ONLY: i32 = 10;
 
 /** Labels the filter itself uses for the tier; an allow-list may not contain them. */
 const RESERVED_TIERS: string[] = ["unknown", "other", "overflow"];
@@ -102,6 +106,7 @@ export class Config {
       L.quoted(unchecked(FIELD_NAMES[i]));
       L.text(staticText(":"));
       if (kind == K_INT) L.num(unchecked(this.ints[i]));
+      else if (kind == K_BOOL) L.text(unchecked(this.ints[i]) != 0 ? staticText("true") : staticText("false"));
       else if (kind == K_STRING) L.quoted(unchecked(this.strs[i]));
       else {
         const l = unchecked(this.lists[i]);
@@ -275,7 +280,10 @@ export function parseConfig(ptr: usize, len: usize): Config | null {
       if (rule == R_REQUIRED) { if (ck.fail(E.CONFIG_REQUIRED, name)) L.text(staticText("is required")); return null; }
       continue;
     }
-    if (kind == K_INT) {
+    if (kind == K_BOOL) {
+      if (v.kind != J_BOOL) { ck.wrongType(name, staticText("must be a boolean, got "), v); return null; }
+      unchecked(c.ints[i] = v.b ? 1 : 0);
+    } else if (kind == K_INT) {
       const n = ck.int(v, name, spec(i, C_MIN), spec(i, C_MAX));
       if (n < 0) return null;
       unchecked(c.ints[i] = <i32>n);

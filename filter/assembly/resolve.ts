@@ -70,7 +70,7 @@ export class LabelResolver {
   private strings: InternTable;
   private table: SeriesTable;
   private legacy: bool;
-  private tierHeader: Bytes;
+  readonly tierHeader: Bytes;
   // pinned label ids
   idUnknown: i32; idOther: i32; idOverflow: i32; idSource: i32; idDestination: i32;
   idMtls: i32; idNone: i32; idDash: i32; idRegion: i32; idWorkload: i32; idNamespace: i32;

@@ -10,8 +10,9 @@ export const F_TIER: u32 = 16;
 export const F_APP: u32 = 32;
 
 // Slot layout: 0 ctx u32 (0 = free), 4 root u32, 8 flags u32, 12 tier i32,
-// 16 t0, 24 t1, 32 t2, 40 t3 (u64 ns), 48 app µs u64, 56 status u32.
-const SLOT: usize = 64;
+// 16 t0, 24 t1, 32 t2, 40 t3 (u64 ns), 48 app µs u64, 56 status u32,
+// 60 trace id length u32 (0 = none, 8 or 16), 64 trace id (16 bytes).
+const SLOT: usize = 80;
 
 let base: usize = 0;
 let cap: u32 = 0;       // power of two
@@ -127,3 +128,10 @@ export function close(ctx: u32): void {
 @inline export function setApp(s: usize, v: u64): void { store<u64>(s, v, 48); setFlag(s, F_APP); }
 // @ts-ignore: decorator
 @inline export function setStatus(s: usize, v: u32): void { store<u32>(s, v, 56); }
+// @ts-ignore: decorator
+@inline export function traceLen(s: usize): u32 { return load<u32>(s, 60); }
+// @ts-ignore: decorator
+@inline export function setTraceLen(s: usize, v: u32): void { store<u32>(s, v, 60); }
+/** Where the stream's trace id bytes live (traceLen of them). */
+// @ts-ignore: decorator
+@inline export function traceId(s: usize): usize { return s + 64; }

@@ -1,6 +1,6 @@
 // The HTTP stream callbacks: each stamps what it sees into the stream's slot (slots.ts) —
-// t0 request start, t1 request end, t2 first response byte, t3 response end, the tier, the
-// status and the app time — and proxy_on_log hands the slot to its plugin to record.
+// t0 request start, t1 request end, t2 first response byte, t3 response end, the tier (and
+// the trace id, plugin.ts readRequest), the status and the app time — and proxy_on_log hands the slot to its plugin to record.
 import {
   getHeaderPairs, monoNow, textLen, textPtr, H_STATUS, MAP_RESPONSE_HEADERS,
 } from "./abi";
@@ -24,7 +24,7 @@ export function onRequestHeaders(ctx: u32, eos: u32): void {
   const t = monoNow();
   S.setT0(s, t);
   if (eos != 0) S.setT1(s, t); // t1 = t0: no second clock read
-  S.setTier(s, p.readTier());
+  p.readRequest(s);
 }
 
 /** t1, the end of the downstream request: stamped once, by whichever phase ends the stream. */

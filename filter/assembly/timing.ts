@@ -115,7 +115,8 @@ function nsToUsSafe(a: u64, b: u64): u64 {
   return a > b ? (a - b + 500) / 1000 : 0;
 }
 
-/** Folds the timings of stream `s` into series entry `e`:
+/** Folds the timings of stream `s` into series entry `e` and returns `request` in µs (-1 when
+ * the stream has no start):
  *   request  = t3 - t0 (t3 = now when the response never ended)
  *   upstream = t2 - t1 (first response byte - end of the request), at most `request`
  *   proxy    = request - upstream
@@ -123,14 +124,14 @@ function nsToUsSafe(a: u64, b: u64): u64 {
  * Only the timings whose timestamps exist are observed. */
 // @ts-ignore: decorator
 @inline
-export function observeTimings(table: SeriesTable, e: usize, s: usize): void {
+export function observeTimings(table: SeriesTable, e: usize, s: usize): i64 {
   const f = S.flags(s);
-  if ((f & S.F_T0) == 0) return;
+  if ((f & S.F_T0) == 0) return -1;
   const t0 = S.t0(s);
   const t3 = (f & S.F_T3) != 0 ? S.t3(s) : monoNow();
   const totalUs = nsToUsSafe(t3, t0);
   table.observe(e, T_REQUEST, totalUs);
-  if ((f & S.F_T2) == 0) return;
+  if ((f & S.F_T2) == 0) return <i64>totalUs;
   // response before the request ended (early reply while uploading): measure from t0,
   // also when the upload ends after the response started (t1 > t2)
   const t2 = S.t2(s);
@@ -144,4 +145,5 @@ export function observeTimings(table: SeriesTable, e: usize, s: usize): void {
     table.observe(e, T_APP, app);
     table.observe(e, T_NETWORK, upUs > app ? upUs - app : 0);
   }
+  return <i64>totalUs;
 }

@@ -34,7 +34,8 @@ test("optimized module is at most 64 KiB", () => {
 const hdrs = [[":method", "GET"], [":path", "/"], [":authority", "payments:8080"], ["x-user-tier", "premium"]] as [string, string][];
 const resp = [[":status", "200"], ["server-timing", "app;dur=3"], ["content-type", "application/json"]] as [string, string][];
 
-const budgets: { name: string; cluster: string; max: number; body: boolean; expect: Record<string, number> }[] = [
+const traced = [...hdrs, ["traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"], ["x-b3-traceid", "80f198ee56343ba864fe8b2a57d3eff7"], ["x-b3-sampled", "1"]] as [string, string][];
+const budgets: { name: string; cluster: string; max: number; body: boolean; headers?: [string, string][]; expect: Record<string, number> }[] = [
   {
     name: "typical outbound (200, Server-Timing, no body)", cluster: OUTBOUND, max: 8, body: false,
     expect: {
@@ -45,6 +46,12 @@ const budgets: { name: string; cluster: string; max: number; body: boolean; expe
       "wasi_snapshot_preview1.clock_time_get": 2, "env.proxy_get_header_map_value": 1,
       "env.proxy_get_header_map_pairs": 1, "env.proxy_get_property": 3,
     },
+  },
+  {
+    // traced traffic: on_request_headers reads the whole request-header map instead of the tier
+    // header's value, tier and trace id in one call (test/filter/exemplar.test.ts)
+    name: "typical outbound with trace headers", cluster: OUTBOUND, max: 8, body: false, headers: traced,
+    expect: { "wasi_snapshot_preview1.clock_time_get": 2, "env.proxy_get_header_map_pairs": 2, "env.proxy_get_property": 3 },
   },
   {
     name: "typical outbound with a response body (t3 needs its own clock read)", cluster: OUTBOUND, max: 8, body: true,
@@ -72,7 +79,7 @@ for (const b of budgets) {
           clusterName: b.cluster, upstreamLocality: { region: "us-east-1" }, mtls: true,
           properties: { "filter_state\u0000downstream_peer": { workload: "web", namespace: "shop", name: "web-1", labels: { app: "web" } } },
         },
-        requestHeaders: hdrs, responseHeaders: resp, upstreamMs: 3,
+        requestHeaders: b.headers ?? hdrs, responseHeaders: resp, upstreamMs: 3,
         ...(b.body ? { responseBody: "x".repeat(512), responseMs: 1 } : {}),
       };
       for (let i = 0; i < 100; i++) runRequest(vm, h.clock, spec);

@@ -16,6 +16,7 @@ const DEFAULTS = {
   app_timing_metric: "app",
   max_series: 1024,
   max_buffered_batches: 16,
+  exemplars_sampled_only: true,
 };
 
 const valid: { name: string; config: unknown; expect: Partial<typeof DEFAULTS>; warn?: string }[] = [
@@ -25,12 +26,12 @@ const valid: { name: string; config: unknown; expect: Partial<typeof DEFAULTS>; 
     config: {
       aggregator_cluster: AGG_CLUSTER, aggregator_authority: "agg.example:9464", aggregator_path: "/ingest",
       flush_interval_ms: 60000, tier_header: "X-Plan", tiers: ["gold", "silver"], region_default: "dc1",
-      app_timing_metric: "backend", max_series: 16, max_buffered_batches: 0,
+      app_timing_metric: "backend", max_series: 16, max_buffered_batches: 0, exemplars_sampled_only: false,
     },
     expect: {
       aggregator_authority: "agg.example:9464", aggregator_path: "/ingest", flush_interval_ms: 60000,
       tier_header: "x-plan", tiers: ["gold", "silver"], region_default: "dc1", app_timing_metric: "backend",
-      max_series: 16, max_buffered_batches: 0,
+      max_series: 16, max_buffered_batches: 0, exemplars_sampled_only: false,
     },
   },
   { name: "range bounds low", config: { aggregator_cluster: AGG_CLUSTER, flush_interval_ms: 100, max_series: 16, max_buffered_batches: 0 }, expect: { flush_interval_ms: 100, max_series: 16, max_buffered_batches: 0 } },
@@ -100,6 +101,8 @@ const invalid: { name: string; config: string; code: string; field: string }[] =
   { name: "tier header not a token", config: `{"aggregator_cluster":"a","tier_header":"x tier"}`, code: "FLT_ERR_CONFIG_VALUE", field: "tier_header" },
   { name: "app metric not a token", config: `{"aggregator_cluster":"a","app_timing_metric":"a;b"}`, code: "FLT_ERR_CONFIG_VALUE", field: "app_timing_metric" },
   { name: "region_default wrong type", config: `{"aggregator_cluster":"a","region_default":true}`, code: "FLT_ERR_CONFIG_TYPE", field: "region_default" },
+  { name: "exemplars_sampled_only a number", config: `{"aggregator_cluster":"a","exemplars_sampled_only":1}`, code: "FLT_ERR_CONFIG_TYPE", field: "exemplars_sampled_only" },
+  { name: "exemplars_sampled_only a string", config: `{"aggregator_cluster":"a","exemplars_sampled_only":"true"}`, code: "FLT_ERR_CONFIG_TYPE", field: "exemplars_sampled_only" },
 ];
 
 for (const c of invalid) {

@@ -21,7 +21,9 @@ test(`linear memory does not grow over ${TOTAL} requests after warm-up`, { timeo
       { clusterName: "outbound|80||other.shop.svc.cluster.local", responseFlags: 0x20 },
       { clusterName: INBOUND, mtls: true, properties: { "filter_state\u0000downstream_peer": { workload: "web", namespace: "shop" } } },
     ];
-    const reqs = tiers.map((t) => [[":method", "GET"], [":path", "/"], [":authority", "payments:8080"], ["x-user-tier", t]] as [string, string][]);
+    // trace headers on half the requests: capturing an exemplar's trace id allocates nothing
+    const traces: [string, string][][] = [[], [["traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"]], [["x-b3-traceid", "a3ce929d0e0e4736"]], []];
+    const reqs = tiers.map((t, i) => [[":method", "GET"], [":path", "/"], [":authority", "payments:8080"], ["x-user-tier", t], ...traces[i]!] as [string, string][]);
     const resps = [
       [[":status", "200"], ["server-timing", "db;dur=1, app;dur=2.5"]],
       [[":status", "503"]],

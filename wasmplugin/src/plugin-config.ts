@@ -13,6 +13,8 @@ export interface PluginConfig {
   app_timing_metric: string;
   max_series: number;
   max_buffered_batches: number;
+  /** Exemplars only from traces their sender sampled (`traceparent` flag, `x-b3-sampled`). */
+  exemplars_sampled_only: boolean;
 }
 
 /** Everything but the cluster, which follows from where the aggregator is deployed. */
@@ -27,6 +29,7 @@ export const PLUGIN_DEFAULTS: Readonly<PluginSettings> = Object.freeze({
   app_timing_metric: "app",
   max_series: 1024,
   max_buffered_batches: 16,
+  exemplars_sampled_only: true,
 });
 
 export function pluginConfig(p: Readonly<PluginSettings>, aggregatorCluster: string): PluginConfig {
@@ -40,5 +43,6 @@ export function pluginConfig(p: Readonly<PluginSettings>, aggregatorCluster: str
     app_timing_metric: p.app_timing_metric,
     max_series: p.max_series,
     max_buffered_batches: p.max_buffered_batches,
+    exemplars_sampled_only: p.exemplars_sampled_only,
   };
 }
