@@ -27,6 +27,7 @@ export const HOST_CALL_TARGET = 8;        // typical request (DESIGN.md hot-path
 export const HOST_CALL_TARGET_INBOUND = 10;
 export const RATIO_TARGET = 1.3;           // meshlat / SDK no-op
 export const WASM_SIZE_TARGET = 64 * 1024;
+export const MEMORY_PER_SERIES_TARGET = 1024; // bytes of linear memory a max_series slot costs (issue 13)
 // Ticks rarely during hot-path runs (DESIGN.md allows 100–60000 ms); flush cost is measured
 // separately in flush.ts.
 const FLUSH_MS = 60_000;
@@ -106,6 +107,19 @@ async function start(path: string, spec: MixSpec, probe = false): Promise<Runnin
   return running;
 }
 
+/**
+ * Heap bytes one series slot costs: what the probe build allocates while configuring with
+ * max_series 2048, less what it allocates with 1024, per extra slot (series entry with its five
+ * histograms, and its share of the hash index). Exact: the allocator's own counter.
+ */
+async function memoryPerSeries(spec: MixSpec): Promise<number> {
+  const configured = async (maxSeries: number) => {
+    const r = await start(PROBES.meshlat, { ...spec, config: { max_series: maxSeries } }, true);
+    try { return r.allocs!.bytes(); } finally { r.plugin.stop(); }
+  };
+  return ((await configured(2048)) - (await configured(1024))) / 1024;
+}
+
 function failIfFailed(r: Running, what: string): void {
   if (r.vm.failed) throw new Error(`bench: ${what} VM failed: ${r.vm.failure?.message}`);
 }
@@ -163,6 +177,11 @@ export async function runFilter(opts: { quick: boolean; only?: string }): Promis
   for (const [name, path] of Object.entries(MODULES)) sizes[name] = statSync(path).size;
   metrics["filter.wasm_bytes"] = metric("size", sizes.meshlat, "B", `optimized ${MESHLAT_WASM} (the shipped artifact)`, { target: { op: "<=", value: WASM_SIZE_TARGET } });
   details.wasmBytes = sizes;
+  if (existsSync(PROBES.meshlat)) {
+    metrics["filter.memory_per_series_bytes"] = metric("count", await memoryPerSeries(mixes(true)[0]!), "B/series",
+      "linear memory one max_series slot allocates at configure time (series entry with its five exponential histograms, and its hash index share)",
+      { target: { op: "<=", value: MEMORY_PER_SERIES_TARGET } });
+  }
 
   for (const spec of mixes(opts.quick)) {
     if (opts.only && !spec.name.includes(opts.only)) continue;

@@ -6,7 +6,7 @@
 //   the guard holds; the absolute CPU over HTTP is aggregator.metrics_render_native.*).
 // - The relative error of p50/p90/p99 against the exact quantile of the values, for lognormal,
 //   bimodal and uniform request times (50 µs – 30 s), recorded window by window as the filter
-//   records them (its own bucket count, read from filter/assembly/exphist.ts; downscaled as a
+//   records them (its own bucket count and first scale, read from filter/assembly/exphist.ts; downscaled as a
 //   window demands) and merged as the aggregator merges them; the worst of five seeds. "api"
 //   is the latency API's monotone cubic; "prometheus" what Prometheus 2.42 (the version the
 //   end-to-end tests run) answers from the same buckets, linear inside a bucket; "prometheus_exp"
@@ -47,6 +47,14 @@ export function filterBuckets(): number {
   const src = readFileSync(new URL("../filter/assembly/exphist.ts", import.meta.url), "utf8");
   const m = /export const BUCKETS: i32 = (\d+);/.exec(src);
   if (!m) throw new Error("bench: BUCKETS not found in filter/assembly/exphist.ts");
+  return Number(m[1]);
+}
+
+/** The scale a filter window starts at, from its source (filter/assembly/exphist.ts FIRST_SCALE). */
+export function filterFirstScale(): number {
+  const src = readFileSync(new URL("../filter/assembly/exphist.ts", import.meta.url), "utf8");
+  const m = /export const FIRST_SCALE: i32 = (\d+);/.exec(src);
+  if (!m) throw new Error("bench: FIRST_SCALE not found in filter/assembly/exphist.ts");
   return Number(m[1]);
 }
 
@@ -146,6 +154,7 @@ const WHERE: readonly (readonly [string, Interpolation, string])[] = [
 
 function quantileErrors(): { metrics: Record<string, Metric>; details: unknown } {
   const buckets = filterBuckets();
+  const firstScale = filterFirstScale();
   const out: Record<string, Metric> = {};
   const scales: Record<string, number[]> = {};
   for (const [name, f] of Object.entries(DISTRIBUTIONS)) {
@@ -156,7 +165,7 @@ function quantileErrors(): { metrics: Record<string, Metric>; details: unknown }
       const values: number[] = [];
       const agg = new ExpHist(makeConfig().histogram_buckets);
       for (let w = 0; w < 60; w++) { // 60 flush windows of 1,000 requests
-        const win = new ExpHist(buckets);
+        const win = new ExpHist(buckets, firstScale);
         for (let i = 0; i < 1000; i++) {
           const us = Math.round(Math.max(50, Math.min(30e6, f(rnd, gauss))));
           values.push(us);

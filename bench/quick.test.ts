@@ -8,8 +8,8 @@ import { readFileSync } from "node:fs";
 import { check } from "./lib/guard.ts";
 import { allocCounter, captureInstances } from "./lib/probe.ts";
 import type { Results } from "./lib/results.ts";
-import { HOST_CALL_TARGET, WASM_SIZE_TARGET } from "./filter.ts";
-import { WIRE_TARGET } from "./wire.ts";
+import { HOST_CALL_TARGET, MEMORY_PER_SERIES_TARGET, WASM_SIZE_TARGET } from "./filter.ts";
+import { WIRE_TARGET, WIRE_TARGET_2_WORKERS } from "./wire.ts";
 
 describe("bench --quick", () => {
   let res: Results;
@@ -33,7 +33,10 @@ describe("bench --quick", () => {
     { name: "typical request: at most 8 host calls", id: "filter.typical.host_calls_per_request", max: HOST_CALL_TARGET },
     { name: "typical request: no heap allocation after warm-up", id: "filter.typical.allocs_per_request", max: 0 },
     { name: "optimized .wasm at most 64 KiB", id: "filter.wasm_bytes", max: WASM_SIZE_TARGET },
-    { name: "wire: at most 2 bytes per request at 1000 req/s, 1 s flushes (typical mix)", id: "wire.filter.typical.bytes_per_request", max: WIRE_TARGET },
+    { name: `wire: at most ${WIRE_TARGET} bytes per request at 1000 req/s, 1 s flushes (typical mix)`, id: "wire.filter.typical.bytes_per_request", max: WIRE_TARGET },
+    { name: `wire: at most ${WIRE_TARGET} bytes per request (realistic mix)`, id: "wire.filter.realistic.bytes_per_request", max: WIRE_TARGET },
+    { name: `wire: at most ${WIRE_TARGET_2_WORKERS} bytes per request (realistic mix, 2 worker VMs)`, id: "wire.filter.realistic_2_workers.bytes_per_request", max: WIRE_TARGET_2_WORKERS },
+    { name: "filter memory: at most 1 KiB per series", id: "filter.memory_per_series_bytes", max: MEMORY_PER_SERIES_TARGET },
   ];
   for (const b of budgets) test(b.name, () => assert.ok(value(b.id) <= b.max, `${b.id} = ${value(b.id)} > ${b.max}`));
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { decodeMsgpack } from "../src/wire/decode.ts";
 import { validateBatch } from "../src/wire/validate.ts";
 import { AggError } from "../src/errors.ts";
-import { batchValue, buildBatch, encodeBatch, expTimingOf, packTimings, requests } from "../../test/support/batch-builder.ts";
+import { FILTER_BUCKETS, FILTER_FIRST_SCALE, batchValue, buildBatch, encodeBatch, expTimingOf, packTimings, requests } from "../../test/support/batch-builder.ts";
 import type { RawExpTiming } from "../../test/support/batch-builder.ts";
 import { parseExposition, sample, testApp } from "./helpers.ts";
 import { upperMs } from "../src/wire/exp-buckets.ts";
@@ -39,12 +39,13 @@ test("v2: label tuples are changes against the previous series; absent timings a
 });
 
 test("expTimingOf records like the filter: zeros apart, counts trimmed, downscaled to fit the window", () => {
-  const t = expTimingOf([0, 0, 1, 1000]);
+  const t = expTimingOf([0, 0, 1, 10000]);
   assert.equal(t.zero, 2);
   assert.equal(t.n, 4);
-  assert.ok(t.counts.length <= 44);
+  assert.ok(t.counts.length <= FILTER_BUCKETS);
   assert.ok(t.counts[0]! > 0 && t.counts[t.counts.length - 1]! > 0);
-  assert.ok(t.scale < 8, "1 ms .. 1 s does not fit 44 buckets at scale 8");
+  assert.equal(expTimingOf([1, 1000]).scale, FILTER_FIRST_SCALE, "1 ms .. 1 s fits 88 buckets at scale 3");
+  assert.ok(t.scale < FILTER_FIRST_SCALE, "1 ms .. 10 s does not");
 });
 
 type Mut = (b: any) => void;

@@ -1,9 +1,12 @@
-// Pure encoding of one delta batch, wire format v1 (docs/wire-format.md): the series table and
+// Pure encoding of one delta batch, wire format v2 (docs/wire-format.md): the series table and
 // its interned labels in, MessagePack bytes out. Label values go into a per-batch string table
-// in first-use order; buckets are sparse [index, count, ...].
+// in first-use order; a series names only the labels that differ from the previous one; its
+// timings' exponential histograms are packed into one bin (pack.ts).
 import { Writer } from "./msgpack";
 import { InternTable, MAX_STRINGS } from "./intern";
-import { SeriesTable, BOUNDS_US, N_BOUNDS, N_BUCKETS, N_TIMINGS } from "./series";
+import { SeriesTable, N_TIMINGS } from "./series";
+import { TIMING_BYTES } from "./exphist";
+import { packTimings } from "./pack";
 import { N_LABELS, labelName } from "./labels";
 import { Identity } from "./identity";
 
@@ -47,8 +50,8 @@ export class BatchEncoder {
       }
     }
 
-    w.mapHeader(10);
-    w.str("v"); w.uint(1);
+    w.mapHeader(9);
+    w.str("v"); w.uint(2);
     w.str("proxy");
     w.mapHeader(4);
     w.str("id"); w.str(id.nodeId);
@@ -58,9 +61,6 @@ export class BatchEncoder {
     w.str("vm"); w.str(vm);
     w.str("seq"); w.uint(seq);
     w.str("window"); w.arrayHeader(2); w.uint(startMs); w.uint(endMs);
-    w.str("bounds_us");
-    w.arrayHeader(<u32>N_BOUNDS);
-    for (let i = 0; i < N_BOUNDS; i++) w.uint(<u64>BOUNDS_US[i]);
     w.str("labels");
     w.arrayHeader(<u32>N_LABELS);
     for (let i = 0; i < N_LABELS; i++) w.str(labelName(i));
@@ -72,29 +72,24 @@ export class BatchEncoder {
     }
     w.str("series");
     w.arrayHeader(<u32>total);
+    let prev: usize = 0;
     for (let s = 0; s < total; s++) {
       const e = table.entry(s < table.used ? s : table.capacity);
       w.arrayHeader(3);
-      w.arrayHeader(<u32>N_LABELS);
+      // Labels: a mask of the positions that differ from the previous series (all for the
+      // first), then those positions' string indices.
+      let mask: u32 = 0;
       for (let l = 0; l < N_LABELS; l++) {
-        w.uint(<u64>load<u32>(this.idx + (<usize>table.label(e, l) << 2)));
+        if (prev == 0 || table.label(e, l) != table.label(prev, l)) mask |= 1 << l;
       }
+      w.arrayHeader(1 + popcnt(mask));
+      w.uint(<u64>mask);
+      for (let l = 0; l < N_LABELS; l++) {
+        if (mask & (1 << l)) w.uint(<u64>load<u32>(this.idx + (<usize>table.label(e, l) << 2)));
+      }
+      prev = e;
       w.uint(<u64>table.count(e));
-      w.arrayHeader(<u32>N_TIMINGS);
-      for (let t = 0; t < N_TIMINGS; t++) {
-        const n = table.timingN(e, t);
-        if (n == 0) { w.nil(); continue; }
-        w.arrayHeader(3);
-        w.uint(<u64>n);
-        w.uint(table.timingSum(e, t));
-        let nz: u32 = 0;
-        for (let b = 0; b < N_BUCKETS; b++) if (table.bucket(e, t, b) != 0) nz++;
-        w.arrayHeader(nz * 2);
-        for (let b = 0; b < N_BUCKETS; b++) {
-          const cnt = table.bucket(e, t, b);
-          if (cnt != 0) { w.uint(<u64>b); w.uint(<u64>cnt); }
-        }
-      }
+      packTimings(w, table.timing(e, 0), TIMING_BYTES, N_TIMINGS);
     }
     w.str("counters");
     w.mapHeader(4);

@@ -74,4 +74,36 @@ export class Writer {
     String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, this.ptr + this.len, false);
     this.len += n;
   }
+
+  // Wire v2's packed timings: raw bytes and LEB128 varints inside a bin whose length is known
+  // only at its end.
+
+  /** One raw byte. */
+  byte(b: u32): void { this.ensure(1); store<u8>(this.ptr + this.len, <u8>b); this.len += 1; }
+
+  /** Unsigned LEB128. */
+  varint(v: u64): void {
+    this.ensure(10);
+    let p = this.ptr + this.len;
+    while (v >= 0x80) { store<u8>(p++, <u8>(v | 0x80)); v >>= 7; }
+    store<u8>(p++, <u8>v);
+    this.len = p - this.ptr;
+  }
+
+  /** Starts a bin whose length is known only at binEnd(): room for the bin8 header (the
+   * capacity follows with the bin's first write, before binEnd() stores into it). */
+  binBegin(): usize { const at = this.len; this.len += 2; return at; }
+
+  /** Completes the bin begun at `at`: bin 8, or bin 16 with its bytes moved one on (a series'
+   * timings stay far below 64 KiB: 5 x 88 buckets of a few bytes each). */
+  binEnd(at: usize): void {
+    const n = this.len - at - 2;
+    if (n >= 0x100) {
+      this.ensure(1);
+      memory.copy(this.ptr + at + 3, this.ptr + at + 2, n);
+      this.len += 1;
+      store<u8>(this.ptr + at + 2, <u8>n);
+    }
+    store<u16>(this.ptr + at, n < 0x100 ? <u16>(0xc4 | (n << 8)) : <u16>(0xc5 | (n & 0xff00)));
+  }
 }

@@ -1,8 +1,9 @@
 // The per-VM series table: fixed capacity (max_series) plus one catch-all `overflow` series,
 // keyed by the label ids (one u16 per label of labels.ts), each series holding a count and, per
-// timing, n / sum / histogram. Raw memory allocated once per configuration; recording a request
+// timing, an exponential histogram (exphist.ts). Raw memory allocated once per configuration; recording a request
 // never allocates.
 import { N_LABELS } from "./labels";
+import { TIMING_BYTES, record } from "./exphist";
 
 export const N_TIMINGS: i32 = 5;          // request, upstream, proxy, app, network
 export const T_REQUEST: i32 = 0;
@@ -11,41 +12,17 @@ export const T_PROXY: i32 = 2;
 export const T_APP: i32 = 3;
 export const T_NETWORK: i32 = 4;
 
-/** Histogram upper bounds in µs, shared by all timings (wire: `bounds_us`). Sub-millisecond
- * steps at the bottom because sidecar overhead (`proxy`) lives there; the top follows Envoy's
- * default buckets up to 60 s (envoy source/common/stats/histogram_impl.cc defaultBuckets). An implicit +Inf bucket follows. */
-export const BOUNDS_US: StaticArray<u32> = [
-  25, 50, 100, 250, 500,
-  1000, 2500, 5000, 10000, 25000, 50000,
-  100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000, 30000000, 60000000,
-];
-export const N_BOUNDS: i32 = 20;
-export const N_BUCKETS: i32 = N_BOUNDS + 1;
-
 // Entry layout (bytes), all derived from N_LABELS (with 10 labels: key 0..20, count at 20,
-// timings from 24, 504 bytes an entry):
+// timings from 24, 984 bytes an entry):
 //   key      N_LABELS x u16 label ids, zero-padded to whole u32 words (KEY_SPAN): hashed,
 //            compared and copied as words, so every label takes part and padding never differs
 //   count    u32
-//   timings  N_TIMINGS x TIMING_BYTES, 8-aligned: +0 sum u64, +8 n u32, +12 buckets (u32 each)
+//   timings  N_TIMINGS x TIMING_BYTES (exphist.ts: sum, n, scale, offset, 88 u16 bucket counts)
 export const KEY_BYTES: usize = <usize>N_LABELS << 1;
 const KEY_SPAN: usize = (KEY_BYTES + 3) & ~<usize>3;
 const OFF_COUNT: usize = KEY_SPAN;
 const OFF_TIMINGS: usize = (OFF_COUNT + 4 + 7) & ~<usize>7;
-const OFF_SUM: usize = 0;
-const OFF_N: usize = 8;
-const OFF_BUCKETS: usize = 12;
-const TIMING_BYTES: usize = (OFF_BUCKETS + (<usize>N_BUCKETS << 2) + 7) & ~<usize>7;
 export const ENTRY_BYTES: usize = OFF_TIMINGS + TIMING_BYTES * <usize>N_TIMINGS;
-
-// @ts-ignore: decorator
-@inline
-export function bucketIndex(us: u64): i32 {
-  for (let i = 0; i < N_BOUNDS; i++) {
-    if (us <= <u64>unchecked(BOUNDS_US[i])) return i;
-  }
-  return N_BOUNDS;
-}
 
 /** Whether the keys at a and b are equal, word by word over KEY_SPAN. */
 // @ts-ignore: decorator
@@ -89,11 +66,9 @@ export class SeriesTable {
   @inline entry(i: i32): usize { return this.entries + <usize>i * ENTRY_BYTES; }
   label(e: usize, i: i32): i32 { return <i32>load<u16>(e + (<usize>i << 1)); }
   count(e: usize): u32 { return load<u32>(e + OFF_COUNT); }
-  timingN(e: usize, t: i32): u32 { return load<u32>(e + OFF_TIMINGS + <usize>t * TIMING_BYTES + OFF_N); }
-  timingSum(e: usize, t: i32): u64 { return load<u64>(e + OFF_TIMINGS + <usize>t * TIMING_BYTES + OFF_SUM); }
-  bucket(e: usize, t: i32, b: i32): u32 {
-    return load<u32>(e + OFF_TIMINGS + <usize>t * TIMING_BYTES + OFF_BUCKETS + (<usize>b << 2));
-  }
+  /** The timing's histogram (read it with exphist.ts). */
+  // @ts-ignore: decorator
+  @inline timing(e: usize, t: i32): usize { return e + OFF_TIMINGS + <usize>t * TIMING_BYTES; }
 
   /** The entry for the key in `key`, creating it; the overflow entry when the table is full. */
   lookup(overflowId: i32): usize {
@@ -139,13 +114,7 @@ export class SeriesTable {
   @inline addCount(e: usize): void { store<u32>(e + OFF_COUNT, load<u32>(e + OFF_COUNT) + 1); }
 
   // @ts-ignore: decorator
-  @inline observe(e: usize, t: i32, us: u64): void {
-    const tp = e + OFF_TIMINGS + <usize>t * TIMING_BYTES;
-    store<u64>(tp + OFF_SUM, load<u64>(tp + OFF_SUM) + us);
-    store<u32>(tp + OFF_N, load<u32>(tp + OFF_N) + 1);
-    const bp = tp + OFF_BUCKETS + (<usize>bucketIndex(us) << 2);
-    store<u32>(bp, load<u32>(bp) + 1);
-  }
+  @inline observe(e: usize, t: i32, us: u64): void { record(this.timing(e, t), us); }
 
   /** Starts a new window: every series gone, memory kept. */
   clear(): void {

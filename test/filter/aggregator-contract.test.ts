@@ -1,11 +1,15 @@
 // Cross-part contract: batches the built filter really sends pass the aggregator's own wire
 // decoder and validator (aggregator/src/wire) with its default limits — worked example,
-// overflow, hostile label values, and a retried batch after an outage.
+// overflow, hostile label values, a retried batch after an outage — and merge exactly with an
+// older (v1) filter's batches in one aggregator.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runRequest, ManualClock } from "../host/index.ts";
 import { decodeMsgpack } from "../../aggregator/src/wire/decode.ts";
 import { validateBatch } from "../../aggregator/src/wire/validate.ts";
+import { LABEL_NAMES } from "../../aggregator/src/wire/types.ts";
+import { parseExposition, sample, testApp } from "../../aggregator/test/helpers.ts";
+import { buildBatch, requests } from "../support/batch-builder.ts";
 import { harness, workedExample, BASE_CONFIG, OUTBOUND, INBOUND, REQ } from "./helpers.ts";
 
 const LIMITS = { maxSeries: 70000, maxStrings: 700000, maxBounds: 128, maxLabelLength: 1024, maxTimingBuckets: 160 };
@@ -98,5 +102,37 @@ test("a label value with a NUL byte (forged peer metadata) becomes 'other' and t
     assert.equal(b.series[0]!.labels[2], "web");
   } finally {
     h.stop();
+  }
+});
+
+test("mixed fleet: the built filter's v2 batch and a v1 batch (reference encoder) for one label set, one aggregator, counts exact", async () => {
+  const h = await harness(BASE_CONFIG);
+  const a = testApp();
+  try {
+    const vm = h.plugin.workers[0]!;
+    for (let i = 0; i < 7; i++) {
+      runRequest(vm, h.clock, { info: { clusterName: OUTBOUND }, requestHeaders: REQ, responseHeaders: [[":status", "200"], ["server-timing", "app;dur=6"]], upstreamMs: 12 });
+    }
+    h.clock.advanceMs(1000);
+    await h.plugin.settle();
+    assert.equal(h.posts.length, 1);
+    const v2 = h.posts[0]!.body;
+    const [s] = validateBatch(decodeMsgpack(v2), LIMITS).series;
+    const labels = Object.fromEntries(LABEL_NAMES.map((n, i) => [n, s!.labels[i]!])) as Record<(typeof LABEL_NAMES)[number], string>;
+    const v1 = buildBatch({ v: 1, vm: "00000000000000a1", series: [requests(3, { requestMs: 12, upstreamMs: 12, appMs: 6 }, labels)] });
+    assert.equal((await a.post(v2)).statusCode, 204);
+    assert.equal((await a.post(v1)).statusCode, 204);
+    const p = parseExposition(await a.scrape());
+    assert.equal(sample(p, "meshlat_requests_total", labels), 10);
+    assert.equal(sample(p, "meshlat_request_duration_milliseconds_count", labels), 10);
+    assert.equal(sample(p, "meshlat_request_duration_milliseconds_sum", labels), 120);
+    assert.equal(sample(p, "meshlat_app_duration_milliseconds_sum", labels), 60);
+    assert.equal(sample(p, "meshlat_network_duration_milliseconds_sum", labels), 60);
+    // The filter's 7 requests at 12 ms are exact at le=16; v1's 3 sit in its (10, 25] ms bucket, counted at 32.
+    assert.equal(sample(p, "meshlat_request_duration_milliseconds_bucket", { ...labels, le: "16" }), 7);
+    assert.equal(sample(p, "meshlat_request_duration_milliseconds_bucket", { ...labels, le: "32" }), 10);
+  } finally {
+    h.stop();
+    await a.fastify.close();
   }
 });

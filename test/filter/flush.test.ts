@@ -72,7 +72,7 @@ test("the POST: cluster, headers, timeout, msgpack body with vm id and seq per V
       assert.deepEqual(batches.filter((b) => b.vm === vm).map((b) => b.seq), [1, 2, 3]);
     }
     for (const b of batches) {
-      assert.equal(b.v, 1);
+      assert.equal(b.v, 2);
       assert.equal(b.window[1] - b.window[0], 500);
       assert.equal(b.counters.failed_flushes, 0);
     }

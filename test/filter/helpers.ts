@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import assert from "node:assert/strict";
 import { Unpackr } from "msgpackr";
+import { readTimings } from "../../aggregator/src/wire/packed-timings.ts";
 import {
   loadModule, startPlugin, runRequest, ManualClock, type HttpCallRequest, type HttpCallResult,
   type Plugin, type PluginOptions, type NodeInfo, type RequestSpec,
@@ -19,24 +20,48 @@ export function filterModule(): Promise<WebAssembly.Module> {
 }
 
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: "number" });
-export function decodeBatch(body: Uint8Array): Batch {
-  return unpackr.unpack(body) as Batch;
+
+/** The batch exactly as msgpackr decodes it (wire v2, docs/wire-format.md). */
+export function decodeRaw(body: Uint8Array): RawBatch {
+  return unpackr.unpack(body) as RawBatch;
 }
 
-export type Timing = [number, number, number[]] | null;
+/**
+ * The batch with v2's compact parts expanded for reading: every series' full label index
+ * tuple (the masks applied against the previous series), and all five timings in order, null
+ * where the timing mask left one out.
+ */
+export function decodeBatch(body: Uint8Array): Batch {
+  const raw = decodeRaw(body);
+  assert.equal(raw.v, 2, "wire v2");
+  let prev: number[] = [];
+  const series = raw.series.map(([lw, count, tw]): Series => {
+    const [mask, ...ids] = lw;
+    const labels = raw.labels.map((_, i) => (mask! & (1 << i) ? ids.shift()! : prev[i]!));
+    assert.equal(ids.length, 0, "label mask and indices agree");
+    prev = labels;
+    // The aggregator's own reader of the timings bin: what it reads is what the filter meant.
+    const timings = readTimings(tw, () => "timings", count, 1024).map((t): Timing => (t === null ? null : [t.n, t.sumUs, { scale: t.scale, zero: t.zero, offset: t.offset, counts: [...t.counts] }]));
+    return [labels, count, timings];
+  });
+  return { ...raw, series };
+}
+
+export interface ExpBuckets { scale: number; zero: number; offset: number; counts: number[] }
+export type Timing = [number, number, ExpBuckets] | null;
 export type Series = [number[], number, Timing[]];
-export interface Batch {
+interface BatchCommon {
   v: number;
   proxy: { id: string; workload: string; namespace: string; region: string };
   vm: string;
   seq: number;
   window: [number, number];
-  bounds_us: number[];
   labels: string[];
   strings: string[];
-  series: Series[];
   counters: Record<string, number>;
 }
+export interface RawBatch extends BatchCommon { series: [number[], number, Uint8Array, unknown?][] }
+export interface Batch extends BatchCommon { series: Series[] }
 
 export const LABELS = [
   "reporter", "source_workload", "source_namespace", "destination_service", "response_code",
@@ -139,12 +164,18 @@ export async function workedExample(): Promise<Uint8Array> {
       upstreamMs: 20,
     });
     runRequest(vm, h.clock, {
+      info: { clusterName: "outbound|8080||payments.shop.svc.cluster.local", upstreamLocality: { region: "us-east-1" } },
+      requestHeaders: [[":method", "GET"], [":path", "/pay"], [":authority", "payments.shop:8080"], ["x-user-tier", "premium"]],
+      responseHeaders: [[":status", "200"], ["server-timing", "app;dur=31.25"]],
+      upstreamMs: 100,
+    });
+    runRequest(vm, h.clock, {
       info: { clusterName: "outbound|8080||payments.shop.svc.cluster.local", responseFlags: 0x2 },
       requestHeaders: [[":method", "GET"], [":path", "/pay"], [":authority", "payments.shop:8080"]],
       responseHeaders: [[":status", "503"]],
       upstreamMs: 0.3,
     });
-    h.clock.advanceMs(1000 - 20.3);
+    h.clock.advanceMs(1000 - 120.3);
     await h.plugin.settle();
     assert.equal(h.posts.length, 1);
     const body = Buffer.from(h.posts[0]!.body);

@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { prop, runRequest, type StreamInfo } from "../host/index.ts";
+import { indexOfMs } from "../../aggregator/src/wire/exp-buckets.ts";
 import {
   harness, oneBatch, onlyLabels, BASE_CONFIG, OUTBOUND, INBOUND, REQ, RESP_200, NODE, labelsOf,
 } from "./helpers.ts";
@@ -209,7 +210,7 @@ test("labels: a stream reset before any response has code 0 and no upstream", as
     const l = onlyLabels(b);
     assert.equal(l.response_code, "0");
     const [request, upstream, proxy, app, network] = b.series[0]![2];
-    assert.deepEqual(request, [1, 7000, [8, 1]]);
+    assert.deepEqual(request, [1, 7000, { scale: 3, zero: 0, offset: indexOfMs(7, 3), counts: [1] }]);
     assert.equal(upstream, null);
     assert.equal(proxy, null);
     assert.equal(app, null);

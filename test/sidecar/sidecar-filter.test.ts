@@ -47,8 +47,12 @@ class BatchSink {
   rows(): { labels: Record<string, string>; count: number }[] {
     const m = new Map<string, { labels: Record<string, string>; count: number }>();
     for (const b of this.batches) {
-      for (const [idx, count] of b.series) {
-        const labels = Object.fromEntries(b.labels.map((n, i) => [n, b.strings[idx[i]]]));
+      // Wire v2: [mask, indices of the labels that differ from the previous series...].
+      let prev: number[] = [];
+      for (const [[mask, ...changed], count] of b.series) {
+        const idx = b.labels.map((_, i) => (mask! & (1 << i) ? changed.shift()! : prev[i]!));
+        prev = idx;
+        const labels = Object.fromEntries(b.labels.map((n, i) => [n, b.strings[idx[i]!]]));
         const k = JSON.stringify(labels);
         const row = m.get(k) ?? { labels, count: 0 };
         row.count += count;

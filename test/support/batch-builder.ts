@@ -7,13 +7,13 @@
 import { encodeMsgpack } from "./msgpack-encode.ts";
 import { randomBytes } from "node:crypto";
 import { LABEL_NAMES, TIMING_NAMES } from "../../aggregator/src/wire/types.ts";
-import { ExpHist, MAX_SCALE, observeUs } from "../../aggregator/src/store/exp-histogram.ts";
+import { ExpHist, observeUs } from "../../aggregator/src/store/exp-histogram.ts";
 import type { CounterKey, LabelName, TimingName } from "../../aggregator/src/wire/types.ts";
 
 export { LABEL_NAMES, TIMING_NAMES };
 export type Labels = Record<LabelName, string>;
 
-/** The filter's bounds (µs, filter/assembly/series.ts BOUNDS_US): 25 µs … 60 s. Tests may pass their own. */
+/** Wire v1's bounds (µs, what v1 filters sent): 25 µs … 60 s. Tests may pass their own. */
 export const DEFAULT_BOUNDS_US: readonly number[] = [
   25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000,
   2500000, 5000000, 10000000, 30000000, 60000000,
@@ -39,16 +39,17 @@ export interface RawExpTiming { n: number; sumUs: number; scale: number; zero: n
 /** Observed values in milliseconds, or a raw timing (v1 or v2, matching the batch's version). */
 export type TimingInput = readonly number[] | RawTiming | RawExpTiming;
 
-/** Buckets per timing in the filter's window (filter/assembly/exphist.ts). */
-export const FILTER_BUCKETS = 44;
+/** Buckets per timing in the filter's window, and the scale a window starts at (filter/assembly/exphist.ts BUCKETS, FIRST_SCALE). */
+export const FILTER_BUCKETS = 88;
+export const FILTER_FIRST_SCALE = 3;
 
 /**
  * Observed values (ms) → raw v2 timing, as the filter folds them: values rounded to whole µs,
- * recorded from the finest scale down as the window's range demands, FILTER_BUCKETS buckets,
+ * recorded from the filter's first scale down as the window's range demands, FILTER_BUCKETS buckets,
  * counts trimmed to the first and last occupied bucket.
  */
 export function expTimingOf(valuesMs: readonly number[], buckets = FILTER_BUCKETS): RawExpTiming {
-  const h = new ExpHist(buckets, MAX_SCALE);
+  const h = new ExpHist(buckets, FILTER_FIRST_SCALE);
   for (const ms of valuesMs) observeUs(h, Math.round(ms * 1000));
   let lo = 0, hi = h.len;
   while (lo < hi && h.counts[lo] === 0) lo++;
