@@ -6,10 +6,10 @@
 // allocation, no host call; the index comes from the value's float exponent and a table lookup
 // on its mantissa, not from a logarithm.
 //
-// Counts are u16, so that 88 buckets fit where 44 u32 would: 88 keep a window spanning 1–100 ms
+// Counts are u16, so that 86 buckets fit where 43 u32 would: 86 keep a window spanning 1–100 ms
 // at scale 3 (buckets 9% wide), which the aggregator needs for p99 within 5% in PromQL's
 // interpolation (bench/histograms.ts). A bucket that would pass 65,535 in one window turns the
-// timing wide for the rest of it: one scale coarser (or more), 44 u32 counts in the same bytes.
+// timing wide for the rest of it: one scale coarser (or more), 43 u32 counts in the same bytes.
 //
 // Layout at `tp` (TIMING_BYTES):
 //   +0 sum_us u64   +8 zero u32 (observations of 0 µs)   +12 offset i16 (index of counts[0])
@@ -20,9 +20,9 @@
 /** The scale a window starts at (its finest), and the one index3 computes at. */
 export const FIRST_SCALE: i32 = 3;
 /** Buckets per timing (u16 counts). */
-export const BUCKETS: i32 = 88;
+export const BUCKETS: i32 = 86;
 /** Buckets of a wide timing (u32 counts): at scale 0 every value from 1 µs to 2^32 ms fits in 43. */
-export const WIDE_BUCKETS: i32 = 44;
+export const WIDE_BUCKETS: i32 = 43;
 const COUNT_BYTES: usize = <usize>BUCKETS << 1;
 export const TIMING_BYTES: usize = 16 + COUNT_BYTES;
 const WIDE: u32 = 0x80;

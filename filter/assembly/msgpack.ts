@@ -95,7 +95,7 @@ export class Writer {
   binBegin(): usize { const at = this.len; this.len += 2; return at; }
 
   /** Completes the bin begun at `at`: bin 8, or bin 16 with its bytes moved one on (a series'
-   * timings stay far below 64 KiB: 5 x 88 buckets of a few bytes each). */
+   * timings stay far below 64 KiB: 5 x 86 buckets of a few bytes each). */
   binEnd(at: usize): void {
     const n = this.len - at - 2;
     if (n >= 0x100) {

@@ -17,7 +17,7 @@ export const T_NETWORK: i32 = 4;
 //   key      N_LABELS x u16 label ids, zero-padded to whole u32 words (KEY_SPAN): hashed,
 //            compared and copied as words, so every label takes part and padding never differs
 //   count    u32
-//   timings  N_TIMINGS x TIMING_BYTES (exphist.ts: sum, n, scale, offset, 88 u16 bucket counts)
+//   timings  N_TIMINGS x TIMING_BYTES (exphist.ts: sum, n, scale, offset, 86 u16 bucket counts)
 export const KEY_BYTES: usize = <usize>N_LABELS << 1;
 const KEY_SPAN: usize = (KEY_BYTES + 3) & ~<usize>3;
 const OFF_COUNT: usize = KEY_SPAN;

@@ -40,7 +40,7 @@ export interface RawExpTiming { n: number; sumUs: number; scale: number; zero: n
 export type TimingInput = readonly number[] | RawTiming | RawExpTiming;
 
 /** Buckets per timing in the filter's window, and the scale a window starts at (filter/assembly/exphist.ts BUCKETS, FIRST_SCALE). */
-export const FILTER_BUCKETS = 88;
+export const FILTER_BUCKETS = 86;
 export const FILTER_FIRST_SCALE = 3;
 
 /**
