@@ -9,6 +9,7 @@ import { TIMING_BYTES } from "./exphist";
 import { packTimings } from "./pack";
 import { N_LABELS, labelName } from "./labels";
 import { Identity } from "./identity";
+import { Exemplars } from "./exemplar";
 
 export class Counters {
   requests: u64 = 0;
@@ -31,7 +32,7 @@ export class BatchEncoder {
   /** Encodes the batch into `w` (reset first). */
   encode(
     w: Writer, id: Identity, vm: string, seq: u64, startMs: u64, endMs: u64,
-    table: SeriesTable, strings: InternTable, c: Counters,
+    table: SeriesTable, strings: InternTable, c: Counters, ex: Exemplars,
   ): void {
     w.reset();
     const epoch = ++this.epoch;
@@ -74,8 +75,10 @@ export class BatchEncoder {
     w.arrayHeader(<u32>total);
     let prev: usize = 0;
     for (let s = 0; s < total; s++) {
-      const e = table.entry(s < table.used ? s : table.capacity);
-      w.arrayHeader(3);
+      const i = s < table.used ? s : table.capacity;
+      const e = table.entry(i);
+      const idLen = ex.idLen(i);
+      w.arrayHeader(idLen != 0 ? 4 : 3);
       // Labels: a mask of the positions that differ from the previous series (all for the
       // first), then those positions' string indices.
       let mask: u32 = 0;
@@ -90,6 +93,13 @@ export class BatchEncoder {
       prev = e;
       w.uint(<u64>table.count(e));
       packTimings(w, table.timing(e, 0), TIMING_BYTES, N_TIMINGS);
+      // The exemplar: [trace id bin, value µs, wall-clock end ms] (exemplar.ts)
+      if (idLen != 0) {
+        w.arrayHeader(3);
+        w.bin8(ex.idPtr(i), idLen);
+        w.uint(ex.valueUs(i));
+        w.uint(ex.timeMs(i));
+      }
     }
     w.str("counters");
     w.mapHeader(4);

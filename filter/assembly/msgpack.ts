@@ -40,6 +40,14 @@ export class Writer {
 
   nil(): void { this.head(0xc0, 0, 0); }
 
+  /** A short bin (bin 8: under 256 bytes) of the bytes at [p, p+n): an exemplar's trace id. */
+  bin8(p: usize, n: usize): void {
+    this.head(0xc4, <u64>n, 1);
+    this.ensure(n);
+    memory.copy(this.ptr + this.len, p, n);
+    this.len += n;
+  }
+
   arrayHeader(n: u32): void {
     if (n < 16) this.head(0x90 | n, 0, 0);
     else if (n < 0x10000) this.head(0xdc, n, 2);

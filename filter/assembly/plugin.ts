@@ -184,7 +184,7 @@ export class Plugin {
       this.outbox.makeRoom(); // before encoding, so this batch's counters include the drop
       this.seq++;
       this.encoder.encode(this.work, this.identity, this.vmId, this.seq, this.windowStartMs,
-        nowMs, table, this.strings, this.counters);
+        nowMs, table, this.strings, this.counters, this.exemplars);
       table.clear();
       this.exemplars.clear();
       if (this.strings.crowded()) this.strings.compact();
