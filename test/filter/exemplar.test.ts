@@ -13,7 +13,8 @@ import { seededRandom } from "../support/rand.ts";
 import { decodeMsgpack } from "../../aggregator/src/wire/decode.ts";
 import { validateBatch } from "../../aggregator/src/wire/validate.ts";
 import { L } from "../../aggregator/src/wire/types.ts";
-import { harness, BASE_CONFIG, OUTBOUND } from "./helpers.ts";
+import { harness, oneBatchBody, BASE_CONFIG, OUTBOUND } from "./helpers.ts";
+import type { Harness } from "./helpers.ts";
 
 const ID = "4bf92f3577b34da6a3ce929d0e0e4736";
 const REQ: [string, string][] = [[":method", "GET"], [":path", "/"], [":authority", "payments:8080"], ["x-user-tier", "premium"]];
@@ -108,14 +109,8 @@ function req(cluster: string, upstreamMs: number, trace: [string, string][], tie
 }
 
 /** Runs the requests and closes the window; the batch as the aggregator validates it, its series keyed "<service> <tier>". */
-async function window(h: Awaited<ReturnType<typeof harness>>, specs: RequestSpec[]): Promise<Map<string, { count: number; exemplar?: { traceId: string; valueUs: number; timeMs: number } }>> {
-  const vm = h.plugin.workers[0]!;
-  const before = h.posts.length;
-  for (const s of specs) runRequest(vm, h.clock, s);
-  vm.tick();
-  await h.plugin.settle();
-  assert.equal(h.posts.length, before + 1, "one batch");
-  const b = validateBatch(decodeMsgpack(h.posts.at(-1)!.body), LIMITS);
+async function window(h: Harness, specs: RequestSpec[]): Promise<Map<string, { count: number; exemplar?: { traceId: string; valueUs: number; timeMs: number } }>> {
+  const b = validateBatch(decodeMsgpack(await oneBatchBody(h, specs)), LIMITS);
   return new Map(b.series.map((s) => [`${s.labels[L.destination_service]} ${s.labels[L.user_tier]}`, { count: s.count, ...(s.exemplar ? { exemplar: s.exemplar } : {}) }]));
 }
 

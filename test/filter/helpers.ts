@@ -131,15 +131,20 @@ export const INBOUND = "inbound|8080||";
 export const REQ: [string, string][] = [[":method", "GET"], [":path", "/"], [":authority", "payments.shop:8080"]];
 export const RESP_200: [string, string][] = [[":status", "200"]];
 
-/** Runs requests on the first worker, flushes one tick, returns the single batch sent. */
-export async function oneBatch(h: Harness, specs: RequestSpec[]): Promise<Batch> {
+/** Runs requests on the first worker, flushes one tick, returns the body of the single batch sent. */
+export async function oneBatchBody(h: Harness, specs: RequestSpec[]): Promise<Uint8Array> {
   const vm = h.plugin.workers[0]!;
   const before = h.posts.length;
   for (const s of specs) runRequest(vm, h.clock, s);
   vm.tick();
   await h.plugin.settle();
   assert.equal(h.posts.length, before + 1, "one batch");
-  return decodeBatch(h.posts[h.posts.length - 1]!.body);
+  return h.posts[h.posts.length - 1]!.body;
+}
+
+/** oneBatch, decoded as the filter tests read it. */
+export async function oneBatch(h: Harness, specs: RequestSpec[]): Promise<Batch> {
+  return decodeBatch(await oneBatchBody(h, specs));
 }
 
 /** Labels of the only series of a batch. */
