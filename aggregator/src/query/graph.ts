@@ -1,7 +1,7 @@
 // The observed dependency graph: workloads → services, from the window's series. Pure.
 import { Agg, isOverflow } from "./aggregate.ts";
 import type { WindowEntry } from "../store/windows.ts";
-import { L } from "../wire/types.ts";
+import { L, TIMING_NAMES } from "../wire/types.ts";
 import { isFailedRequest } from "./request-error.ts";
 
 export interface GraphEdge {
@@ -21,6 +21,10 @@ export function serviceNamespace(fqdn: string): string {
   const parts = fqdn.split(".");
   return parts.length >= 2 ? parts[1]! : "";
 }
+
+const REQUEST = TIMING_NAMES.indexOf("request");
+/** The timings the graph reads (its p99): a view from Prometheus fetches only these. */
+export const GRAPH_TIMINGS: readonly number[] = [REQUEST];
 
 const isError = (l: readonly string[]) => isFailedRequest(l[L.response_code]!, l[L.response_flags]!);
 
@@ -59,7 +63,7 @@ export function graph(entries: Iterable<WindowEntry>, q: { windowMs: number; nam
       requests: p.all.count,
       rate_per_s: p.all.count / (q.windowMs / 1000),
       error_rate: p.all.count > 0 ? p.errors / p.all.count : 0,
-      p99_ms: p.all.timings[0]?.quantileMs(0.99) ?? null,
+      p99_ms: p.all.timings[REQUEST]?.quantileMs(0.99) ?? null,
       // Only the server side knows the connection's mTLS state (the client reports `unknown`).
       mtls_share: d && d.all.count > 0 ? d.mtls / d.all.count : null,
     });

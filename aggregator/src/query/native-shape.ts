@@ -3,7 +3,7 @@
 // quantiles read, is end − start per series at native resolution.
 import { ExpHist, MAX_SCALE, MIN_SCALE } from "../store/exp-histogram.ts";
 import type { WindowEntry } from "../store/windows.ts";
-import { LABEL_NAMES, TIMING_NAMES } from "../wire/types.ts";
+import { LABEL_NAMES } from "../wire/types.ts";
 import { keyOf, num } from "./prom-vector.ts";
 import type { PromHistogram, PromVector } from "./prom-vector.ts";
 
@@ -27,12 +27,14 @@ function addNativeBuckets(h: ExpHist, p: PromHistogram, sign: number): void {
  * Native histograms into the entries: n and sum from the exact increases, the bucket shape
  * (which drives the quantiles) as end − start per series. A series whose count dropped or whose
  * replica restarted adds its end only; a gone replica's series add no shape (2.42 keeps no
- * last_over_time of a histogram), their counts and sums still count.
+ * last_over_time of a histogram), their counts and sums still count. `native[ti]`: timing ti's
+ * [counts, sums, ends, starts], or undefined when not asked.
  */
-export function addNative(entries: WindowEntry[], native: PromVector[][], cap: number, restarted: ReadonlySet<string>): void {
+export function addNative(entries: WindowEntry[], native: (readonly PromVector[][] | undefined)[], cap: number, restarted: ReadonlySet<string>): void {
   const byKey = new Map(entries.map((e) => [LABEL_NAMES.map((_, i) => e.labels[i]).join("\u0000"), e]));
-  TIMING_NAMES.forEach((_, ti) => {
-    const [ns, sums, ends, starts] = native.slice(ti * 4, ti * 4 + 4) as [PromVector[], PromVector[], PromVector[], PromVector[]];
+  native.forEach((queried, ti) => {
+    if (!queried) return;
+    const [ns, sums, ends, starts] = queried as [PromVector[], PromVector[], PromVector[], PromVector[]];
     const hists = new Map<string, ExpHist>();
     for (const s of ns) {
       const k = keyOf(s.metric), e = byKey.get(k), n = num(s);

@@ -8,6 +8,11 @@
 // replicas (promql.ts). The classic buckets are powers of two in ms (CLASSIC_LE_MS), exact bucket
 // boundaries of the scale-0 exponential histogram, so their quantiles come at that resolution;
 // counts and sums are exact.
+//
+// Only what is there and what the view reads is asked: a label-values call (an index lookup, no
+// samples read) names the timing families present in the window, so a Prometheus that stores
+// native histograms gets no classic-form queries and one that scrapes text no native ones, and a
+// view that reads only some timings (the graph: request) asks only for those.
 import { AggError } from "../errors.ts";
 import { ExpHist, CLASSIC_LE_EXP } from "../store/exp-histogram.ts";
 import { WindowEntry } from "../store/windows.ts";
@@ -22,26 +27,40 @@ const LE_EXP = new Map<string, number>(CLASSIC_LE_EXP.map((k) => [String(2 ** k)
 const TOP_EXP = CLASSIC_LE_EXP[CLASSIC_LE_EXP.length - 1]!;
 /** As the local store (AggregatorState.spanMs): rates never divide by less than a second. */
 const MIN_SPAN_MS = 1_000;
+const ALL_TIMINGS: readonly number[] = TIMING_NAMES.map((_, i) => i);
 
 export class PrometheusSource {
   /** `stepS`: the scrape interval of meshlat's job (prometheus_step_s). */
   constructor(private readonly baseUrl: string, private readonly stepS: number, private readonly timeoutMs = 10_000) {}
 
-  private async get<T>(expr: string, timeS: number, resultType: "vector" | "matrix"): Promise<T[]> {
-    const u = new URL("api/v1/query", this.baseUrl.endsWith("/") ? this.baseUrl : this.baseUrl + "/");
-    u.searchParams.set("query", expr);
-    u.searchParams.set("time", String(timeS));
-    let body: { status?: string; error?: string; data?: { resultType?: string; result?: T[] } };
+  /** GET `path` of the HTTP API with `params`; the answer's `data` when `ok` accepts it. */
+  private async call<D>(path: string, params: Record<string, string>, ok: (data: unknown) => data is D, what: string): Promise<D> {
+    const u = new URL(path, this.baseUrl.endsWith("/") ? this.baseUrl : this.baseUrl + "/");
+    for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
+    let body: { status?: string; error?: string; data?: unknown };
     try {
       const res = await fetch(u, { signal: AbortSignal.timeout(this.timeoutMs) });
       body = await res.json() as typeof body;
     } catch (err) {
       throw new AggError("AGG_ERR_PROMETHEUS", `prometheus_url ${this.baseUrl}: ${(err as Error).message}`);
     }
-    if (body.status !== "success" || body.data?.resultType !== resultType) {
-      throw new AggError("AGG_ERR_PROMETHEUS", `prometheus_url ${this.baseUrl}: ${body.error ?? "unexpected answer"} (query ${expr})`);
+    if (body.status !== "success" || !ok(body.data)) {
+      throw new AggError("AGG_ERR_PROMETHEUS", `prometheus_url ${this.baseUrl}: ${body.error ?? "unexpected answer"} (${what})`);
     }
-    return body.data.result ?? [];
+    return body.data;
+  }
+
+  private async get<T>(expr: string, timeS: number, resultType: "vector" | "matrix"): Promise<T[]> {
+    const isResult = (d: unknown): d is { resultType: string; result?: T[] } => (d as { resultType?: string } | undefined)?.resultType === resultType;
+    const data = await this.call("api/v1/query", { query: expr, time: String(timeS) }, isResult, `query ${expr}`);
+    return data.result ?? [];
+  }
+
+  /** The timing families with series in [fromS, toS] (matching `matchers`): their names, classic (`_count`) or native (bare). */
+  private async families(matchers: readonly string[], fromS: number, toS: number): Promise<Set<string>> {
+    const sel = `{${[`__name__=~"meshlat_(${TIMING_NAMES.join("|")})_duration_milliseconds(_count)?"`, ...matchers].join(",")}}`;
+    const isNames = (d: unknown): d is string[] => Array.isArray(d) && d.every((x) => typeof x === "string");
+    return new Set(await this.call("api/v1/label/__name__/values", { "match[]": sel, start: String(fromS), end: String(toS) }, isNames, `names of ${sel}`));
   }
 
   private query(expr: string, timeS: number): Promise<PromVector[]> {
@@ -51,43 +70,49 @@ export class PrometheusSource {
   /**
    * One window entry per label set active in the window (ending at `nowMs`), optionally only
    * those matching `matchers` (e.g. matcher("destination_service", svc)), and the time the
-   * window's data covers (the divisor of its rates).
+   * window's data covers (the divisor of its rates). `timings`: the indexes (TIMING_NAMES) of the
+   * timings the view reads; the entries' other timings stay empty.
    */
-  async window(nowMs: number, windowMs: number, cap: number, matchers: readonly string[] = []): Promise<{ entries: WindowEntry[]; spanMs: number }> {
+  async window(nowMs: number, windowMs: number, cap: number, matchers: readonly string[] = [], timings: readonly number[] = ALL_TIMINGS): Promise<{ entries: WindowEntry[]; spanMs: number }> {
     const step = this.stepS;
     // Evaluated at the next multiple of the step: subquery steps (native histograms) then end at
     // it exactly and cover everything scraped until now.
     const t = Math.ceil(nowMs / 1000 / step) * step;
     const w = Math.round(windowMs / 1000);
-    const [starts, dropped] = await Promise.all([
+    const [starts, dropped, present] = await Promise.all([
       this.get<{ metric: Record<string, string>; values: [number, string][] }>(startTimesQuery(w), t, "matrix"),
       this.query(dropsQuery(matchers, w), t),
+      this.families(matchers, t - w, t),
     ]);
     const { restarts, firstScrapeMs } = lives(starts, t * 1000 - w * 1000);
     const special: Special = { restarts, drops: dropped.map((r) => r.metric.instance ?? "").filter((i) => i !== "" && !restarts.has(i)) };
     const inc = (metric: string, extra = "") => this.query(windowIncrease(metric, matchers, w, step, t, special, extra), t);
-    // The same timings as native histograms (a Prometheus that scrapes protobuf): counts and sums
-    // through the same increases; the bucket shape from the histograms at the window's end and
-    // start, per series (native-shape.ts). Only one of the two forms finds series.
-    const nativeQueries = TIMING_NAMES.flatMap((name) => {
-      const f = `meshlat_${name}_duration_milliseconds`;
+    // Each timing as classic buckets/sum/count (a Prometheus that scrapes text), or as native
+    // histograms (one that scrapes protobuf): counts and sums through the same increases, the
+    // bucket shape from the histograms at the window's end and start, per series
+    // (native-shape.ts). Both forms only while a Prometheus changed its scrape in the window.
+    const classicQueries = (f: string) => Promise.all([inc(`${f}_bucket`, ",le"), inc(`${f}_sum`), inc(`${f}_count`)]);
+    const nativeQueries = (f: string) => {
       const nat = (of: (sel: string) => string) => this.query(windowIncrease(f, matchers, w, step, t, special, "", of), t);
-      return [nat((x) => `histogram_count(${x})`), nat((x) => `histogram_sum(${x})`), this.query(selector(f, matchers), t), this.query(`${selector(f, matchers)} offset ${w}s`, t)];
-    });
-    const [[counts, ...perTiming], native] = await Promise.all([Promise.all([
+      return Promise.all([nat((x) => `histogram_count(${x})`), nat((x) => `histogram_sum(${x})`), this.query(selector(f, matchers), t), this.query(`${selector(f, matchers)} offset ${w}s`, t)]);
+    };
+    const family = (ti: number) => `meshlat_${TIMING_NAMES[ti]}_duration_milliseconds`;
+    const wanted = new Set(timings);
+    const forms = (suffix: string) => TIMING_NAMES.map((_, ti) => wanted.has(ti) && present.has(family(ti) + suffix));
+    const [isClassic, isNative] = [forms("_count"), forms("")];
+    const [counts, classic, native] = await Promise.all([
       inc("meshlat_requests_total"),
-      ...TIMING_NAMES.flatMap((name) => {
-        const f = `meshlat_${name}_duration_milliseconds`;
-        return [inc(`${f}_bucket`, ",le"), inc(`${f}_sum`), inc(`${f}_count`)];
-      }),
-    ]), Promise.all(nativeQueries)]);
+      Promise.all(TIMING_NAMES.map((_, ti) => (isClassic[ti] ? classicQueries(family(ti)) : Promise.resolve(undefined)))),
+      Promise.all(TIMING_NAMES.map((_, ti) => (isNative[ti] ? nativeQueries(family(ti)) : Promise.resolve(undefined)))),
+    ]);
     const spanMs = Math.max(MIN_SPAN_MS, Math.min(windowMs, nowMs - firstScrapeMs));
-    const entries = this.toEntries(counts!, perTiming, cap);
+    const entries = this.toEntries(counts, classic, cap);
     addNative(entries, native, cap, new Set([...restarts.keys(), ...special.drops]));
     return { entries, spanMs };
   }
 
-  private toEntries(counts: PromVector[], perTiming: PromVector[][], cap: number): WindowEntry[] {
+  /** `classic[ti]`: timing ti's [buckets, sums, counts] increases, or undefined when not asked. */
+  private toEntries(counts: PromVector[], classic: (readonly PromVector[][] | undefined)[], cap: number): WindowEntry[] {
     const byKey = new Map<string, WindowEntry>();
     for (const s of counts) {
       const c = num(s);
@@ -96,8 +121,9 @@ export class PrometheusSource {
       e.count = c;
       byKey.set(keyOf(s.metric), e);
     }
-    TIMING_NAMES.forEach((_, ti) => {
-      const [buckets, sums, ns] = [perTiming[ti * 3]!, perTiming[ti * 3 + 1]!, perTiming[ti * 3 + 2]!];
+    classic.forEach((queried, ti) => {
+      if (!queried) return;
+      const [buckets, sums, ns] = queried as [PromVector[], PromVector[], PromVector[]];
       const hists = new Map<string, ExpHist>();
       for (const s of ns) {
         const e = byKey.get(keyOf(s.metric));

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifySchemaValidationError } from "fastify";
 import { AggError } from "../errors.ts";
 import { latency } from "../query/latency.ts";
 import type { GroupBy } from "../query/latency.ts";
-import { graph } from "../query/graph.ts";
+import { GRAPH_TIMINGS, graph } from "../query/graph.ts";
 import { WINDOWS_MS } from "../store/windows.ts";
 import type { AggregatorState } from "../store/state.ts";
 import type { WindowEntry } from "../store/windows.ts";
@@ -101,12 +101,14 @@ interface GraphQuery { window: string; namespace?: string }
 /**
  * What a view is computed over: the local store's window, or with `prometheus_url` the window
  * summed across replicas by Prometheus; the span is the time the window's data covers.
+ * `timings`: the timings (TIMING_NAMES indexes) the view reads; from Prometheus only those are
+ * fetched (the local store's entries carry all of them anyway).
  */
-export async function viewEntries(state: AggregatorState, prom: PrometheusSource | null, now: number, windowMs: number, destinationService?: string):
-  Promise<{ entries: Iterable<WindowEntry>; spanMs: number }> {
+export async function viewEntries(state: AggregatorState, prom: PrometheusSource | null, now: number, windowMs: number, destinationService?: string,
+  timings?: readonly number[]): Promise<{ entries: Iterable<WindowEntry>; spanMs: number }> {
   if (!prom) return { entries: state.windows.entries(now, windowMs), spanMs: state.spanMs(now, windowMs) };
   const matchers = destinationService === undefined ? [] : [matcher("destination_service", destinationService)];
-  return prom.window(now, windowMs, state.config.histogram_buckets, matchers);
+  return prom.window(now, windowMs, state.config.histogram_buckets, matchers, timings);
 }
 
 export function prometheusSource(state: AggregatorState): PrometheusSource | null {
@@ -138,7 +140,7 @@ export async function apiRoutes(app: FastifyInstance, opts: { state: AggregatorS
     const { window } = req.query;
     const windowMs = WINDOWS_MS[window]!;
     const namespace = req.query.namespace || undefined;
-    const { entries, spanMs: coveredMs } = await viewEntries(state, prom, state.now(), windowMs);
+    const { entries, spanMs: coveredMs } = await viewEntries(state, prom, state.now(), windowMs, undefined, GRAPH_TIMINGS);
     const g = graph(entries, { windowMs: coveredMs, namespace });
     return { window, window_seconds: windowMs / 1000, span_seconds: coveredMs / 1000, namespace: namespace ?? null, ...g };
   });
