@@ -5,10 +5,19 @@
 //   *.probe.wasm         allocation-probe builds (bench/fixtures/count-allocs.mjs) of meshlat
 //                        and of the SDK no-op; never timed, only counted
 // and filter/build/meshlat.wasm (the shipped artifact, `npm run build`) when it is missing or
-// stale. Usage: node bench/build.mjs [--no-filter]
-import { existsSync, readdirSync, statSync } from "node:fs";
+// stale. With --reference, only the reference filter (REFERENCE_COMMIT's filter/assembly, taken
+// from git, compiled with today's options): bench/filter.ts times it in the same rounds as
+// today's filter, so their ratio does not depend on the machine (issue 13: the filter's own work
+// per request not worse than before its exponential histograms by more than 10%).
+// Usage: node bench/build.mjs [--no-filter | --reference]
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { compileModule } from "../filter/compile.mjs";
+
+/** The last filter before wire v2 (181c44b): fixed-bound histograms, exemplar capture included. */
+export const REFERENCE_COMMIT = "0ae3dd6";
+export const REFERENCE_WASM = `bench/build/meshlat-${REFERENCE_COMMIT}.wasm`;
 
 const PROBE = ["--transform", "./bench/fixtures/count-allocs.mjs"];
 const SHARED = ["filter/compile.mjs", "node_modules/@gcoredev/proxy-wasm-sdk-as/package.json", "node_modules/assemblyscript/package.json"];
@@ -35,10 +44,23 @@ if (filterSrc) {
   if (!process.argv.includes("--no-filter")) jobs.push({ entry: "filter/assembly/index.ts", out: "filter/build/meshlat.wasm", deps: filterSrc });
 }
 
+if (process.argv.includes("--reference")) {
+  jobs.length = 0;
+  const src = `bench/build/ref-${REFERENCE_COMMIT}`;
+  if (!existsSync(join(src, "filter/assembly/index.ts"))) {
+    rmSync(src, { recursive: true, force: true });
+    mkdirSync(src, { recursive: true });
+    // Throws without git or the commit (e.g. a shallow clone): bench/filter.ts then skips the ratio.
+    const tar = execFileSync("git", ["archive", "--format=tar", REFERENCE_COMMIT, "filter/assembly"], { maxBuffer: 1 << 26 });
+    execFileSync("tar", ["-x", "-C", src], { input: tar });
+  }
+  jobs.push({ entry: join(src, "filter/assembly/index.ts"), out: REFERENCE_WASM, deps: [src] });
+}
+
 for (const j of jobs) {
   if (existsSync(j.out) && statSync(j.out).mtimeMs >= newest([...j.deps, ...SHARED])) continue;
   const t0 = Date.now();
   await compileModule(j.entry, j.out, { extraArgs: j.extraArgs });
   console.log(`bench: built ${j.out} (${statSync(j.out).size} bytes, ${Date.now() - t0} ms)`);
 }
-if (!filterSrc) console.log("bench: filter/assembly/index.ts not found; meshlat measurements will be skipped");
+if (!filterSrc && !process.argv.includes("--reference")) console.log("bench: filter/assembly/index.ts not found; meshlat measurements will be skipped");
