@@ -1,6 +1,7 @@
 // The single-pass v2 reader (wire/read-v2.ts) against the general path (decode.ts + validate.ts):
 // on the filter's shape it reads every batch itself, and whatever the bytes, it returns a batch
-// only when the general path accepts them, and then an equal one.
+// only when the general path accepts them, and then an equal one (its flat form read back as a
+// Batch), whose merge has the same effect on the store, the windows and the VM registry.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -12,7 +13,12 @@ import { AggError } from "../src/errors.ts";
 import { batchValue, buildBatch, encodeBatch, requests } from "../../test/support/batch-builder.ts";
 import type { SeriesInput } from "../../test/support/batch-builder.ts";
 import { encodeMsgpack } from "../../test/support/msgpack-encode.ts";
-import type { Batch, WireLimits } from "../src/wire/types.ts";
+import type { Batch, ExpTiming, WireLimits, WireSeries } from "../src/wire/types.ts";
+import { FlatBatch, NL, NT } from "../src/wire/flat-batch.ts";
+import { AggregatorState } from "../src/store/state.ts";
+import { makeConfig } from "../src/config.ts";
+import { WINDOWS_MS } from "../src/store/windows.ts";
+import type { ExpHist } from "../src/store/exp-histogram.ts";
 
 const LIMITS: WireLimits = { maxSeries: 100, maxStrings: 1000, maxBounds: 64, maxLabelLength: 64, maxTimingBuckets: 160 };
 
@@ -25,10 +31,30 @@ function general(body: Uint8Array, limits: WireLimits): Batch | AggError {
   }
 }
 
+/** A flat batch read back as the Batch it holds (every field, dense counts), to compare with the general path's. */
+function asBatch(f: FlatBatch): Batch {
+  const series: WireSeries[] = [];
+  for (let s = 0; s < f.n; s++) {
+    const labels = Array.from({ length: NL }, (_, i) => f.strings[f.lab[s * NL + i]!]!);
+    const timings: (ExpTiming | null)[] = [];
+    for (let t = 0; t < NT; t++) {
+      const k = s * NT + t;
+      if (!(f.tmask[s]! & (1 << t))) { timings.push(null); continue; }
+      const counts = new Array<number>(f.tlen[k]!).fill(0);
+      for (let b = f.tb0[k]!; b < f.tb1[k]!; b++) counts[f.bIdx[b]! - f.toff[k]!] = f.bCnt[b]!;
+      timings.push({ n: f.tn[k]!, sumUs: f.tsum[k]!, scale: f.tscale[k]!, zero: f.tzero[k]!, offset: f.toff[k]!, counts });
+    }
+    const trace = f.exTrace[s];
+    series.push(trace == null ? { labels, count: f.count[s]!, timings } : { labels, count: f.count[s]!, timings, exemplar: { traceId: trace, valueUs: f.exValue[s]!, timeMs: f.exTime[s]! } });
+  }
+  return { v: f.v, proxy: { ...f.proxy }, vm: f.vm, seq: f.seq, window: [f.window[0], f.window[1]], boundsUs: [], series, counters: { ...f.counters } };
+}
+
 /** The property: the fast path returns null, or exactly what the general path returns. */
 function agrees(body: Uint8Array, limits = LIMITS): Batch | null {
-  const fast = readV2(body, limits);
-  if (fast === null) return null;
+  const read = readV2(body, limits);
+  if (read === null) return null;
+  const fast = asBatch(read);
   const g = general(body, limits);
   assert.ok(!(g instanceof AggError), `the fast path accepted what the general path refuses: ${(g as AggError).message}`);
   assert.deepEqual(fast, g);
@@ -116,7 +142,7 @@ test("the fast path gives up on what it does not cover; readBatch then answers a
     const g = general(body, LIMITS);
     const r = (() => { try { return readBatch(body, LIMITS); } catch (e) { return e as AggError; } })();
     if (g instanceof AggError) assert.deepEqual([(r as AggError).code, (r as AggError).message], [g.code, g.message], name);
-    else assert.deepEqual(r, g, name);
+    else assert.deepEqual(r instanceof FlatBatch ? asBatch(r) : r, g, name);
   }
   // Every refusal is worded by the general path: same code, message and path.
   const bad = structuredClone(v);
@@ -150,4 +176,39 @@ test("a real-size batch (100 series, five timings, exemplars) is read by the fas
   }));
   const body = buildBatch({ v: 2, series });
   assert.equal(agrees(body)?.series.length, 100);
+});
+
+const hist = (h: ExpHist | null) => h && { n: h.n, sumUs: h.sumUs, zero: h.zero, scale: h.scale, offset: h.offset, counts: h.counts.slice(0, h.len) };
+/** Everything ingest changes, in a comparable form (series by label tuple, window entries per window, VM counters). */
+function stateView(st: AggregatorState, now: number) {
+  const byLabels = <T extends { labels: readonly string[] }>(xs: Iterable<T>) => [...xs].sort((a, b) => a.labels.join("\u0000").localeCompare(b.labels.join("\u0000")));
+  const store = st.store;
+  return {
+    series: byLabels(store.series.values()).map((s) => ({ labels: s.labels, count: s.count, lastSeen: s.lastSeen, timings: s.timings.map(hist), exemplars: s.exemplars })),
+    totals: { size: store.size, folded: store.folded, quota: store.foldedByQuota, budget: store.foldedByBudget, points: store.points, renderBytes: store.renderBytes },
+    windows: Object.values(WINDOWS_MS).map((w) => byLabels(st.windows.entries(now, w)).map((e) => ({ labels: e.labels, count: e.count, timings: e.timings.map(hist), slowest: e.slowest }))),
+    vms: st.vms.byWorkload(0),
+  };
+}
+
+test("merging what the fast path read has the same effect as merging the general path's batch (store, windows, VMs)", () => {
+  // Several batches, some late and some of another VM, into small caps: series fold into
+  // overflow, histograms lower their scale, fine slots fold into the coarse rings.
+  const step = fc.record({ batch: batchArb, advanceMs: fc.constantFrom(0, 3_000, 10_000, 65_000), lateMs: fc.constantFrom(0, 0, 15_000) });
+  fc.assert(fc.property(fc.array(step, { minLength: 1, maxLength: 5 }), fc.constantFrom(64, 160), fc.constantFrom(3, 10_000), (steps, buckets, maxSeries) => {
+    let now = 1_767_268_800_000;
+    const config = makeConfig({ histogram_buckets: buckets, max_series: maxSeries });
+    const fast = new AggregatorState(config, () => now), slow = new AggregatorState(config, () => now);
+    steps.forEach((st, k) => {
+      now += st.advanceMs;
+      const end = now - st.lateMs;
+      const body = encodeBatch({ ...st.batch, vm: `${k % 2}123456789abcdef`, seq: k + 1, window: [end - 1000, end] });
+      const read = readV2(body, LIMITS);
+      assert.ok(read, "the fast path reads the filter's shape");
+      const g = general(body, LIMITS);
+      assert.ok(!(g instanceof AggError));
+      assert.equal(fast.ingest(read), slow.ingest(g));
+    });
+    assert.deepEqual(stateView(fast, now), stateView(slow, now));
+  }), { numRuns: 120, seed: 1405 });
 });

@@ -120,6 +120,19 @@ export class ExpHist {
     }
   }
 
+  /**
+   * Adds occupied buckets only — absolute indices `idx[b0..b1)` at scale s with counts
+   * `cnt[b0..b1)` — of a timing whose range is lo..hi: the same as addCounts() of its dense
+   * counts (the range, not the occupied buckets, decides the scale), without walking its empty
+   * buckets. The common case — same scale, within the held range — is one plain loop.
+   */
+  addSparse(s: number, lo: number, hi: number, idx: Int32Array, cnt: Float64Array, b0: number, b1: number): void {
+    const d = s === this.scale && this.len !== 0 && lo >= this.offset && hi < this.offset + this.len ? 0 : this.prepare(s, lo, hi);
+    const c = this.counts, off = this.offset;
+    if (d === 0) for (let b = b0; b < b1; b++) c[idx[b]! - off]! += cnt[b]!;
+    else for (let b = b0; b < b1; b++) c[downIndex(idx[b]!, d) - off]! += cnt[b]!;
+  }
+
   /** Adds one bucket count at scale s. */
   addBucket(s: number, i: number, count: number): void {
     const d = this.prepare(s, i, i);

@@ -4,17 +4,23 @@
 // (a few long labels must not make every scrape huge): new label sets beyond any of them fold
 // into the all-`overflow` series. Idle expiry removes series (an expired series disappears from
 // /metrics; if its label set returns it restarts from 0, a counter reset to Prometheus).
+// Series are keyed by their label ids (label-ids.ts). A batch merges from either form the
+// reader gives: a flat batch (the filter's shape, read in one pass) or a general-path Batch;
+// both take the same steps (test/read-v2.test.ts compares their effect).
 import { CLASSIC_LE_MS, ExpHist } from "./exp-histogram.ts";
 import { internBounds } from "./v1-buckets.ts";
 import type { Bounds } from "./v1-buckets.ts";
-import { addWireTiming } from "./wire-timing.ts";
+import { addFlatTimings, addWireTiming } from "./wire-timing.ts";
 import { slowest } from "./exemplars.ts";
 import type { Exemplar } from "./exemplars.ts";
+import { LabelIds, idAt, keyOf } from "./label-ids.ts";
+import type { WindowEntry } from "./windows.ts";
 import { LABEL_NAMES, TIMING_NAMES } from "../wire/types.ts";
 import type { Batch, WireSeries } from "../wire/types.ts";
+import { NL } from "../wire/flat-batch.ts";
+import type { FlatBatch } from "../wire/flat-batch.ts";
 
 export const OVERFLOW_LABELS: readonly string[] = Object.freeze(LABEL_NAMES.map(() => "overflow"));
-const OVERFLOW_KEY = OVERFLOW_LABELS.join("\u0000");
 
 /** Lines one series renders in the text formats: its request counter, then per timing every classic bucket, +Inf, _sum and _count. */
 const LINES_PER_SERIES = 1 + TIMING_NAMES.length * (CLASSIC_LE_MS.length + 3);
@@ -36,6 +42,10 @@ export class StoredSeries {
   /** The namespace of the proxy that created it (whose quota it counts against) and its render cost. */
   owner = "";
   cost = 0;
+  /** The windows' fine-slot entry this series last wrote, and that slot (windows.ts: a cache, checked before use). */
+  winEntry: WindowEntry | null = null;
+  winSlot: object | null = null;
+  winNo = -1;
   constructor(readonly key: string, readonly labels: readonly string[], public lastSeen: number, private readonly cap: number) {}
 
   /** Merges a series point; `from` is the v1 batch's bounds (null for v2). */
@@ -48,6 +58,12 @@ export class StoredSeries {
       if (!h) h = this.timings[t] = new ExpHist(this.cap);
       addWireTiming(h, wt, from);
     }
+  }
+
+  /** Merges series `i` of a flat batch. */
+  addFlat(fb: FlatBatch, i: number): void {
+    this.count += fb.count[i]!;
+    addFlatTimings(this.timings, this.cap, fb, i);
   }
 
   /** Offers timing `t`'s exemplar of a window; kept when slower, or when the kept one is older than `spanMs`. */
@@ -63,6 +79,8 @@ export interface StoreOptions {
   /** Budget of renderedBytes() over all stored series (Infinity: none). */
   readonly maxExpositionBytes?: number;
   readonly idleTimeoutMs: number;
+  /** How long a key may still name window entries after its series is gone (the windows' horizon, label-ids.ts). */
+  readonly keyRetainMs: number;
   /** Bucket cap of each stored exponential histogram. */
   readonly histogramBuckets: number;
   /** How long a series' exemplar stands against faster ones (exemplars.ts). */
@@ -81,7 +99,20 @@ export class SeriesStore {
   /** renderedBytes() summed over stored series. */
   renderBytes = 0;
   private readonly perNamespace = new Map<string, number>();
-  constructor(readonly opts: StoreOptions) {}
+  private readonly ids: LabelIds;
+  private readonly overflowKey: string;
+  private readonly overflowIds: Int32Array;
+  /** Scratch: one series' label ids (general path), or per string-table entry its id (flat batches). */
+  private readonly lids = new Int32Array(NL);
+  private tableIds = new Int32Array(0);
+  private readonly keyIds = new Int32Array(NL);
+  constructor(readonly opts: StoreOptions) {
+    this.ids = new LabelIds(opts.keyRetainMs);
+    const o = this.ids.id("overflow");
+    this.ids.ref(o); // the overflow series' key stays valid for good
+    this.overflowIds = new Int32Array(NL).fill(o);
+    this.overflowKey = keyOf(this.overflowIds, 0);
+  }
 
   /** Why a new label set from `namespace` must fold into overflow, or null. */
   private foldReason(namespace: string, cost: number): "cap" | "quota" | "budget" | null {
@@ -93,7 +124,41 @@ export class SeriesStore {
 
   /** Stored series count, not counting the overflow series (which the cap does not include). */
   get size(): number {
-    return this.series.size - (this.series.has(OVERFLOW_KEY) ? 1 : 0);
+    return this.series.size - (this.series.has(this.overflowKey) ? 1 : 0);
+  }
+
+  /** Distinct label values held for keys (bounded: label-ids.ts). */
+  get labelValues(): number { return this.ids.size; }
+
+  /**
+   * The series a label set not stored yet lands in: a new series (its label ids in `ids` at
+   * `at`), or the overflow series when the cap, the namespace's quota or the render budget
+   * says fold.
+   */
+  private create(key: string, labels: readonly string[], ids: Int32Array, at: number, ns: string, now: number): StoredSeries {
+    const cap = this.opts.histogramBuckets;
+    const cost = renderedBytes(labels);
+    const fold = key === this.overflowKey ? null : this.foldReason(ns, cost);
+    if (fold) {
+      this.folded++;
+      if (fold === "quota") this.foldedByQuota++;
+      if (fold === "budget") this.foldedByBudget++;
+      let s = this.series.get(this.overflowKey);
+      if (!s) {
+        s = new StoredSeries(this.overflowKey, OVERFLOW_LABELS, now, cap);
+        this.series.set(this.overflowKey, s);
+        for (let i = 0; i < NL; i++) this.ids.ref(this.overflowIds[i]!);
+      }
+      return s;
+    }
+    const s = new StoredSeries(key, labels, now, cap);
+    s.owner = ns;
+    s.cost = cost;
+    this.series.set(key, s);
+    for (let i = 0; i < NL; i++) this.ids.ref(ids[at + i]!);
+    this.renderBytes += cost;
+    if (key !== this.overflowKey) this.perNamespace.set(ns, (this.perNamespace.get(ns) ?? 0) + 1);
+    return s;
   }
 
   /**
@@ -101,30 +166,14 @@ export class SeriesStore {
    * (the overflow series when folded), for the sliding windows.
    */
   merge(batch: Batch, now: number, onSeries?: (s: StoredSeries, w: WireSeries, from: Bounds | null) => void): void {
+    this.ids.sweep(now);
     const from = batch.v === 1 ? internBounds(batch.boundsUs) : null;
-    const cap = this.opts.histogramBuckets;
     const ns = batch.proxy.namespace;
+    const ids = this.lids;
     for (const w of batch.series) {
-      const key = w.labels.join("\u0000");
-      let s = this.series.get(key);
-      if (!s) {
-        const cost = renderedBytes(w.labels);
-        const fold = key === OVERFLOW_KEY ? null : this.foldReason(ns, cost);
-        if (fold) {
-          this.folded++;
-          if (fold === "quota") this.foldedByQuota++;
-          if (fold === "budget") this.foldedByBudget++;
-          s = this.series.get(OVERFLOW_KEY);
-          if (!s) { s = new StoredSeries(OVERFLOW_KEY, OVERFLOW_LABELS, now, cap); this.series.set(OVERFLOW_KEY, s); }
-        } else {
-          s = new StoredSeries(key, w.labels, now, cap);
-          s.owner = ns;
-          s.cost = cost;
-          this.series.set(key, s);
-          this.renderBytes += cost;
-          if (key !== OVERFLOW_KEY) this.perNamespace.set(ns, (this.perNamespace.get(ns) ?? 0) + 1);
-        }
-      }
+      for (let i = 0; i < NL; i++) ids[i] = this.ids.id(w.labels[i]!);
+      const key = keyOf(ids, 0);
+      const s = this.series.get(key) ?? this.create(key, w.labels, ids, 0, ns, now);
       s.lastSeen = now;
       s.add(w, from);
       if (w.exemplar) s.offerExemplar(0, { traceId: w.exemplar.traceId, valueMs: w.exemplar.valueUs / 1000, timeMs: w.exemplar.timeMs }, now, this.opts.exemplarSpanMs);
@@ -133,9 +182,38 @@ export class SeriesStore {
     }
   }
 
-  private forget(s: StoredSeries): void {
+  /** Merges a flat batch (wire/flat-batch.ts) with the same effect as merge() of the same batch read by the general path. */
+  mergeFlat(fb: FlatBatch, now: number, onSeries?: (s: StoredSeries, fb: FlatBatch, i: number) => void): void {
+    this.ids.sweep(now);
+    const strings = fb.strings;
+    if (this.tableIds.length < strings.length) this.tableIds = new Int32Array(Math.max(strings.length, 2 * this.tableIds.length));
+    const tids = this.tableIds;
+    for (let i = 0; i < strings.length; i++) tids[i] = this.ids.id(strings[i]!);
+    const ns = fb.proxy.namespace;
+    const lab = fb.lab, kids = this.keyIds;
+    for (let i = 0; i < fb.n; i++) {
+      const at = i * NL;
+      for (let j = 0; j < NL; j++) kids[j] = tids[lab[at + j]!]!;
+      const key = keyOf(kids, 0);
+      let s = this.series.get(key);
+      if (!s) {
+        const labels = new Array<string>(NL);
+        for (let j = 0; j < NL; j++) labels[j] = strings[lab[at + j]!]!;
+        s = this.create(key, labels, kids, 0, ns, now);
+      }
+      s.lastSeen = now;
+      s.addFlat(fb, i);
+      const trace = fb.exTrace[i];
+      if (trace != null) s.offerExemplar(0, { traceId: trace, valueMs: fb.exValue[i]! / 1000, timeMs: fb.exTime[i]! }, now, this.opts.exemplarSpanMs);
+      this.points++;
+      onSeries?.(s, fb, i);
+    }
+  }
+
+  private forget(s: StoredSeries, now: number): void {
     this.renderBytes -= s.cost;
-    if (s.key === OVERFLOW_KEY) return;
+    for (let i = 0; i < NL; i++) this.ids.unref(idAt(s.key, i), now);
+    if (s.key === this.overflowKey) return;
     const left = (this.perNamespace.get(s.owner) ?? 1) - 1;
     if (left > 0) this.perNamespace.set(s.owner, left); else this.perNamespace.delete(s.owner);
   }
@@ -145,7 +223,7 @@ export class SeriesStore {
     const cutoff = now - this.opts.idleTimeoutMs;
     let n = 0;
     for (const [k, s] of this.series) {
-      if (s.lastSeen < cutoff) { this.series.delete(k); this.forget(s); n++; }
+      if (s.lastSeen < cutoff) { this.series.delete(k); this.forget(s, now); n++; }
     }
     this.expired += n;
     return n;

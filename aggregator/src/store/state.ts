@@ -3,7 +3,8 @@
 import { SeriesStore } from "./series-store.ts";
 import { VmRegistry } from "./vms.ts";
 import { WindowRing } from "./windows.ts";
-import type { Batch } from "../wire/types.ts";
+import type { Batch, BatchHead } from "../wire/types.ts";
+import { FlatBatch } from "../wire/flat-batch.ts";
 import type { Config } from "../config.ts";
 
 export type Clock = () => number;
@@ -27,30 +28,34 @@ export class AggregatorState {
 
   constructor(readonly config: Config, readonly now: Clock) {
     const idleTimeoutMs = config.series_ttl_s * 1000;
+    this.windows = new WindowRing(config.window_slot_s * 1000, config.histogram_buckets);
     this.store = new SeriesStore({
       maxSeries: config.max_series, idleTimeoutMs, histogramBuckets: config.histogram_buckets, exemplarSpanMs: config.exemplar_span_s * 1000,
+      keyRetainMs: this.windows.horizonMs,
       maxSeriesPerNamespace: config.max_series_per_namespace, maxExpositionBytes: config.max_exposition_bytes,
     });
     this.vms = new VmRegistry({
       maxVms: config.max_vms, dedupeWindow: config.dedupe_window, idleTimeoutMs,
       maxVmsPerNamespace: config.max_vms_per_namespace, maxFilterWorkloads: config.max_filter_workloads,
     });
-    this.windows = new WindowRing(config.window_slot_s * 1000, config.histogram_buckets);
   }
 
   /** Where a batch's deltas go in the windows: its window end when plausible, else receive time. */
-  placeTime(b: Batch, now: number): number {
+  placeTime(b: BatchHead, now: number): number {
     const end = b.window[1];
     return Math.abs(end - now) <= this.config.max_clock_skew_s * 1000 ? Math.min(end, now) : now;
   }
 
-  ingest(b: Batch): IngestResult {
+  /** Merges a validated batch: a flat one (read-v2.ts) or one of the general path, with the same effect. */
+  ingest(b: Batch | FlatBatch): IngestResult {
     const now = this.now();
     this.housekeep(now);
     if (!this.vms.admit(b, now)) return "duplicate";
     const t = this.placeTime(b, now);
     this.dataSince = Math.min(this.dataSince, t - Math.max(0, b.window[1] - b.window[0]));
-    this.store.merge(b, now, (s, w, from) => this.windows.add(t, s, w, from));
+    const w = this.windows;
+    if (b instanceof FlatBatch) this.store.mergeFlat(b, now, (s, fb, i) => w.addFlat(t, s, fb, i));
+    else this.store.merge(b, now, (s, ws, from) => w.add(t, s, ws, from));
     return "accepted";
   }
 

@@ -16,7 +16,7 @@
 // silent duplicate.
 import { AggError } from "../errors.ts";
 import { COUNTER_KEYS } from "../wire/types.ts";
-import type { Batch, CounterKey } from "../wire/types.ts";
+import type { BatchHead, CounterKey } from "../wire/types.ts";
 
 interface VmState {
   readonly workload: string;
@@ -96,7 +96,7 @@ export class VmRegistry {
    * one older than the remembered window (dropping it may lose a late batch; accepting it could
    * double-count, which a counter can never undo).
    */
-  admit(b: Batch, now: number): boolean {
+  admit(b: BatchHead, now: number): boolean {
     const key = b.proxy.id + "\u0000" + b.vm;
     const ns = b.proxy.namespace;
     let st = this.vms.get(key);

@@ -7,10 +7,11 @@
 import { ExpHist } from "./exp-histogram.ts";
 import type { Bounds } from "./v1-buckets.ts";
 import type { StoredSeries } from "./series-store.ts";
-import { addWireTiming } from "./wire-timing.ts";
+import { addFlatTimings, addWireTiming } from "./wire-timing.ts";
 import { keepSlowest } from "./exemplars.ts";
 import type { Exemplar } from "./exemplars.ts";
 import type { WireSeries } from "../wire/types.ts";
+import type { FlatBatch } from "../wire/flat-batch.ts";
 import { TIMING_NAMES } from "../wire/types.ts";
 
 export const WINDOWS_MS: Readonly<Record<string, number>> = Object.freeze({ "1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000 });
@@ -44,6 +45,14 @@ export class WindowEntry {
     }
     const x = w.exemplar;
     if (x) keepSlowest(this.slowest, { traceId: x.traceId, valueMs: x.valueUs / 1000, timeMs: x.timeMs });
+  }
+
+  /** Adds series `i` of a flat batch (the same as add() of that series read by the general path). */
+  addFlat(fb: FlatBatch, i: number): void {
+    this.count += fb.count[i]!;
+    addFlatTimings(this.timings, this.cap, fb, i);
+    const trace = fb.exTrace[i];
+    if (trace != null) keepSlowest(this.slowest, { traceId: trace, valueMs: fb.exValue[i]! / 1000, timeMs: fb.exTime[i]! });
   }
 
   /** Adds another entry of the same series (a finer slot folded into a coarser one). */
@@ -86,8 +95,20 @@ class Slot {
     return e;
   }
 
-  add(s: StoredSeries, w: WireSeries, from: Bounds | null): void {
-    this.entry(s.key, s.labels).add(w, from);
+  /**
+   * The series' entry, to change. A fine ring's slot remembers it on the series (`cache`), so a
+   * series' next point in the same slot skips the index: the remembered entry is used only
+   * while it is this slot's (same slot, same number) and not shared (a folded slot shares
+   * entries with the coarse rings; then entry() copies it first).
+   */
+  entryFor(s: StoredSeries, cache: boolean): WindowEntry {
+    if (cache) {
+      const e = s.winEntry;
+      if (e != null && s.winSlot === this && s.winNo === this.no && e.refs === 1) return e;
+    }
+    const e = this.entry(s.key, s.labels);
+    if (cache) { s.winEntry = e; s.winSlot = this; s.winNo = this.no; }
+    return e;
   }
 
   /**
@@ -126,9 +147,13 @@ class Ring {
     return slot;
   }
 
-  add(t: number, s: StoredSeries, w: WireSeries, from: Bounds | null): void {
-    this.slotFor(t)?.add(s, w, from);
+  /** The series' entry to change at time `t` (Slot.entryFor), or null when `t` is older than the ring covers. */
+  entryAt(t: number, s: StoredSeries, cache: boolean): WindowEntry | null {
+    return this.slotFor(t)?.entryFor(s, cache) ?? null;
   }
+
+  /** The oldest data the ring holds is this old (its slots, the current one included). */
+  get horizonMs(): number { return this.slots.length * this.slotMs; }
 
   /** Folds `slot` (of a finer ring) into the slot holding time `t`, its start. */
   fold(t: number, slot: Slot): void {
@@ -192,6 +217,8 @@ export class WindowRing {
   private readonly folds: boolean;
   /** Number of the newest fine slot written: the one slot not yet folded into the coarse rings. */
   private head = -Infinity;
+  /** Scratch of targets(). */
+  private readonly hit: WindowEntry[] = [];
   constructor(readonly slotMs: number, cap: number) {
     // window_slot_s is at most 60, so the minute ring is never finer than the configured slots.
     this.rings = [...(slotMs < 60_000 ? [new Ring(slotMs, 60_000, cap)] : []), new Ring(60_000, 900_000, cap), new Ring(300_000, 3_600_000, cap)];
@@ -200,18 +227,50 @@ export class WindowRing {
     this.folds = 60_000 % slotMs === 0;
   }
 
+  /** The longest a key may name an entry here (label-ids.ts keeps a key's ids that long). */
+  get horizonMs(): number {
+    return Math.max(...this.rings.map((r) => r.horizonMs));
+  }
+
   add(t: number, s: StoredSeries, w: WireSeries, from: Bounds | null): void {
+    const hit = this.hit;
+    for (let k = this.targets(t, s), j = 0; j < k; j++) hit[j]!.add(w, from);
+  }
+
+  /** Series `i` of a flat batch, landed in series `s`: the same as add() of it read by the general path. */
+  addFlat(t: number, s: StoredSeries, fb: FlatBatch, i: number): void {
+    const hit = this.hit;
+    for (let k = this.targets(t, s), j = 0; j < k; j++) hit[j]!.addFlat(fb, i);
+  }
+
+  /**
+   * Puts in `hit` the entries a point of series `s` at time `t` changes, returns how many: the
+   * fine slot's, and for a late point (its fine slot already folded) the coarse rings' too.
+   */
+  private targets(t: number, s: StoredSeries): number {
+    const hit = this.hit;
+    let k = 0;
     if (!this.folds) {
-      for (const r of this.rings) r.add(t, s, w, from);
-      return;
+      for (const r of this.rings) {
+        const e = r.entryAt(t, s, r === this.fine);
+        if (e) hit[k++] = e;
+      }
+      return k;
     }
     const no = Math.floor(t / this.fine.slotMs);
     if (no > this.head) {
       this.foldHead();
       this.head = no;
     }
-    this.fine.add(t, s, w, from);
-    if (no < this.head) for (const r of this.coarse) r.add(t, s, w, from);
+    const e = this.fine.entryAt(t, s, true);
+    if (e) hit[k++] = e;
+    if (no < this.head) {
+      for (const r of this.coarse) {
+        const c = r.entryAt(t, s, false);
+        if (c) hit[k++] = c;
+      }
+    }
+    return k;
   }
 
   private foldHead(): void {

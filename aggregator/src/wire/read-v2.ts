@@ -1,19 +1,19 @@
 // Single-pass decode + validation of a v2 batch as the filter writes it: the MessagePack bytes
-// are read straight into the validated Batch, with no intermediate decoded object and no second
-// walk over one. It covers the filter's shape (keys in the filter's order, integers, ASCII
-// strings, bin trace ids, timings packed in a bin or as arrays, whichever the general path
-// accepts) and checks every rule validate.ts / validate-v2.ts check. Anything
-// else — another layout, a float, a non-ASCII string, an unknown key, any rule broken — makes it
-// give up (null), and the caller runs the general path (decode.ts + validate.ts), which accepts
-// what it accepts and words every error. So the fast path never decides an error, and accepts
-// only batches the general path accepts, with an equal result (test/read-v2.test.ts).
-import { MAX_INDEX_0, MAX_SCALE, MIN_INDEX_0, MIN_SCALE, upperMs } from "./exp-buckets.ts";
-import { COUNTER_KEYS, LABEL_NAMES, TIMING_NAMES } from "./types.ts";
-import type { Batch, CounterKey, ExpTiming, WireExemplar, WireLimits, WireSeries } from "./types.ts";
+// are read straight into a flat batch (flat-batch.ts: typed arrays, no object per series or
+// timing), with no intermediate decoded object and no second walk over one. It covers the
+// filter's shape (keys in the filter's order, integers, ASCII strings, bin trace ids, timings
+// packed in a bin or as arrays, whichever the general path accepts) and checks every rule
+// validate.ts / validate-v2.ts check, all before the caller merges anything. Anything else —
+// another layout, a float, a non-ASCII string, an unknown key, any rule broken — makes it give
+// up (null), and the caller runs the general path (decode.ts + validate.ts), which accepts what
+// it accepts and words every error. So the fast path never decides an error, and accepts only
+// batches the general path accepts, with an equal result (test/read-v2.test.ts).
+import { MAX_INDEX_0, MAX_SCALE, MIN_INDEX_0, MIN_SCALE, UPPER_MS, lowestUpper } from "./exp-buckets.ts";
+import { COUNTER_KEYS, LABEL_NAMES } from "./types.ts";
+import type { CounterKey, WireLimits } from "./types.ts";
+import { FlatBatch, NL, NT } from "./flat-batch.ts";
 import { validateBatch } from "./validate.ts";
 
-const NL = LABEL_NAMES.length;
-const NT = TIMING_NAMES.length;
 const ALL_LABELS = (1 << NL) - 1;
 const ALL_TIMINGS = (1 << NT) - 1;
 /** Keys of a v2 batch in the order the filter writes them (filter/assembly/encode.ts). */
@@ -25,6 +25,8 @@ const GIVE_UP = new Error("read-v2: not the filter's shape, or a rule broken");
 
 let buf: Buffer = Buffer.alloc(0);
 let pos = 0;
+/** The one flat batch every read fills (flat-batch.ts: valid until the next read). */
+const out = new FlatBatch();
 
 function giveUp(): never {
   throw GIVE_UP;
@@ -60,21 +62,16 @@ function int(): number {
   return uint();
 }
 
-function arrayHeader(): number {
+/** A container's size: `fix` (0x90 array, 0x80 map) in the high nibble holds it; else the 16- or 32-bit form (`code16`, code16 + 1). */
+function header(fix: number, code16: number): number {
   const b = buf[pos++]!;
-  if ((b & 0xf0) === 0x90) return b & 0x0f;
-  if (b === 0xdc) { pos += 2; return buf.readUInt16BE(pos - 2); }
-  if (b === 0xdd) { pos += 4; return buf.readUInt32BE(pos - 4); }
+  if ((b & 0xf0) === fix) return b & 0x0f;
+  if (b === code16) { pos += 2; return buf.readUInt16BE(pos - 2); }
+  if (b === code16 + 1) { pos += 4; return buf.readUInt32BE(pos - 4); }
   return giveUp();
 }
-
-function mapHeader(): number {
-  const b = buf[pos++]!;
-  if ((b & 0xf0) === 0x80) return b & 0x0f;
-  if (b === 0xde) { pos += 2; return buf.readUInt16BE(pos - 2); }
-  if (b === 0xdf) { pos += 4; return buf.readUInt32BE(pos - 4); }
-  return giveUp();
-}
+const arrayHeader = (): number => header(0x90, 0xdc);
+const mapHeader = (): number => header(0x80, 0xde);
 
 /** An ASCII string without NUL of at most maxLen characters (what a label may be). */
 function label(maxLen: number): string {
@@ -104,7 +101,32 @@ function key(k: string): void {
   pos += 1 + len;
 }
 
-function timing(count: number, maxBuckets: number): ExpTiming {
+/**
+ * Checks the sum of a timing against its buckets: each value in bucket i lies in
+ * (upper(i-1), upper(i)] ms, so the sum lies between the bounds' weighted sums (with a
+ * tolerance for the float bounds). Reads the timing's buckets from the pool.
+ */
+function sumFits(sumUs: number, scale: number, b0: number, b1: number): boolean {
+  const idx = out.bIdx, cnt = out.bCnt;
+  // upperMs(i, scale) read from its table (the range was checked: every i is in it).
+  const up = UPPER_MS[scale]!, base = -lowestUpper(scale);
+  let lo = 0, hi = 0;
+  for (let b = b0; b < b1; b++) {
+    const i = idx[b]! + base, c = cnt[b]!;
+    lo += c * up[i - 1]! * 1000;
+    hi += c * up[i]! * 1000;
+  }
+  return sumUs >= Math.floor(lo * (1 - 1e-9)) && sumUs <= Math.ceil(hi * (1 + 1e-9));
+}
+
+/** Where timing k's bucket range must lie at `scale` (validate-v2's rule). */
+function rangeOk(offset: number, len: number, scale: number): boolean {
+  const per = 1 << scale; // scale is 0..MAX_SCALE here
+  return len === 0 || (offset >= MIN_INDEX_0 * per && offset + len - 1 <= MAX_INDEX_0 * per);
+}
+
+/** Timing k of the first draft's arrays layout: [n, sum, scale, zero, offset, [counts]]. */
+function timing(k: number, count: number, maxBuckets: number): void {
   if (arrayHeader() !== 6) giveUp();
   const n = uint();
   if (n > count) giveUp();
@@ -114,30 +136,27 @@ function timing(count: number, maxBuckets: number): ExpTiming {
   const zero = uint();
   const offset = int();
   const len = arrayHeader();
-  if (len > maxBuckets) giveUp();
-  const per = 2 ** scale;
-  if (len > 0 && (offset < MIN_INDEX_0 * per || offset + len - 1 > MAX_INDEX_0 * per)) giveUp();
-  const counts = new Array<number>(len);
+  if (len > maxBuckets || !rangeOk(offset, len, scale)) giveUp();
+  out.reserveBuckets(len);
+  const idx = out.bIdx, cnt = out.bCnt;
+  const b0 = out.nb;
+  let nb = b0;
   let total = zero;
-  let lo = 0, hi = 0;
-  const b = buf;
-  let p = pos;
   for (let j = 0; j < len; j++) {
-    // Counts are mostly positive fixints (one byte): read those inline, in a local position.
-    let c = b[p]!;
-    if (c < 0x80) p++;
-    else { pos = p; c = uint(); p = pos; }
-    counts[j] = c;
-    if (c === 0) continue;
+    const c = uint();
+    if (c === 0) {
+      if (j === 0 || j === len - 1) giveUp(); // the range ends on occupied buckets
+      continue;
+    }
     total += c;
-    lo += c * upperMs(offset + j - 1, scale) * 1000;
-    hi += c * upperMs(offset + j, scale) * 1000;
+    idx[nb] = offset + j;
+    cnt[nb++] = c;
   }
-  pos = p;
-  if (len > 0 && (counts[0] === 0 || counts[len - 1] === 0)) giveUp();
+  out.nb = nb;
   if (!Number.isSafeInteger(total) || total !== n) giveUp();
-  if (sumUs < Math.floor(lo * (1 - 1e-9)) || sumUs > Math.ceil(hi * (1 + 1e-9))) giveUp();
-  return { n, sumUs, scale, zero, offset, counts };
+  if (!sumFits(sumUs, scale, b0, nb)) giveUp();
+  out.tn[k] = n; out.tsum[k] = sumUs; out.tzero[k] = zero; out.tscale[k] = scale;
+  out.toff[k] = offset; out.tlen[k] = len; out.tb0[k] = b0; out.tb1[k] = nb;
 }
 
 /** Unsigned LEB128 of at most 8 bytes, a safe integer, ending before `end`. */
@@ -160,8 +179,8 @@ function varint(end: number): number {
   return giveUp();
 }
 
-/** One timing of a packed bin ending at `end` (docs/wire-format.md "v2 timings"). */
-function packedTiming(end: number, count: number, maxBuckets: number): ExpTiming {
+/** Timing k from a packed bin ending at `end` (docs/wire-format.md "v2 timings"). */
+function packedTiming(k: number, end: number, count: number, maxBuckets: number): void {
   const sumUs = varint(end);
   if (pos >= end) giveUp();
   const scale = buf[pos++]!;
@@ -170,15 +189,16 @@ function packedTiming(end: number, count: number, maxBuckets: number): ExpTiming
   const zz = varint(end);
   const offset = zz % 2 === 0 ? zz / 2 : -(zz + 1) / 2;
   const len = varint(end);
-  if (len > maxBuckets) giveUp();
-  const per = 2 ** scale;
-  if (len > 0 && (offset < MIN_INDEX_0 * per || offset + len - 1 > MAX_INDEX_0 * per)) giveUp();
-  const counts = new Array<number>(len).fill(0);
+  if (len > maxBuckets || !rangeOk(offset, len, scale)) giveUp();
+  out.reserveBuckets(len);
+  const idx = out.bIdx, cnt = out.bCnt;
+  const b0 = out.nb;
+  let nb = b0;
   let n = zero;
-  let lo = 0, hi = 0;
+  const b = buf;
   for (let j = 0; j < len;) {
     if (pos >= end) giveUp();
-    const t = buf[pos++]!;
+    const t = b[pos++]!;
     let gap = t >> 4;
     let c = (t & 15) + 1;
     if (gap === 15) gap += varint(end);
@@ -186,19 +206,20 @@ function packedTiming(end: number, count: number, maxBuckets: number): ExpTiming
     if (gap > 0 && j === 0) giveUp();
     j += gap;
     if (j >= len) giveUp();
-    counts[j] = c;
+    idx[nb] = offset + j;
+    cnt[nb++] = c;
     n += c;
-    lo += c * upperMs(offset + j - 1, scale) * 1000;
-    hi += c * upperMs(offset + j, scale) * 1000;
     j++;
   }
+  out.nb = nb;
   if (n === 0 || !Number.isSafeInteger(n) || n > count) giveUp();
-  if (sumUs < Math.floor(lo * (1 - 1e-9)) || sumUs > Math.ceil(hi * (1 + 1e-9))) giveUp();
-  return { n, sumUs, scale, zero, offset: len > 0 ? offset : 0, counts };
+  if (!sumFits(sumUs, scale, b0, nb)) giveUp();
+  out.tn[k] = n; out.tsum[k] = sumUs; out.tzero[k] = zero; out.tscale[k] = scale;
+  out.toff[k] = len > 0 ? offset : 0; out.tlen[k] = len; out.tb0[k] = b0; out.tb1[k] = nb;
 }
 
-/** A series' timings packed in one bin: a presence mask, then each present timing. */
-function packedTimings(count: number, maxBuckets: number): (ExpTiming | null)[] {
+/** Series s's timings packed in one bin: a presence mask, then each present timing. */
+function packedTimings(s: number, count: number, maxBuckets: number): void {
   const b = buf[pos++];
   let len: number;
   if (b === 0xc4) len = buf.readUInt8(pos++);
@@ -209,13 +230,13 @@ function packedTimings(count: number, maxBuckets: number): (ExpTiming | null)[] 
   if (end > buf.length || len === 0) giveUp();
   const mask = buf[pos++]!;
   if (mask > ALL_TIMINGS) giveUp();
-  const timings: (ExpTiming | null)[] = [null, null, null, null, null];
-  for (let t = 0; t < NT; t++) if (mask & (1 << t)) timings[t] = packedTiming(end, count, maxBuckets);
+  out.tmask[s] = mask;
+  for (let t = 0; t < NT; t++) if (mask & (1 << t)) packedTiming(s * NT + t, end, count, maxBuckets);
   if (pos !== end) giveUp();
-  return timings;
 }
 
-function exemplar(request: ExpTiming | null): WireExemplar {
+/** Series s's exemplar: [trace id bin 8|16 (not all zero), value_us, time_ms]; it needs a request timing with observations. */
+function exemplar(s: number): void {
   if (arrayHeader() !== 3 || buf[pos] !== 0xc4) giveUp();
   const len = buf.readUInt8(pos + 1);
   if (len !== 8 && len !== 16) giveUp();
@@ -227,9 +248,10 @@ function exemplar(request: ExpTiming | null): WireExemplar {
   const traceId = buf.toString("hex", start, end);
   pos = end;
   const valueUs = uint();
-  if (request === null || request.n === 0) giveUp();
-  const timeMs = uint();
-  return { traceId, valueUs, timeMs };
+  if (!(out.tmask[s]! & 1) || out.tn[s * NT] === 0) giveUp();
+  out.exTrace[s] = traceId;
+  out.exValue[s] = valueUs;
+  out.exTime[s] = uint();
 }
 
 /**
@@ -255,45 +277,46 @@ export const BIN_TIMINGS = generalAccepts(Uint8Array.of(1, 0xe8, 0x07, 0, 0, 0, 
 
 const popcount = (m: number): number => { let c = 0; for (; m; m &= m - 1) c++; return c; };
 
-function series(strings: readonly string[], limits: WireLimits): WireSeries[] {
+function series(nStrings: number, limits: WireLimits): void {
   const ns = arrayHeader();
   if (ns > limits.maxSeries) giveUp();
-  const out = new Array<WireSeries>(ns);
-  let prev: string[] | null = null;
+  out.reset(ns);
+  const lab = out.lab;
   for (let s = 0; s < ns; s++) {
     const parts = arrayHeader();
     if (parts !== 3 && parts !== 4) giveUp();
     const nl = arrayHeader();
     const mask = uint();
-    if (mask > ALL_LABELS || (prev === null && mask !== ALL_LABELS) || nl !== 1 + popcount(mask)) giveUp();
-    const labels: string[] = prev === null ? new Array<string>(NL) : prev.slice();
+    if (mask > ALL_LABELS || (s === 0 && mask !== ALL_LABELS) || nl !== 1 + popcount(mask)) giveUp();
+    // Labels are changes against the previous series: start from its tuple.
+    const at = s * NL;
     for (let i = 0; i < NL; i++) {
-      if (!(mask & (1 << i))) continue;
-      const idx = uint();
-      if (idx >= strings.length) giveUp();
-      labels[i] = strings[idx]!;
+      if (mask & (1 << i)) {
+        const idx = uint();
+        if (idx >= nStrings) giveUp();
+        lab[at + i] = idx;
+      } else lab[at + i] = lab[at - NL + i]!;
     }
-    prev = labels;
     const count = uint();
-    let timings: (ExpTiming | null)[];
+    out.count[s] = count;
     if (buf[pos]! >= 0xc4 && buf[pos]! <= 0xc6) {
       if (!BIN_TIMINGS) giveUp();
-      timings = packedTimings(count, limits.maxTimingBuckets);
+      packedTimings(s, count, limits.maxTimingBuckets);
     } else {
       if (!ARRAY_TIMINGS) giveUp();
       // Timings as arrays [mask, [n, sum, scale, zero, offset, [counts]]...].
       const nt = arrayHeader();
       const tmask = uint();
       if (tmask > ALL_TIMINGS || nt !== 1 + popcount(tmask)) giveUp();
-      timings = [null, null, null, null, null];
-      for (let t = 0; t < NT; t++) if (tmask & (1 << t)) timings[t] = timing(count, limits.maxTimingBuckets);
+      out.tmask[s] = tmask;
+      for (let t = 0; t < NT; t++) if (tmask & (1 << t)) timing(s * NT + t, count, limits.maxTimingBuckets);
     }
-    out[s] = parts === 4 ? { labels, count, timings, exemplar: exemplar(timings[0]!) } : { labels, count, timings };
+    out.exTrace[s] = null;
+    if (parts === 4) exemplar(s);
   }
-  return out;
 }
 
-function batch(limits: WireLimits): Batch {
+function batch(limits: WireLimits): void {
   if (mapHeader() !== KEYS.length) giveUp();
   key("v");
   if (buf[pos++] !== 2) giveUp();
@@ -323,22 +346,30 @@ function batch(limits: WireLimits): Batch {
   const strings = new Array<string>(nStrings);
   for (let i = 0; i < nStrings; i++) strings[i] = label(maxL);
   key("series");
-  const s = series(strings, limits);
+  series(nStrings, limits);
   key("counters");
   const nc = mapHeader();
   if (nc !== COUNTER_KEYS.length) giveUp();
   const counters = {} as Record<CounterKey, number>;
   for (const k of COUNTER_KEYS) { key(k); counters[k] = uint(); }
-  return { v: 2, proxy: { id, workload, namespace, region }, vm, seq, window: [w0, w1], boundsUs: [], series: s, counters };
+  out.proxy = { id, workload, namespace, region };
+  out.vm = vm;
+  out.seq = seq;
+  out.window = [w0, w1];
+  out.strings = strings;
+  out.counters = counters;
 }
 
-/** The batch in `body` when it is a v2 batch of the filter's shape that passes every rule; null: use the general path. */
-export function readV2(body: Uint8Array, limits: WireLimits): Batch | null {
+/**
+ * The batch in `body` when it is a v2 batch of the filter's shape that passes every rule (the
+ * one reused FlatBatch: merge it before the next read); null: use the general path.
+ */
+export function readV2(body: Uint8Array, limits: WireLimits): FlatBatch | null {
   buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   pos = 0;
   try {
-    const b = batch(limits);
-    return pos === buf.length ? b : null;
+    batch(limits);
+    return pos === buf.length ? out : null;
   } catch (e) {
     // Reads past the end (a truncated body) throw RangeError or read undefined; either way: give up.
     if (e === GIVE_UP || e instanceof RangeError) return null;

@@ -55,16 +55,20 @@ export interface WireSeries {
   readonly exemplar?: WireExemplar;
 }
 
-export interface Batch {
+/** What every batch form (Batch, wire/flat-batch.ts FlatBatch) carries besides its series. */
+export interface BatchHead {
   readonly v: 1 | 2;
   readonly proxy: { readonly id: string; readonly workload: string; readonly namespace: string; readonly region: string };
   readonly vm: string;
   readonly seq: number;
   readonly window: readonly [number, number];
+  readonly counters: Readonly<Record<CounterKey, number>>;
+}
+
+export interface Batch extends BatchHead {
   /** v1 only (empty in v2). */
   readonly boundsUs: readonly number[];
   readonly series: readonly WireSeries[];
-  readonly counters: Readonly<Record<CounterKey, number>>;
 }
 
 export interface WireLimits {

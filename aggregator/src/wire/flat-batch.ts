@@ -1,0 +1,81 @@
+// A validated v2 batch held flat: per series and timing, numbers in typed arrays, and per
+// timing only its occupied buckets (index, count) in one shared pool. The single-pass reader
+// (read-v2.ts) fills one reused instance, so reading a batch makes no object per series or
+// timing; the store merges straight from it (series-store.ts mergeFlat). Valid until the next
+// read: the caller merges it (synchronously) before reading another body.
+import { LABEL_NAMES, TIMING_NAMES } from "./types.ts";
+import type { CounterKey } from "./types.ts";
+
+export const NL = LABEL_NAMES.length;
+export const NT = TIMING_NAMES.length;
+
+export class FlatBatch {
+  readonly v = 2 as const;
+  proxy = { id: "", workload: "", namespace: "", region: "" };
+  vm = "";
+  seq = 0;
+  window: readonly [number, number] = [0, 0];
+  counters = {} as Readonly<Record<CounterKey, number>>;
+  /** The batch's string table; labels are indices into it. */
+  strings: readonly string[] = [];
+  /** Series in the batch. */
+  n = 0;
+  /** Per series (s·NL + label): its value's index in `strings` (the label tuple resolved). */
+  lab = new Int32Array(0);
+  count = new Float64Array(0);
+  /** Per series: bit t set when timing t is present. */
+  tmask = new Uint8Array(0);
+  /** Per series timing (s·NT + t), when present: */
+  tn = new Float64Array(0);
+  tsum = new Float64Array(0);
+  tzero = new Float64Array(0);
+  tscale = new Uint8Array(0);
+  /** Bucket range offset..offset+len-1 (len 0: no bucket beyond the zero bucket). */
+  toff = new Int32Array(0);
+  tlen = new Int32Array(0);
+  /** Its occupied buckets: pool entries [b0, b1). */
+  tb0 = new Int32Array(0);
+  tb1 = new Int32Array(0);
+  /** The bucket pool: absolute bucket index and count of each occupied bucket; `nb` in use. */
+  bIdx = new Int32Array(0);
+  bCnt = new Float64Array(0);
+  nb = 0;
+  /** Per series: its exemplar's trace id (null: none), value (µs) and time (Unix ms). */
+  exTrace: (string | null)[] = [];
+  exValue = new Float64Array(0);
+  exTime = new Float64Array(0);
+
+  /** Room for `n` series; resets the bucket pool. */
+  reset(n: number): void {
+    this.n = n;
+    this.nb = 0;
+    if (this.count.length >= n) return;
+    const cap = Math.max(n, 2 * this.count.length, 64);
+    this.lab = new Int32Array(cap * NL);
+    this.count = new Float64Array(cap);
+    this.tmask = new Uint8Array(cap);
+    this.tn = new Float64Array(cap * NT);
+    this.tsum = new Float64Array(cap * NT);
+    this.tzero = new Float64Array(cap * NT);
+    this.tscale = new Uint8Array(cap * NT);
+    this.toff = new Int32Array(cap * NT);
+    this.tlen = new Int32Array(cap * NT);
+    this.tb0 = new Int32Array(cap * NT);
+    this.tb1 = new Int32Array(cap * NT);
+    this.exTrace = new Array<string | null>(cap).fill(null);
+    this.exValue = new Float64Array(cap);
+    this.exTime = new Float64Array(cap);
+  }
+
+  /** Room in the bucket pool for `k` more buckets. */
+  reserveBuckets(k: number): void {
+    const need = this.nb + k;
+    if (need <= this.bIdx.length) return;
+    const cap = Math.max(need, 2 * this.bIdx.length, 1024);
+    const idx = new Int32Array(cap), cnt = new Float64Array(cap);
+    idx.set(this.bIdx.subarray(0, this.nb));
+    cnt.set(this.bCnt.subarray(0, this.nb));
+    this.bIdx = idx;
+    this.bCnt = cnt;
+  }
+}
