@@ -17,7 +17,7 @@ import { LabelIds, idAt, keyOf } from "./label-ids.ts";
 import type { WindowEntry } from "./windows.ts";
 import { LABEL_NAMES, TIMING_NAMES } from "../wire/types.ts";
 import type { Batch, WireSeries } from "../wire/types.ts";
-import { NL } from "../wire/flat-batch.ts";
+import { NL, smallInt } from "../wire/flat-batch.ts";
 import type { FlatBatch } from "../wire/flat-batch.ts";
 
 export const OVERFLOW_LABELS: readonly string[] = Object.freeze(LABEL_NAMES.map(() => "overflow"));
@@ -62,7 +62,7 @@ export class StoredSeries {
 
   /** Merges series `i` of a flat batch. */
   addFlat(fb: FlatBatch, i: number): void {
-    this.count += fb.count[i]!;
+    this.count += smallInt(fb.count[i]!);
     addFlatTimings(this.timings, this.cap, fb, i);
   }
 

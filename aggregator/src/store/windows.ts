@@ -11,6 +11,7 @@ import { addFlatTimings, addWireTiming } from "./wire-timing.ts";
 import { keepSlowest } from "./exemplars.ts";
 import type { Exemplar } from "./exemplars.ts";
 import type { WireSeries } from "../wire/types.ts";
+import { smallInt } from "../wire/flat-batch.ts";
 import type { FlatBatch } from "../wire/flat-batch.ts";
 import { TIMING_NAMES } from "../wire/types.ts";
 
@@ -49,7 +50,7 @@ export class WindowEntry {
 
   /** Adds series `i` of a flat batch (the same as add() of that series read by the general path). */
   addFlat(fb: FlatBatch, i: number): void {
-    this.count += fb.count[i]!;
+    this.count += smallInt(fb.count[i]!);
     addFlatTimings(this.timings, this.cap, fb, i);
     const trace = fb.exTrace[i];
     if (trace != null) keepSlowest(this.slowest, { traceId: trace, valueMs: fb.exValue[i]! / 1000, timeMs: fb.exTime[i]! });

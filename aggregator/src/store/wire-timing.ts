@@ -5,7 +5,7 @@ import { addV1Timing } from "./v1-buckets.ts";
 import type { Bounds } from "./v1-buckets.ts";
 import { isExpTiming } from "../wire/types.ts";
 import type { ExpTiming, Timing } from "../wire/types.ts";
-import { NT } from "../wire/flat-batch.ts";
+import { NT, smallInt } from "../wire/flat-batch.ts";
 import type { FlatBatch } from "../wire/flat-batch.ts";
 
 export function addWireTiming(h: ExpHist, t: Timing | ExpTiming, v1: Bounds | null): void {
@@ -25,8 +25,8 @@ export function addFlatTimings(hs: (ExpHist | null)[], cap: number, fb: FlatBatc
     if (!(mask & (1 << t))) continue;
     const k = s * NT + t;
     const h = hs[t] ?? (hs[t] = new ExpHist(cap));
-    h.addTotals(fb.tn[k]!, fb.tsum[k]!);
-    h.addZero(fb.tzero[k]!);
+    h.addTotals(smallInt(fb.tn[k]!), smallInt(fb.tsum[k]!));
+    h.addZero(smallInt(fb.tzero[k]!));
     const len = fb.tlen[k]!;
     if (len > 0) h.addSparse(fb.tscale[k]!, fb.toff[k]!, fb.toff[k]! + len - 1, fb.bIdx, fb.bCnt, fb.tb0[k]!, fb.tb1[k]!);
   }

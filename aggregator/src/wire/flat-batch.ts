@@ -9,6 +9,13 @@ import type { CounterKey } from "./types.ts";
 export const NL = LABEL_NAMES.length;
 export const NT = TIMING_NAMES.length;
 
+/**
+ * A value read from a Float64Array, as a small integer when it is one. Added into an object's
+ * field, a double makes V8 box that field (a 16-byte heap number per field, ~480 B per label
+ * set over a series' and its window entry's histograms); a small integer keeps it in place.
+ */
+export const smallInt = (v: number): number => (v <= 0x3fffffff ? v | 0 : v);
+
 export class FlatBatch {
   readonly v = 2 as const;
   proxy = { id: "", workload: "", namespace: "", region: "" };
