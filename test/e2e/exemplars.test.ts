@@ -11,6 +11,7 @@ import { bucketOf } from "../../aggregator/src/metrics/exemplar-format.ts";
 import { buildBatch, requests } from "../support/batch-builder.ts";
 import { poll } from "../support/poll.ts";
 import { Prometheus } from "./prometheus.ts";
+import type { ExemplarSeries } from "./prometheus.ts";
 
 const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
 const SLOW_MS = 1500;
@@ -39,32 +40,24 @@ after(async () => {
   await agg?.kill();
 });
 
-interface ExemplarResult { seriesLabels: Record<string, string>; exemplars: { labels: Record<string, string>; value: string; timestamp: number }[] }
-async function exemplars(p: Prometheus, query: string): Promise<ExemplarResult[]> {
-  const u = new URL("/api/v1/query_exemplars", p.url);
-  u.searchParams.set("query", query);
-  u.searchParams.set("start", String(Math.floor(exTimeMs / 1000) - 60));
-  u.searchParams.set("end", String(Math.ceil(Date.now() / 1000) + 60));
-  const body = (await (await fetch(u)).json()) as { status: string; data: ExemplarResult[] };
-  assert.equal(body.status, "success");
-  return body.data;
-}
+/** [trace id, value, time in ms] of each exemplar of a series. */
+const tuples = (s: ExemplarSeries) => s.exemplars.map((e) => [e.labels.trace_id, Number(e.value), Math.round(e.timestamp * 1000)]);
 
 test("OpenMetrics scrape: the exemplar is stored on the bucket that holds the slow request", async () => {
-  const got = await poll(() => exemplars(om, "meshlat_request_duration_milliseconds_bucket"), (d) => d.length > 0, { timeoutMs: 20_000, intervalMs: 250, what: "exemplars (OpenMetrics)" });
+  const got = await poll(() => om.exemplars("meshlat_request_duration_milliseconds_bucket", exTimeMs), (d) => d.length > 0, { timeoutMs: 20_000, intervalMs: 250, what: "exemplars (OpenMetrics)" });
   assert.equal(got.length, 1, JSON.stringify(got));
   const le = CLASSIC_LE_MS[bucketOf(SLOW_MS)]!;
   assert.equal(Number(got[0]!.seriesLabels.le), le);
   assert.ok(le >= SLOW_MS && le / 2 < SLOW_MS);
-  assert.deepEqual(got[0]!.exemplars.map((e) => [e.labels.trace_id, Number(e.value), Math.round(e.timestamp * 1000)]), [[TRACE, SLOW_MS, exTimeMs]]);
-  assert.deepEqual(await exemplars(om, "meshlat_upstream_duration_milliseconds_bucket"), [], "no exemplar offered, none stored");
+  assert.deepEqual(tuples(got[0]!), [[TRACE, SLOW_MS, exTimeMs]]);
+  assert.deepEqual(await om.exemplars("meshlat_upstream_duration_milliseconds_bucket", exTimeMs), [], "no exemplar offered, none stored");
 });
 
 test("protobuf scrape: the native histogram's exemplar is stored with its trace id", async () => {
-  const got = await poll(() => exemplars(native, "meshlat_request_duration_milliseconds"), (d) => d.length > 0, { timeoutMs: 20_000, intervalMs: 250, what: "exemplars (protobuf)" });
+  const got = await poll(() => native.exemplars("meshlat_request_duration_milliseconds", exTimeMs), (d) => d.length > 0, { timeoutMs: 20_000, intervalMs: 250, what: "exemplars (protobuf)" });
   assert.equal(got.length, 1, JSON.stringify(got));
   assert.equal(got[0]!.seriesLabels.__name__, "meshlat_request_duration_milliseconds");
-  assert.deepEqual(got[0]!.exemplars.map((e) => [e.labels.trace_id, Number(e.value), Math.round(e.timestamp * 1000)]), [[TRACE, SLOW_MS, exTimeMs]]);
+  assert.deepEqual(tuples(got[0]!), [[TRACE, SLOW_MS, exTimeMs]]);
   // Still one native histogram per label set: the exemplar's Bucket does not turn it classic.
   assert.deepEqual(await native.query("meshlat_request_duration_milliseconds_bucket"), []);
 });

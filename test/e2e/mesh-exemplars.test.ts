@@ -81,20 +81,9 @@ after(async () => {
   await agg?.kill();
 });
 
-interface ExemplarResult { seriesLabels: Record<string, string>; exemplars: { labels: Record<string, string>; value: string; timestamp: number }[] }
-async function exemplars(query: string): Promise<ExemplarResult[]> {
-  const u = new URL("/api/v1/query_exemplars", prom.url);
-  u.searchParams.set("query", query);
-  u.searchParams.set("start", String(Math.floor(sentAtMs / 1000) - 120));
-  u.searchParams.set("end", String(Math.ceil(Date.now() / 1000) + 60));
-  const body = (await (await fetch(u)).json()) as { status: string; data: ExemplarResult[] };
-  assert.equal(body.status, "success");
-  return body.data;
-}
-
 test("Prometheus stores the crafted request as the exemplar of the bucket that holds its time", { timeout: 60_000 }, async () => {
   const sel = `meshlat_request_duration_milliseconds_bucket{destination_service="${frontend}",reporter="destination",user_tier="premium"}`;
-  const got = await poll(() => exemplars(sel), (d) => d.some((s) => s.exemplars.some((e) => e.labels.trace_id === TRACE)), { timeoutMs: 30_000, intervalMs: 500, what: "the crafted request's exemplar" });
+  const got = await poll(() => prom.exemplars(sel, sentAtMs), (d) => d.some((s) => s.exemplars.some((e) => e.labels.trace_id === TRACE)), { timeoutMs: 30_000, intervalMs: 500, what: "the crafted request's exemplar" });
   const withTrace = got.filter((s) => s.exemplars.some((e) => e.labels.trace_id === TRACE));
   assert.equal(withTrace.length, 1, JSON.stringify(got));
   const e = withTrace[0]!.exemplars.find((x) => x.labels.trace_id === TRACE)!;
@@ -104,7 +93,7 @@ test("Prometheus stores the crafted request as the exemplar of the bucket that h
   assert.equal(Number(withTrace[0]!.seriesLabels.le), CLASSIC_LE_MS[bucketOf(valueMs)], "the bucket that holds its value");
   assert.ok(e.timestamp * 1000 >= sentAtMs && e.timestamp * 1000 <= sentAtMs + clientMs + 1000, "its wall-clock end");
   // the untraced tier: no exemplar on any of its buckets
-  assert.deepEqual(await exemplars(`meshlat_request_duration_milliseconds_bucket{destination_service="${frontend}",user_tier="free"}`), []);
+  assert.deepEqual(await prom.exemplars(`meshlat_request_duration_milliseconds_bucket{destination_service="${frontend}",user_tier="free"}`, sentAtMs), []);
 });
 
 interface Slowest { trace_id: string; request_ms: number; time_ms: number; trace_url: string | null }

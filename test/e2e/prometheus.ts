@@ -21,6 +21,9 @@ export interface PromSample {
   value: number;
 }
 
+/** One series' exemplars as GET /api/v1/query_exemplars returns them (value and timestamp as Prometheus writes them). */
+export interface ExemplarSeries { seriesLabels: Record<string, string>; exemplars: { labels: Record<string, string>; value: string; timestamp: number }[] }
+
 export class PrometheusNotFoundError extends Error {
   readonly code = "E2E_ERR_NO_PROMETHEUS";
 }
@@ -122,6 +125,17 @@ export class Prometheus {
   /** Polls `expr` until `accept(value)` holds; returns the last value, or throws at the deadline. */
   async waitFor(expr: string, accept: (v: number) => boolean, timeoutMs = 15_000): Promise<number> {
     return poll(() => this.scalar(expr), accept, { timeoutMs, intervalMs: 250, what: expr });
+  }
+
+  /** Exemplars of the series `selector` selects, from 120 s before `sinceMs` (Unix ms) to a minute ahead of now. */
+  async exemplars(selector: string, sinceMs: number): Promise<ExemplarSeries[]> {
+    const u = new URL("/api/v1/query_exemplars", this.url);
+    u.searchParams.set("query", selector);
+    u.searchParams.set("start", String(Math.floor(sinceMs / 1000) - 120));
+    u.searchParams.set("end", String(Math.ceil(Date.now() / 1000) + 60));
+    const body = (await (await fetch(u)).json()) as { status: string; error?: string; data: ExemplarSeries[] };
+    if (body.status !== "success") throw new Error(`exemplar query failed: ${selector}: ${body.error}`);
+    return body.data;
   }
 
   /** Every loaded rule with its health and state (GET /api/v1/rules). */
