@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import {
   CLASSIC_LE_EXP, CLASSIC_LE_MS, ExpHist, MAX_SCALE, MIN_CAP, downIndex, indexOfMs, observeUs, upperMs,
 } from "../src/store/exp-histogram.ts";
@@ -14,8 +15,32 @@ const DISTRIBUTIONS: Record<string, () => number> = {
   bimodal: () => clampUs(rnd() < 0.8 ? Math.exp(Math.log(2000) + 0.3 * gauss()) : Math.exp(Math.log(200000) + 0.3 * gauss())),
   uniform: () => clampUs(1000 + rnd() * 99000),
 };
-/** The filter's per-timing bucket count (filter/assembly/exphist.ts). */
-const FILTER_BUCKETS = 44;
+/** The filter's window shape, from its source (filter/assembly/exphist.ts), so this model follows it. */
+const EXPHIST_SRC = readFileSync(new URL("../../filter/assembly/exphist.ts", import.meta.url), "utf8");
+const filterConst = (name: string) => Number(new RegExp(`export const ${name}: i32 = (\\d+);`).exec(EXPHIST_SRC)![1]);
+const FILTER = { buckets: filterConst("BUCKETS"), wideBuckets: filterConst("WIDE_BUCKETS"), firstScale: filterConst("FIRST_SCALE") };
+/** A narrow timing's counts are u16: a count past this turns the window wide. */
+const NARROW_MAX = 0xffff;
+
+/**
+ * One timing's window as the filter records it: from FIRST_SCALE down as the values' range
+ * demands within BUCKETS buckets; once a count would pass 65,535, WIDE_BUCKETS buckets (u32
+ * counts in the same bytes) for the rest of the window, coarser again if the range needs it.
+ */
+class FilterWindow {
+  h = new ExpHist(FILTER.buckets, FILTER.firstScale);
+  wide = false;
+  observe(us: number): void {
+    observeUs(this.h, us);
+    if (this.wide || us === 0) return;
+    if (this.h.counts[indexOfMs(us / 1000, this.h.scale) - this.h.offset]! > NARROW_MAX) {
+      const w = new ExpHist(FILTER.wideBuckets, this.h.scale);
+      w.merge(this.h);
+      this.h = w;
+      this.wide = true;
+    }
+  }
+}
 
 function exactQuantile(sorted: readonly number[], q: number): number {
   return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!;
@@ -91,16 +116,48 @@ test("classic buckets at powers of two are exact at every scale kept", () => {
   }
 });
 
-// Property test: windows recorded the way the filter records them (FILTER_BUCKETS buckets,
-// downscaled as a window's values demand), merged as the aggregator merges them.
+test("the filter's window model: 86 u16 buckets from scale 3, wide (43 buckets) once a count passes 65,535; both merge exactly", () => {
+  assert.deepEqual(FILTER, { buckets: 86, wideBuckets: 43, firstScale: 3 }, "filter/assembly/exphist.ts changed: check this model against it");
+  const values: number[] = [];
+  const w = new FilterWindow();
+  const observe = (us: number) => { values.push(us); w.observe(us); };
+  // 1–100 ms (6.6 octaves) fits 86 buckets at scale 3.
+  for (let us = 1000; us <= 100_000; us = Math.ceil(us * 1.01)) observe(us);
+  assert.equal(w.h.scale, 3);
+  assert.ok(w.h.len <= FILTER.buckets && !w.wide);
+  // 65,535 in one bucket stays narrow; the 65,536th goes wide, at the scale where the range fits 43.
+  const at5ms = () => w.h.counts[indexOfMs(5, w.h.scale) - w.h.offset]!;
+  while (at5ms() < NARROW_MAX) observe(5000);
+  assert.ok(!w.wide, "a count of 65,535 fits u16");
+  observe(5000);
+  assert.ok(w.wide);
+  assert.equal(w.h.scale, 2, "1–100 ms spans 54 buckets at scale 3, 27 at scale 2");
+  assert.ok(w.h.len <= FILTER.wideBuckets);
+  // The aggregator merges a wide window with narrow ones at the lowest scale, classic counts exact.
+  const stored = new ExpHist(160);
+  for (let k = 0; k < 3; k++) {
+    const narrow = new FilterWindow();
+    for (let i = 0; i < 500; i++) { const v = DISTRIBUTIONS.lognormal!(); values.push(v); narrow.observe(v); }
+    stored.merge(narrow.h);
+  }
+  stored.merge(w.h);
+  assert.equal(stored.scale, 2);
+  assert.equal(stored.n, values.length);
+  assert.equal(stored.total(), values.length);
+  const got = stored.classic();
+  CLASSIC_LE_MS.forEach((le, b) => assert.equal(got[b], values.filter((v) => v / 1000 <= le).length, `le=${le}`));
+});
+
+// Property test: windows recorded the way the filter records them (FilterWindow), merged as the
+// aggregator merges them.
 for (const [name, draw] of Object.entries(DISTRIBUTIONS)) {
   test(`quantiles of a ${name} distribution are within 5% of the exact quantile (PromQL's interpolations: 10% for a uniform's p99)`, () => {
     const values: number[] = [];
     const agg = new ExpHist(160);
     for (let w = 0; w < 40; w++) {
-      const win = new ExpHist(FILTER_BUCKETS);
-      for (let i = 0; i < 500; i++) { const v = draw(); values.push(v); observeUs(win, v); }
-      agg.merge(win);
+      const win = new FilterWindow();
+      for (let i = 0; i < 500; i++) { const v = draw(); values.push(v); win.observe(v); }
+      agg.merge(win.h);
     }
     values.sort((a, b) => a - b);
     for (const q of [0.5, 0.9, 0.99]) {
