@@ -2,7 +2,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { envoyAccessLogLine, jsonRecord } from "./lib/access-log.ts";
 import { USER_AGENT, prng, requestCase } from "./lib/traffic.ts";
-import { foldWindow, labelsOf, runWireModel } from "./wire.ts";
+import { foldWindow, labelsOf, modelBatch, runWireModel } from "./wire.ts";
+import { decodeMsgpack } from "../aggregator/src/wire/decode.ts";
+import { validateBatch } from "../aggregator/src/wire/validate.ts";
+import { isExpTiming } from "../aggregator/src/wire/types.ts";
 
 const START = Date.UTC(2026, 10, 27, 4, 0, 0, 123);
 
@@ -42,4 +45,17 @@ test("the wire model is deterministic and far below one record per request", () 
   const perReq = a.metrics["wire.model.bytes_per_request"].value;
   assert.ok(perReq > 0 && perReq * 50 < a.metrics["wire.access_log_bytes_per_request"].value);
   assert.ok(USER_AGENT.length > 50);
+});
+
+test("a model window is a wire v2 batch the aggregator accepts, holding every request in exponential histograms", () => {
+  const rand = prng(4);
+  const cases = Array.from({ length: 1000 }, () => requestCase(rand));
+  const b = validateBatch(decodeMsgpack(modelBatch(foldWindow(cases), 0, START)), { maxSeries: 1000, maxStrings: 10_000, maxBounds: 128, maxLabelLength: 1024, maxTimingBuckets: 160 });
+  assert.equal(b.v, 2);
+  assert.equal(b.series.reduce((n, s) => n + s.count, 0), cases.length);
+  for (const s of b.series) {
+    const req = s.timings[0]!;
+    assert.ok(isExpTiming(req), "the request timing is an exponential histogram");
+    assert.equal(req.zero + req.counts.reduce((n, c) => n + c, 0), s.count);
+  }
 });
