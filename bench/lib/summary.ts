@@ -6,6 +6,7 @@ import type { Results, RunInfo } from "./results.ts";
 
 const ROWS: readonly (readonly [string, string])[] = [
   ["filter.typical.ratio_vs_noop_sdk", "typical request: meshlat / SDK no-op (paired rounds)"],
+  ["filter.typical.ratio_vs_v1", "… meshlat / the filter before wire v2, same rounds (issue 13: ≤ 1.1)"],
   ["filter.typical.ns_per_request", "typical request through the host, meshlat"],
   ["filter.noop_sdk.ns_per_request", "… SDK no-op"],
   ["filter.noop_raw.ns_per_request", "… raw-ABI no-op (the host's floor)"],
