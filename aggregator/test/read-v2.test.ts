@@ -35,7 +35,7 @@ function general(body: Uint8Array, limits: WireLimits): Batch | AggError {
 function asBatch(f: FlatBatch): Batch {
   const series: WireSeries[] = [];
   for (let s = 0; s < f.n; s++) {
-    const labels = Array.from({ length: NL }, (_, i) => f.strings[f.lab[s * NL + i]!]!);
+    const labels = Array.from({ length: NL }, (_, i) => f.string(f.lab[s * NL + i]!));
     const timings: (ExpTiming | null)[] = [];
     for (let t = 0; t < NT; t++) {
       const k = s * NT + t;

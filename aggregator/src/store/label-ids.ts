@@ -16,29 +16,86 @@ if (LABEL_NAMES.length !== 10) throw new Error("label-ids: keyOf() expects 10 la
 /** Values interned beyond the live ones before a sweep is worth its walk. */
 const SLACK = 4096;
 
+/** FNV-1a (32-bit) over a string's UTF-16 units; over an ASCII value's bytes it gives the same. */
+function hashString(v: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < v.length; i++) h = Math.imul(h ^ v.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+function hashBytes(b: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  return h;
+}
+
+function sameBytes(v: string, b: Uint8Array, start: number, end: number): boolean {
+  if (v.length !== end - start) return false;
+  for (let i = start; i < end; i++) if (v.charCodeAt(i - start) !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Open addressing (linear probing, at most half full) over ids, so a value can be found from
+ * its bytes in a batch body (idOfBytes: no string made) as well as from a string (id).
+ */
 export class LabelIds {
-  private readonly ids = new Map<string, number>();
+  private slots = new Int32Array(1024); // id + 1; 0: empty
   private readonly values: string[] = [];
+  private readonly hashes: number[] = [];
   private readonly refs: number[] = [];
   /** When the id's last reference went (-Infinity: never referenced; dropped at the next sweep). */
   private readonly freedAt: number[] = [];
   private readonly free: number[] = [];
+  private count = 0;
   private sweepAt = SLACK;
   constructor(private readonly retainMs: number) {}
 
   /** Values held (referenced or not yet dropped). */
-  get size(): number { return this.ids.size; }
+  get size(): number { return this.count; }
 
   id(value: string): number {
-    let i = this.ids.get(value);
-    if (i === undefined) {
-      i = this.free.pop() ?? this.values.length;
-      this.values[i] = value;
-      this.refs[i] = 0;
-      this.freedAt[i] = -Infinity;
-      this.ids.set(value, i);
+    const h = hashString(value);
+    const mask = this.slots.length - 1;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const x = this.slots[i]!;
+      if (x === 0) return this.add(value, h, i);
+      if (this.hashes[x - 1] === h && this.values[x - 1] === value) return x - 1;
     }
-    return i;
+  }
+
+  /** The id of the ASCII value in `b[start..end)`; the string is made only when the value is new. */
+  idOfBytes(b: Buffer, start: number, end: number): number {
+    const h = hashBytes(b, start, end);
+    const mask = this.slots.length - 1;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const x = this.slots[i]!;
+      if (x === 0) return this.add(b.toString("latin1", start, end), h, i);
+      if (this.hashes[x - 1] === h && sameBytes(this.values[x - 1]!, b, start, end)) return x - 1;
+    }
+  }
+
+  private add(value: string, h: number, slot: number): number {
+    const id = this.free.pop() ?? this.values.length;
+    this.values[id] = value;
+    this.hashes[id] = h;
+    this.refs[id] = 0;
+    this.freedAt[id] = -Infinity;
+    this.slots[slot] = id + 1;
+    if (++this.count * 2 > this.slots.length) this.rebuild(this.slots.length * 2);
+    return id;
+  }
+
+  /** Re-inserts every held id into a table of `size` slots (growing, or after a sweep dropped some). */
+  private rebuild(size: number): void {
+    const slots = new Int32Array(size), mask = size - 1;
+    for (let id = 0; id < this.values.length; id++) {
+      if (this.refs[id] === -1) continue;
+      let i = this.hashes[id]! & mask;
+      while (slots[i] !== 0) i = (i + 1) & mask;
+      slots[i] = id + 1;
+    }
+    this.slots = slots;
   }
 
   value(id: number): string { return this.values[id]!; }
@@ -51,15 +108,17 @@ export class LabelIds {
 
   /** Drops values no series references (and none has for `retainMs`) once the table has doubled. */
   sweep(now: number): void {
-    if (this.ids.size < this.sweepAt) return;
+    if (this.count < this.sweepAt) return;
     const cutoff = now - this.retainMs;
-    for (const [v, i] of this.ids) {
-      if (this.refs[i] !== 0 || this.freedAt[i]! >= cutoff) continue;
-      this.ids.delete(v);
-      this.values[i] = "";
-      this.free.push(i);
+    for (let id = 0; id < this.values.length; id++) {
+      if (this.refs[id] !== 0 || this.freedAt[id]! >= cutoff) continue;
+      this.refs[id] = -1; // free: skipped by rebuild, reused by add
+      this.values[id] = "";
+      this.free.push(id);
+      this.count--;
     }
-    this.sweepAt = Math.max(SLACK, 2 * this.ids.size);
+    this.rebuild(this.slots.length);
+    this.sweepAt = Math.max(SLACK, 2 * this.count);
   }
 }
 

@@ -185,10 +185,10 @@ export class SeriesStore {
   /** Merges a flat batch (wire/flat-batch.ts) with the same effect as merge() of the same batch read by the general path. */
   mergeFlat(fb: FlatBatch, now: number, onSeries?: (s: StoredSeries, fb: FlatBatch, i: number) => void): void {
     this.ids.sweep(now);
-    const strings = fb.strings;
-    if (this.tableIds.length < strings.length) this.tableIds = new Int32Array(Math.max(strings.length, 2 * this.tableIds.length));
+    const nStrings = fb.nStrings;
+    if (this.tableIds.length < nStrings) this.tableIds = new Int32Array(Math.max(nStrings, 2 * this.tableIds.length));
     const tids = this.tableIds;
-    for (let i = 0; i < strings.length; i++) tids[i] = this.ids.id(strings[i]!);
+    for (let i = 0; i < nStrings; i++) tids[i] = this.ids.idOfBytes(fb.body, fb.strStart[i]!, fb.strEnd[i]!);
     const ns = fb.proxy.namespace;
     const lab = fb.lab, kids = this.keyIds;
     for (let i = 0; i < fb.n; i++) {
@@ -198,7 +198,7 @@ export class SeriesStore {
       let s = this.series.get(key);
       if (!s) {
         const labels = new Array<string>(NL);
-        for (let j = 0; j < NL; j++) labels[j] = strings[lab[at + j]!]!;
+        for (let j = 0; j < NL; j++) labels[j] = this.ids.value(kids[j]!);
         s = this.create(key, labels, kids, 0, ns, now);
       }
       s.lastSeen = now;

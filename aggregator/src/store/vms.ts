@@ -21,8 +21,12 @@ import type { BatchHead, CounterKey } from "../wire/types.ts";
 interface VmState {
   readonly workload: string;
   readonly namespace: string;
-  /** seqs[seq % window] === seq when seq was seen; with `max` that covers (max - window, max]. */
-  readonly seqs: Float64Array;
+  /**
+   * Seqs seen in (max - window, max]: bit k set when max - k was seen. A bitmap, not a ring of
+   * seqs: 32 B instead of 2 KB per VM at the default window (held by tombstones too), small
+   * enough for V8 to keep on its heap rather than as an external buffer.
+   */
+  readonly seen: Uint32Array;
   max: number;
   /** Seqs at or below this are duplicates: the highest seq merged before an eviction (the ring is gone). */
   floor: number;
@@ -53,6 +57,18 @@ export interface VmOptions {
   readonly maxVmsPerNamespace?: number;
   /** Distinct workload/namespace label pairs of the meshlat_filter_* families; more fold into `overflow`. */
   readonly maxFilterWorkloads?: number;
+}
+
+/** Moves a seen-bitmap (bit k: max - k seen) to a highest seq `d` above the old one. */
+function shiftSeen(bits: Uint32Array, d: number): void {
+  const n = bits.length;
+  if (d >= n * 32) { bits.fill(0); return; }
+  const ws = d >>> 5, bs = d & 31;
+  for (let i = n - 1; i >= 0; i--) {
+    const hi = i - ws >= 0 ? bits[i - ws]! : 0;
+    const lo = i - ws - 1 >= 0 ? bits[i - ws - 1]! : 0;
+    bits[i] = bs === 0 ? hi : (hi << bs) | (lo >>> (32 - bs));
+  }
 }
 
 const zero = (): Record<CounterKey, number> => ({ requests: 0, folded_requests: 0, dropped_batches: 0, failed_flushes: 0 });
@@ -115,7 +131,7 @@ export class VmRegistry {
         st.floor = st.max;
       } else {
         const base = b.seq === 1 ? zero() : { ...b.counters };
-        st = { workload: b.proxy.workload, namespace: ns, seqs: new Float64Array(this.opts.dedupeWindow), max: 0, floor: 0, lastSeen: now, counters: zero(), base, shownAs: this.showAs(b.proxy.workload, ns) };
+        st = { workload: b.proxy.workload, namespace: ns, seen: new Uint32Array((this.opts.dedupeWindow + 31) >>> 5), max: 0, floor: 0, lastSeen: now, counters: zero(), base, shownAs: this.showAs(b.proxy.workload, ns) };
       }
       const mine = this.nsMap(this.byNamespace, st.namespace);
       if (mine.size >= (this.opts.maxVmsPerNamespace ?? Infinity)) this.evict(mine.keys().next().value as string, "namespace_quota");
@@ -124,15 +140,16 @@ export class VmRegistry {
     this.nsMap(this.byNamespace, st.namespace).set(key, st);
     st.lastSeen = now;
     const w = this.opts.dedupeWindow;
-    const slot = b.seq % w;
     let dup: boolean;
     if (b.seq > st.max) {
       dup = false;
+      shiftSeen(st.seen, b.seq - st.max);
       st.max = b.seq;
     } else {
-      dup = b.seq <= st.max - w || b.seq <= st.floor || st.seqs[slot] === b.seq;
+      const k = st.max - b.seq;
+      dup = k >= w || b.seq <= st.floor || (st.seen[k >>> 5]! & (1 << (k & 31))) !== 0;
     }
-    if (!dup) st.seqs[slot] = b.seq;
+    if (!dup) { const k = st.max - b.seq; st.seen[k >>> 5]! |= 1 << (k & 31); }
     for (const k of COUNTER_KEYS) if (b.counters[k] > st.counters[k]) st.counters[k] = b.counters[k];
     while (this.vms.size > this.opts.maxVms) this.evict(this.vms.keys().next().value as string, "capacity");
     return !dup;

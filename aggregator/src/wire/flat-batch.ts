@@ -23,8 +23,15 @@ export class FlatBatch {
   seq = 0;
   window: readonly [number, number] = [0, 0];
   counters = {} as Readonly<Record<CounterKey, number>>;
-  /** The batch's string table; labels are indices into it. */
-  strings: readonly string[] = [];
+  /**
+   * The batch's string table, as byte ranges of `body` (ASCII, checked): labels are indices into
+   * it. The store interns a value from its bytes (store/label-ids.ts), so a value it already
+   * holds is never made into a string again; string() makes one when needed (a new series).
+   */
+  body: Buffer = Buffer.alloc(0);
+  nStrings = 0;
+  strStart = new Int32Array(0);
+  strEnd = new Int32Array(0);
   /** Series in the batch. */
   n = 0;
   /** Per series (s·NL + label): its value's index in `strings` (the label tuple resolved). */
@@ -51,6 +58,20 @@ export class FlatBatch {
   exTrace: (string | null)[] = [];
   exValue = new Float64Array(0);
   exTime = new Float64Array(0);
+
+  /** String-table entry i as a string. */
+  string(i: number): string {
+    return this.body.toString("latin1", this.strStart[i]!, this.strEnd[i]!);
+  }
+
+  /** Room for a string table of `n` entries. */
+  reserveStrings(n: number): void {
+    this.nStrings = n;
+    if (this.strStart.length >= n) return;
+    const cap = Math.max(n, 2 * this.strStart.length, 256);
+    this.strStart = new Int32Array(cap);
+    this.strEnd = new Int32Array(cap);
+  }
 
   /** Room for `n` series; resets the bucket pool. */
   reset(n: number): void {

@@ -73,8 +73,8 @@ function header(fix: number, code16: number): number {
 const arrayHeader = (): number => header(0x90, 0xdc);
 const mapHeader = (): number => header(0x80, 0xde);
 
-/** An ASCII string without NUL of at most maxLen characters (what a label may be). */
-function label(maxLen: number): string {
+/** An ASCII string without NUL of at most maxLen characters (what a label may be): its end; `pos` is left at its start. */
+function labelBytes(maxLen: number): number {
   const b = buf[pos++]!;
   let len: number;
   if ((b & 0xe0) === 0xa0) len = b & 0x1f;
@@ -88,6 +88,12 @@ function label(maxLen: number): string {
     const c = buf[i]!;
     if (c === 0 || c > 0x7f) giveUp();
   }
+  return end;
+}
+
+/** A label (labelBytes()) as a string. */
+function label(maxLen: number): string {
+  const end = labelBytes(maxLen);
   const s = buf.toString("latin1", pos, end);
   pos = end;
   return s;
@@ -343,8 +349,13 @@ function batch(limits: WireLimits): void {
   key("strings");
   const nStrings = arrayHeader();
   if (nStrings > limits.maxStrings) giveUp();
-  const strings = new Array<string>(nStrings);
-  for (let i = 0; i < nStrings; i++) strings[i] = label(maxL);
+  out.reserveStrings(nStrings);
+  const starts = out.strStart, ends = out.strEnd;
+  for (let i = 0; i < nStrings; i++) {
+    const end = labelBytes(maxL);
+    starts[i] = pos;
+    ends[i] = pos = end;
+  }
   key("series");
   series(nStrings, limits);
   key("counters");
@@ -356,7 +367,7 @@ function batch(limits: WireLimits): void {
   out.vm = vm;
   out.seq = seq;
   out.window = [w0, w1];
-  out.strings = strings;
+  out.body = buf;
   out.counters = counters;
 }
 
