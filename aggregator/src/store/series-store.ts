@@ -14,6 +14,7 @@ import { addFlatTimings, addWireTiming } from "./wire-timing.ts";
 import { slowest } from "./exemplars.ts";
 import type { Exemplar } from "./exemplars.ts";
 import { LabelIds, idAt, keyOf } from "./label-ids.ts";
+import { SeriesIndex } from "./series-index.ts";
 import type { WindowEntry } from "./windows.ts";
 import { LABEL_NAMES, TIMING_NAMES } from "../wire/types.ts";
 import type { Batch, WireSeries } from "../wire/types.ts";
@@ -100,6 +101,8 @@ export class SeriesStore {
   renderBytes = 0;
   private readonly perNamespace = new Map<string, number>();
   private readonly ids: LabelIds;
+  /** The same series by label ids (flat batches look series up there). */
+  private readonly index = new SeriesIndex<StoredSeries>();
   private readonly overflowKey: string;
   private readonly overflowIds: Int32Array;
   /** Scratch: one series' label ids (general path), or per string-table entry its id (flat batches). */
@@ -147,6 +150,7 @@ export class SeriesStore {
       if (!s) {
         s = new StoredSeries(this.overflowKey, OVERFLOW_LABELS, now, cap);
         this.series.set(this.overflowKey, s);
+        this.index.add(s, this.overflowIds, 0);
         for (let i = 0; i < NL; i++) this.ids.ref(this.overflowIds[i]!);
       }
       return s;
@@ -155,6 +159,7 @@ export class SeriesStore {
     s.owner = ns;
     s.cost = cost;
     this.series.set(key, s);
+    this.index.add(s, ids, at);
     for (let i = 0; i < NL; i++) this.ids.ref(ids[at + i]!);
     this.renderBytes += cost;
     if (key !== this.overflowKey) this.perNamespace.set(ns, (this.perNamespace.get(ns) ?? 0) + 1);
@@ -194,12 +199,11 @@ export class SeriesStore {
     for (let i = 0; i < fb.n; i++) {
       const at = i * NL;
       for (let j = 0; j < NL; j++) kids[j] = tids[lab[at + j]!]!;
-      const key = keyOf(kids, 0);
-      let s = this.series.get(key);
+      let s = this.index.get(kids, 0);
       if (!s) {
         const labels = new Array<string>(NL);
         for (let j = 0; j < NL; j++) labels[j] = this.ids.value(kids[j]!);
-        s = this.create(key, labels, kids, 0, ns, now);
+        s = this.create(keyOf(kids, 0), labels, kids, 0, ns, now);
       }
       s.lastSeen = now;
       s.addFlat(fb, i);
@@ -226,6 +230,7 @@ export class SeriesStore {
       if (s.lastSeen < cutoff) { this.series.delete(k); this.forget(s, now); n++; }
     }
     this.expired += n;
+    if (n > 0) this.index.rebuild(this.series.values());
     return n;
   }
 }
