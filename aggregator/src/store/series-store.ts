@@ -15,7 +15,7 @@ import { slowest } from "./exemplars.ts";
 import type { Exemplar } from "./exemplars.ts";
 import { LabelIds, idAt, keyOf } from "./label-ids.ts";
 import { SeriesIndex } from "./series-index.ts";
-import type { WindowEntry } from "./windows.ts";
+import type { WindowEntry, WindowRing } from "./windows.ts";
 import { LABEL_NAMES, TIMING_NAMES } from "../wire/types.ts";
 import type { Batch, WireSeries } from "../wire/types.ts";
 import { NL, smallInt } from "../wire/flat-batch.ts";
@@ -61,10 +61,10 @@ export class StoredSeries {
     }
   }
 
-  /** Merges series `i` of a flat batch. */
-  addFlat(fb: FlatBatch, i: number): void {
+  /** Merges series `i` of a flat batch, and its timings into the window entries `entries[0..n)` too (their count and exemplar are theirs to add). */
+  addFlat(fb: FlatBatch, i: number, entries: readonly WindowEntry[], n: number): void {
     this.count += smallInt(fb.count[i]!);
-    addFlatTimings(this.timings, this.cap, fb, i);
+    addFlatTimings(this.timings, entries, n, this.cap, fb, i);
   }
 
   /** Offers timing `t`'s exemplar of a window; kept when slower, or when the kept one is older than `spanMs`. */
@@ -187,8 +187,12 @@ export class SeriesStore {
     }
   }
 
-  /** Merges a flat batch (wire/flat-batch.ts) with the same effect as merge() of the same batch read by the general path. */
-  mergeFlat(fb: FlatBatch, now: number, onSeries?: (s: StoredSeries, fb: FlatBatch, i: number) => void): void {
+  /**
+   * Merges a flat batch (wire/flat-batch.ts) with the same effect as merge() of the same batch
+   * read by the general path, and each point into the window entries `windows` gives for it at
+   * time `t` (the timings of a series and of its entries are merged in one pass).
+   */
+  mergeFlat(fb: FlatBatch, now: number, windows: WindowRing, t: number): void {
     this.ids.sweep(now);
     const nStrings = fb.nStrings;
     if (this.tableIds.length < nStrings) this.tableIds = new Int32Array(Math.max(nStrings, 2 * this.tableIds.length));
@@ -206,11 +210,13 @@ export class SeriesStore {
         s = this.create(keyOf(kids, 0), labels, kids, 0, ns, now);
       }
       s.lastSeen = now;
-      s.addFlat(fb, i);
+      const entries = windows.hit;
+      const n = windows.entriesFor(t, s);
+      s.addFlat(fb, i, entries, n);
+      for (let j = 0; j < n; j++) entries[j]!.addFlatPoint(fb, i);
       const trace = fb.exTrace[i];
       if (trace != null) s.offerExemplar(0, { traceId: trace, valueMs: fb.exValue[i]! / 1000, timeMs: fb.exTime[i]! }, now, this.opts.exemplarSpanMs);
       this.points++;
-      onSeries?.(s, fb, i);
     }
   }
 

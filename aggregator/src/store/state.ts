@@ -54,7 +54,7 @@ export class AggregatorState {
     const t = this.placeTime(b, now);
     this.dataSince = Math.min(this.dataSince, t - Math.max(0, b.window[1] - b.window[0]));
     const w = this.windows;
-    if (b instanceof FlatBatch) this.store.mergeFlat(b, now, (s, fb, i) => w.addFlat(t, s, fb, i));
+    if (b instanceof FlatBatch) this.store.mergeFlat(b, now, w, t);
     else this.store.merge(b, now, (s, ws, from) => w.add(t, s, ws, from));
     return "accepted";
   }

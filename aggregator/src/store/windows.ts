@@ -7,7 +7,7 @@
 import { ExpHist } from "./exp-histogram.ts";
 import type { Bounds } from "./v1-buckets.ts";
 import type { StoredSeries } from "./series-store.ts";
-import { addFlatTimings, addWireTiming } from "./wire-timing.ts";
+import { addWireTiming } from "./wire-timing.ts";
 import { keepSlowest } from "./exemplars.ts";
 import type { Exemplar } from "./exemplars.ts";
 import type { WireSeries } from "../wire/types.ts";
@@ -48,10 +48,9 @@ export class WindowEntry {
     if (x) keepSlowest(this.slowest, { traceId: x.traceId, valueMs: x.valueUs / 1000, timeMs: x.timeMs });
   }
 
-  /** Adds series `i` of a flat batch (the same as add() of that series read by the general path). */
-  addFlat(fb: FlatBatch, i: number): void {
+  /** Adds series `i` of a flat batch but its timings (series-store.ts merges those with the series'): with them, the same as add() of that series read by the general path. */
+  addFlatPoint(fb: FlatBatch, i: number): void {
     this.count += smallInt(fb.count[i]!);
-    addFlatTimings(this.timings, this.cap, fb, i);
     const trace = fb.exTrace[i];
     if (trace != null) keepSlowest(this.slowest, { traceId: trace, valueMs: fb.exValue[i]! / 1000, timeMs: fb.exTime[i]! });
   }
@@ -218,8 +217,8 @@ export class WindowRing {
   private readonly folds: boolean;
   /** Number of the newest fine slot written: the one slot not yet folded into the coarse rings. */
   private head = -Infinity;
-  /** Scratch of targets(). */
-  private readonly hit: WindowEntry[] = [];
+  /** Scratch of entriesFor(). */
+  readonly hit: WindowEntry[] = [];
   constructor(readonly slotMs: number, cap: number) {
     // window_slot_s is at most 60, so the minute ring is never finer than the configured slots.
     this.rings = [...(slotMs < 60_000 ? [new Ring(slotMs, 60_000, cap)] : []), new Ring(60_000, 900_000, cap), new Ring(300_000, 3_600_000, cap)];
@@ -235,20 +234,15 @@ export class WindowRing {
 
   add(t: number, s: StoredSeries, w: WireSeries, from: Bounds | null): void {
     const hit = this.hit;
-    for (let k = this.targets(t, s), j = 0; j < k; j++) hit[j]!.add(w, from);
-  }
-
-  /** Series `i` of a flat batch, landed in series `s`: the same as add() of it read by the general path. */
-  addFlat(t: number, s: StoredSeries, fb: FlatBatch, i: number): void {
-    const hit = this.hit;
-    for (let k = this.targets(t, s), j = 0; j < k; j++) hit[j]!.addFlat(fb, i);
+    for (let k = this.entriesFor(t, s), j = 0; j < k; j++) hit[j]!.add(w, from);
   }
 
   /**
    * Puts in `hit` the entries a point of series `s` at time `t` changes, returns how many: the
    * fine slot's, and for a late point (its fine slot already folded) the coarse rings' too.
+   * Valid until the next call.
    */
-  private targets(t: number, s: StoredSeries): number {
+  entriesFor(t: number, s: StoredSeries): number {
     const hit = this.hit;
     let k = 0;
     if (!this.folds) {

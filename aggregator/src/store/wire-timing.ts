@@ -18,16 +18,24 @@ export function addWireTiming(h: ExpHist, t: Timing | ExpTiming, v1: Bounds | nu
   }
 }
 
-/** Series s's timings of a flat batch into `hs` (one per timing, made with bucket cap `cap` when missing). */
-export function addFlatTimings(hs: (ExpHist | null)[], cap: number, fb: FlatBatch, s: number): void {
+/**
+ * Series s's timings of a flat batch into `first` and into the timings of `more[0..nMore)` (a
+ * series and its window entries: each timing is read once for all of them). Histograms are
+ * made with bucket cap `cap` when missing.
+ */
+export function addFlatTimings(first: (ExpHist | null)[], more: readonly { readonly timings: (ExpHist | null)[] }[], nMore: number, cap: number, fb: FlatBatch, s: number): void {
   const mask = fb.tmask[s]!;
   for (let t = 0; t < NT; t++) {
     if (!(mask & (1 << t))) continue;
     const k = s * NT + t;
-    const h = hs[t] ?? (hs[t] = new ExpHist(cap));
-    h.addTotals(smallInt(fb.tn[k]!), smallInt(fb.tsum[k]!));
-    h.addZero(smallInt(fb.tzero[k]!));
-    const len = fb.tlen[k]!;
-    if (len > 0) h.addSparse(fb.tscale[k]!, fb.toff[k]!, fb.toff[k]! + len - 1, fb.bIdx, fb.bCnt, fb.tb0[k]!, fb.tb1[k]!);
+    const n = smallInt(fb.tn[k]!), sumUs = smallInt(fb.tsum[k]!), zero = smallInt(fb.tzero[k]!);
+    const len = fb.tlen[k]!, scale = fb.tscale[k]!, lo = fb.toff[k]!, b0 = fb.tb0[k]!, b1 = fb.tb1[k]!;
+    for (let j = -1; j < nMore; j++) {
+      const hs = j < 0 ? first : more[j]!.timings;
+      const h = hs[t] ?? (hs[t] = new ExpHist(cap));
+      h.addTotals(n, sumUs);
+      h.addZero(zero);
+      if (len > 0) h.addSparse(scale, lo, lo + len - 1, fb.bIdx, fb.bCnt, b0, b1);
+    }
   }
 }
