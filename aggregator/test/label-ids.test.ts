@@ -11,7 +11,7 @@ import { readBatch } from "../src/wire/read-batch.ts";
 
 const LIMITS = { maxSeries: 10_000, maxStrings: 100_000, maxBounds: 64, maxLabelLength: 64, maxTimingBuckets: 160 };
 
-test("a key holds its ten ids, ids beyond 16 bits included", () => {
+test("a key holds its label ids, ids beyond 16 bits included", () => {
   const ids = Int32Array.of(0, 1, 65_535, 65_536, 1 << 20, 7, 8, 9, 10, 2 ** 31 - 1);
   const k = keyOf(ids, 0);
   assert.equal(k.length, 20);

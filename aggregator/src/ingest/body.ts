@@ -19,6 +19,8 @@ export function readBody(payload: IncomingMessage, timeoutMs: number, onBytes: (
   const timer = setTimeout(() => settle(new AggError("AGG_ERR_TIMEOUT", `body not received within body_timeout_ms=${timeoutMs}`, "", { closeConnection: true })), timeoutMs);
   const onData = (c: Buffer) => { chunks.push(c); size += c.length; onBytes(c.length); };
   payload.on("data", onData);
-  payload.once("end", () => settle(null, Buffer.concat(chunks, size)));
+  // A body that arrived in one chunk (a batch usually does) is that chunk: a fresh buffer of
+  // the socket's read, not reused, so it is kept as is instead of copied.
+  payload.once("end", () => settle(null, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
   payload.once("error", (e) => settle(e));
 }

@@ -1,5 +1,5 @@
 // Label values interned as small integer ids, so a series is keyed by a short string of its
-// label ids (two UTF-16 units per id) instead of its ten values joined: a batch's string table
+// label ids (two UTF-16 units per id) instead of its values joined: a batch's string table
 // is interned once per batch, and each series' key is built from ids and hashed in a few
 // nanoseconds. Stored series hold references to their ids. An id is never reused while a key
 // made from it may still name a window entry (the windows key entries by series key): a value
@@ -8,10 +8,7 @@
 // sweep. Sweeps run between batches (ids handed out stay valid for the batch) and only when
 // the table has doubled since the last one, so their cost is amortised per value interned.
 
-import { LABEL_NAMES } from "../wire/types.ts";
-
-// keyOf() spells out the ten ids (a call with fixed arguments is the fast one).
-if (LABEL_NAMES.length !== 10) throw new Error("label-ids: keyOf() expects 10 labels");
+import { NL } from "../wire/flat-batch.ts";
 
 /** Values interned beyond the live ones before a sweep is worth its walk. */
 const SLACK = 4096;
@@ -122,13 +119,16 @@ export class LabelIds {
   }
 }
 
-/** A series key: its ten label ids, two UTF-16 units each. */
+const codes: number[] = [];
+/** A series key: its label ids `ids[at..at+NL)`, two UTF-16 units each (built for new series only; lookups go by ids, series-index.ts). */
 export function keyOf(ids: ArrayLike<number>, at: number): string {
-  const a = ids[at]!, b = ids[at + 1]!, c = ids[at + 2]!, d = ids[at + 3]!, e = ids[at + 4]!;
-  const f = ids[at + 5]!, g = ids[at + 6]!, h = ids[at + 7]!, i = ids[at + 8]!, j = ids[at + 9]!;
-  return String.fromCharCode(
-    a >>> 16, a & 0xffff, b >>> 16, b & 0xffff, c >>> 16, c & 0xffff, d >>> 16, d & 0xffff, e >>> 16, e & 0xffff,
-    f >>> 16, f & 0xffff, g >>> 16, g & 0xffff, h >>> 16, h & 0xffff, i >>> 16, i & 0xffff, j >>> 16, j & 0xffff);
+  codes.length = 2 * NL;
+  for (let j = 0; j < NL; j++) {
+    const id = ids[at + j]!;
+    codes[2 * j] = id >>> 16;
+    codes[2 * j + 1] = id & 0xffff;
+  }
+  return String.fromCharCode(...codes);
 }
 
 /** The label id at position `k` of a key. */

@@ -1,10 +1,9 @@
-// Stored series by their ten label ids (label-ids.ts), for the flat-batch merge: a series is
+// Stored series by their label ids (label-ids.ts), for the flat-batch merge: a series is
 // found from the ids its batch resolved, without building its key string and hashing that.
 // Open addressing with linear probing, at most half full; removals rebuild it (series leave in
 // expiry sweeps, seconds apart).
 import { idAt } from "./label-ids.ts";
-
-const NL = 10;
+import { NL } from "../wire/flat-batch.ts";
 
 function hashIds(ids: Int32Array, at: number): number {
   let h = 0x811c9dc5;
@@ -13,7 +12,7 @@ function hashIds(ids: Int32Array, at: number): number {
   return Math.imul(h, 0x85ebca6b) ^ (h >>> 13);
 }
 
-/** The series whose key holds the ids `ids[at..at+10)`. */
+/** Whether the series' key holds the ids `ids[at..at+NL)`. */
 function holds(key: string, ids: Int32Array, at: number): boolean {
   for (let j = 0; j < NL; j++) if (idAt(key, j) !== ids[at + j]) return false;
   return true;
@@ -34,7 +33,7 @@ export class SeriesIndex<S extends { readonly key: string }> {
     }
   }
 
-  /** Adds a series not held yet, whose key holds `ids[at..at+10)`. */
+  /** Adds a series not held yet, whose key holds `ids[at..at+NL)`. */
   add(s: S, ids: Int32Array, at: number): void {
     if (2 * (this.count + 1) > this.hashes.length) this.resize(2 * this.hashes.length);
     this.put(s, hashIds(ids, at));
