@@ -196,6 +196,8 @@ function viewPaths(workloads: readonly Workload[]): [string, string][] {
     ["latency 5m by user_tier (one service)", `/api/v1/latency?destination_service=${svc}&window=5m&by=user_tier`],
     ["graph 5m", "/api/v1/graph?window=5m"],
     ["overview 5m by user_tier", "/api/v1/overview?window=5m&by=user_tier"],
+    // A native histogram's count and sum are sampled at every step of the window (promql.ts): 1h is 12× the steps of 5m.
+    ["overview 1h by user_tier", "/api/v1/overview?window=1h&by=user_tier"],
   ];
 }
 
@@ -391,7 +393,7 @@ export function capacityText(one: FleetResult): string {
   const r = one.rows[0]!;
   const perCore = r.points / r.cpuS;
   const lines = [
-    `**Per label set** (one replica, the run above): ${fmt(r.series / r.labelSets, 1)} series in Prometheus (the request counter and five native histograms; the replica's own metrics included), ${fmt(r.scrapeGzipBytes / r.labelSets)} bytes of gzip protobuf and ${fmt(r.scrapeBodyBytes / r.labelSets)} bytes of protobuf per scrape; the aggregator's memory per label set is the benchmark's \`aggregator.memory_per_series_bytes\` (results table above).`,
+    `**Per label set** (one replica, the run above): ${fmt(r.series / r.labelSets, 1)} series in Prometheus (the request counter and five native histograms; the replica's own metrics included), ${fmt(r.scrapeGzipBytes / r.labelSets)} bytes of gzip protobuf and ${fmt(r.scrapeBodyBytes / r.labelSets)} bytes of protobuf per scrape; the aggregator's memory per label set is the benchmark's \`aggregator.memory_per_series_bytes\` ("Latest results" under "Performance").`,
     "",
     `**Capacity per core:** ${fmt(perCore)} series-points per aggregator CPU-second, ingest and ${one.opts.scrapeIntervalS ?? SCRAPE_INTERVAL_S} s scrapes of ${fmt(r.labelSets)} label sets included (one replica, the run above; it was offered ${fmt(one.offeredPointsPerS)} series-points/s and accepted ${fmt(one.achievedPointsPerS)}/s, so this is CPU per point, not a saturation point).`,
     `A mesh of N sidecars with W workers, ${LABEL_SETS_PER_WINDOW} label sets per VM window and 1 s flushes sends N × W × ${LABEL_SETS_PER_WINDOW} series-points per second; a replica (one Node thread) at the HPA's ${HPA_TARGET * 100} % CPU target takes ${fmt(perCore * HPA_TARGET)} of them:`,
@@ -433,12 +435,14 @@ async function main(): Promise<void> {
   if (classic.length > 0) console.log(`fleet: Prometheus stored classic buckets (${classic.map((r) => r.classicSeries).join(", ")} _bucket series), not native histograms`);
   const one = results.find((r) => r.opts.replicas === 1 && r.opts.balance === "ring");
   let ok = classic.length === 0 && results.every((r) => r.countsExact);
+  const ratios: string[] = [];
   for (const r of results.filter((x) => x.opts.replicas > 1 && x.opts.balance === "ring")) {
     if (!one) break;
     const ratio = r.total.series / one.total.series;
-    console.log(`series with ${r.opts.replicas} replicas / one replica: ${ratio.toFixed(3)} (target ≤ 1.1)`);
+    ratios.push(`Series in Prometheus with ${r.opts.replicas} replicas / one replica's: ${ratio.toFixed(3)} (target ≤ 1.1).`);
     if (ratio > 1.1) ok = false;
   }
+  for (const line of ratios) console.log(line);
   if (values.readme) {
     const path = fileURLToPath(new URL("../README.md", import.meta.url));
     const md = readFileSync(path, "utf8");
@@ -446,8 +450,9 @@ async function main(): Promise<void> {
     if (a < 0 || b < a) throw new Error(`README.md has no ${BEGIN} … ${END} section`);
     const capacity = one ? capacityText(one) : "";
     const interval = values["scrape-interval"] === String(SCRAPE_INTERVAL_S) ? "" : ` --scrape-interval ${values["scrape-interval"]}`;
-    const note = `Measured ${new Date().toISOString().slice(0, 10)} by \`node --import tsx bench/fleet.ts --proxies ${values.proxies} --workers ${values.workers} --replicas ${values.replicas} --seconds ${values.seconds} --balance ${values.balance}${interval} --readme\` (it ran ${Math.round(ranS / 60)} min) on this project's 2-core CI machine (simulator, replicas and Prometheus share the cores). Prometheus 2.42 with \`--enable-feature=native-histograms\` scrapes protobuf every ${values["scrape-interval"]} s, as the shipped ServiceMonitor does; its series are counted in its head (\`count({__name__=~"meshlat_.+"})\` per replica), scrape time and body size are its own (\`scrape_duration_seconds\`, \`scrape_body_size_bytes\`), the gzip bytes are one scrape with its Accept after the run. The views are then called once to warm up and three times measured (median) on a further aggregator process with \`prometheus_url\` set; the PromQL queries and the engine's time are read from Prometheus' own \`prometheus_engine_query_duration_seconds\` (prepare + evaluation, added up over queries that run at once), its CPU from \`process_cpu_seconds_total\`.`;
-    writeFileSync(path, md.slice(0, a + BEGIN.length) + "\n" + note + "\n\n" + table + "\n\n" + capacity + "\n" + md.slice(b));
+    const note = `Measured ${new Date().toISOString().slice(0, 10)} by \`node --import tsx bench/fleet.ts --proxies ${values.proxies} --workers ${values.workers} --replicas ${values.replicas} --seconds ${values.seconds} --balance ${values.balance}${interval} --readme\` (it ran ${Math.floor(ranS / 60)} min ${Math.round(ranS % 60)} s) on this project's 2-core CI machine (simulator, replicas and Prometheus share the cores). Prometheus 2.42 with \`--enable-feature=native-histograms\` scrapes protobuf (as the shipped ServiceMonitor makes it) every ${values["scrape-interval"]} s; its series are counted in its head (\`count({__name__=~"meshlat_.+"})\` per replica), scrape time and body size are its own (\`scrape_duration_seconds\`, \`scrape_body_size_bytes\`), the gzip bytes are one scrape with its Accept after the run. The views are then called once to warm up and three times measured (median) on a further aggregator process with \`prometheus_url\` set; the PromQL queries and the engine's time are read from Prometheus' own \`prometheus_engine_query_duration_seconds\` (prepare + evaluation, added up over queries that run at once), its CPU from \`process_cpu_seconds_total\`.`;
+    const parts = [note, table, ...(ratios.length ? [ratios.join("\n")] : []), capacity];
+    writeFileSync(path, md.slice(0, a + BEGIN.length) + "\n" + parts.join("\n\n") + "\n" + md.slice(b));
   }
   process.exitCode = ok ? 0 : 1;
 }
