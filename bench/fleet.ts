@@ -327,7 +327,8 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
     const views: ViewCost[] = [];
     for (const [view, path] of viewer ? viewPaths(workloads) : []) {
       views.push(await measureView(viewer!.url, prom.url, view, path));
-      o.log(`fleet: ${view}: ${fmt(views.at(-1)!.wallMs)} ms, ${views.at(-1)!.queries} PromQL queries`);
+      const v = views.at(-1)!;
+      o.log(`fleet: ${view}: ${fmt(v.wallMs)} ms, ${v.queries} PromQL queries${v.error ? `, failed: ${v.error}` : ""}`);
     }
     const { log: _log, ...opts } = o;
     return {
@@ -380,7 +381,7 @@ export function viewTable(results: FleetResult[]): string {
     "|---|---|--:|--:|--:|--:|--:|",
   ];
   for (const res of results) {
-    for (const v of res.views) lines.push(`| ${runName(res)} | ${v.view} | ${fmt(v.wallMs)} | ${fmt(v.queries)} | ${fmt(v.promMs)} | ${fmt(v.promCpuMs)} | ${fmt(v.bytes)} |`);
+    for (const v of res.views) lines.push(`| ${runName(res)} | ${v.view} | ${fmt(v.wallMs)} | ${fmt(v.queries)} | ${fmt(v.promMs)} | ${fmt(v.promCpuMs)} | ${v.error ? `failed: ${v.error.replaceAll("|", "/")}` : fmt(v.bytes)} |`);
   }
   return lines.join("\n");
 }

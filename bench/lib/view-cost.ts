@@ -33,18 +33,20 @@ async function engine(promUrl: string): Promise<EngineCounters> {
 }
 
 /** `promMs`: the queries' engine times added up (they run at once); `promCpuMs`: Prometheus' process CPU meanwhile. */
-export interface ViewCost { view: string; wallMs: number; queries: number; promMs: number; promCpuMs: number; bytes: number }
+export interface ViewCost { view: string; wallMs: number; queries: number; promMs: number; promCpuMs: number; bytes: number; error?: string }
 
 /**
  * Calls `path` on `viewUrl` `rounds` times (after one unmeasured call that warms the view
  * process up); wall time, Prometheus' engine time and CPU are the median of the rounds, the query
- * count the most any round issued.
+ * count the most any round issued. A view that fails (e.g. 502 when a query outlasts the
+ * aggregator's Prometheus timeout) is reported with its error and the time it took to fail.
  */
 export async function measureView(viewUrl: string, promUrl: string, view: string, path: string, rounds = 3): Promise<ViewCost> {
+  let error: string | undefined;
   const call = async () => {
     const res = await fetch(viewUrl + path);
     const body = await res.text();
-    if (res.status !== 200) throw new Error(`${path}: ${res.status} ${body.slice(0, 300)}`);
+    if (res.status !== 200) error = `${res.status} ${body.slice(0, 200)}`;
     return Buffer.byteLength(body);
   };
   await call();
@@ -61,5 +63,5 @@ export async function measureView(viewUrl: string, promUrl: string, view: string
     cpus.push((after.cpuS - before.cpuS) * 1000);
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  return { view, wallMs: median(walls), queries, promMs: median(proms), promCpuMs: median(cpus), bytes };
+  return { view, wallMs: median(walls), queries, promMs: median(proms), promCpuMs: median(cpus), bytes, ...(error ? { error } : {}) };
 }
