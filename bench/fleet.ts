@@ -1,7 +1,7 @@
 // The fleet simulator: P proxies × W worker VMs post 1 s delta batches (the sample mesh's label
-// mix, spread over many namespaces, with VM churn: each window a VM reports a random 26 of its
-// workload's label sets) to R aggregator replicas, scraped by a real Prometheus. 127.0.0.1 only,
-// bounded by --seconds.
+// mix, spread over many namespaces; each window a VM reports one of 8 variants of its workload's
+// batch: up to 26 of its label sets, with varying counts) to R aggregator replicas, scraped by a
+// real Prometheus. 127.0.0.1 only, bounded by --seconds.
 //
 // Balancing is what each sidecar's Envoy does for proxy_http_call: a ring hash on the POST's
 // :authority (test/sidecar/ring-hash.ts), which the filter prefixes with the proxy's workload
@@ -19,6 +19,7 @@
 //   node --import tsx bench/fleet.ts --proxies 2000 --workers 2 --replicas 1,3 [--seconds 30]
 //        [--balance ring|random] [--scrape-interval 15] [--readme]   (--readme: write the tables into README.md)
 import http from "node:http";
+import { loadavg } from "node:os";
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
@@ -397,7 +398,7 @@ export function capacityText(one: FleetResult): string {
   const lines = [
     `**Per label set** (one replica, the run above): ${fmt(r.series / r.labelSets, 1)} series in Prometheus (the request counter and five native histograms; the replica's own metrics included), ${fmt(r.scrapeGzipBytes / r.labelSets)} bytes of gzip protobuf and ${fmt(r.scrapeBodyBytes / r.labelSets)} bytes of protobuf per scrape; the aggregator's memory per label set is the benchmark's \`aggregator.memory_per_series_bytes\` ("Latest results" under "Performance").`,
     "",
-    `**Capacity per core:** ${fmt(perCore)} series-points per aggregator CPU-second, ingest and ${one.opts.scrapeIntervalS ?? SCRAPE_INTERVAL_S} s scrapes of ${fmt(r.labelSets)} label sets included (one replica, the run above; it was offered ${fmt(one.offeredPointsPerS)} series-points/s and accepted ${fmt(one.achievedPointsPerS)}/s, so this is CPU per point, not a saturation point).`,
+    `**Capacity per core:** ${fmt(perCore)} series-points per aggregator CPU-second, ingest and ${one.opts.scrapeIntervalS ?? SCRAPE_INTERVAL_S} s scrapes of ${fmt(r.labelSets)} label sets included (one replica, the run above: CPU per point; it accepted ${fmt(one.achievedPointsPerS)} of a nominal ${fmt(one.nominalPointsPerS)} series-points/s, its VMs waiting for each answer as the filter does).`,
     `A mesh of N sidecars with W workers, ${LABEL_SETS_PER_WINDOW} label sets per VM window and 1 s flushes sends N × W × ${LABEL_SETS_PER_WINDOW} series-points per second; a replica (one Node thread) at the HPA's ${HPA_TARGET * 100} % CPU target takes ${fmt(perCore * HPA_TARGET)} of them:`,
     "",
     "| sidecars (W=2) | series-points/s | replicas for CPU |",
@@ -421,6 +422,7 @@ async function main(): Promise<void> {
     "scrape-interval": { type: "string", default: String(SCRAPE_INTERVAL_S) },
   } });
   const t0 = performance.now();
+  const loadBefore = loadavg()[0]!;
   const results: FleetResult[] = [];
   for (const balance of values.balance!.split(",")) {
     for (const r of values.replicas!.split(",")) {
@@ -452,7 +454,7 @@ async function main(): Promise<void> {
     if (a < 0 || b < a) throw new Error(`README.md has no ${BEGIN} … ${END} section`);
     const capacity = one ? capacityText(one) : "";
     const interval = values["scrape-interval"] === String(SCRAPE_INTERVAL_S) ? "" : ` --scrape-interval ${values["scrape-interval"]}`;
-    const note = `Measured ${new Date().toISOString().slice(0, 10)} by \`node --import tsx bench/fleet.ts --proxies ${values.proxies} --workers ${values.workers} --replicas ${values.replicas} --seconds ${values.seconds} --balance ${values.balance}${interval} --readme\` (it ran ${Math.floor(ranS / 60)} min ${Math.round(ranS % 60)} s) on this project's 2-core CI machine (simulator, replicas and Prometheus share the cores). Prometheus 2.42 with \`--enable-feature=native-histograms\` scrapes protobuf (as the shipped ServiceMonitor makes it) every ${values["scrape-interval"]} s; its series are counted in its head (\`count({__name__=~"meshlat_.+"})\` per replica), scrape time and body size are its own (\`scrape_duration_seconds\`, \`scrape_body_size_bytes\`), the gzip bytes are one scrape with its Accept after the run. The views are then called once to warm up and three times measured (median) on a further aggregator process with \`prometheus_url\` set; the PromQL queries and the engine's time are read from Prometheus' own \`prometheus_engine_query_duration_seconds\` (prepare + evaluation, added up over queries that run at once), its CPU from \`process_cpu_seconds_total\`.`;
+    const note = `Measured ${new Date().toISOString().slice(0, 10)} by \`node --import tsx bench/fleet.ts --proxies ${values.proxies} --workers ${values.workers} --replicas ${values.replicas} --seconds ${values.seconds} --balance ${values.balance}${interval} --readme\` (it ran ${Math.floor(ranS / 60)} min ${Math.round(ranS % 60)} s) on this project's 2-core CI machine (simulator, replicas and Prometheus share the cores; 1-minute load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after). Prometheus 2.42 with \`--enable-feature=native-histograms\` scrapes protobuf (as the shipped ServiceMonitor makes it) every ${values["scrape-interval"]} s; its series are counted in its head (\`count({__name__=~"meshlat_.+"})\` per replica), scrape time and body size are its own (\`scrape_duration_seconds\`, \`scrape_body_size_bytes\`), the gzip bytes are one scrape with its Accept after the run. The views are then called once to warm up and three times measured (median) on a further aggregator process with \`prometheus_url\` set; the PromQL queries and the engine's time are read from Prometheus' own \`prometheus_engine_query_duration_seconds\` (prepare + evaluation, added up over queries that run at once), its CPU from \`process_cpu_seconds_total\`.`;
     const parts = [note, table, ...(ratios.length ? [ratios.join("\n")] : []), capacity];
     writeFileSync(path, md.slice(0, a + BEGIN.length) + "\n" + parts.join("\n\n") + "\n" + md.slice(b));
   }
