@@ -16,6 +16,11 @@ export const NT = TIMING_NAMES.length;
  */
 export const smallInt = (v: number): number => (v <= 0x3fffffff ? v | 0 : v);
 
+/** Scratch kept whatever the batches: series, strings, and buckets in the pool (~1 MB together). */
+const KEEP_SERIES = 2048;
+const KEEP_STRINGS = 8192;
+const KEEP_BUCKETS = 1 << 16;
+
 export class FlatBatch {
   readonly v = 2 as const;
   proxy = { id: "", workload: "", namespace: "", region: "" };
@@ -67,18 +72,26 @@ export class FlatBatch {
   /** Room for a string table of `n` entries. */
   reserveStrings(n: number): void {
     this.nStrings = n;
-    if (this.strStart.length >= n) return;
-    const cap = Math.max(n, 2 * this.strStart.length, 256);
+    if (this.strStart.length >= n && this.strStart.length <= Math.max(KEEP_STRINGS, 4 * n)) return;
+    const cap = this.strStart.length >= n ? Math.max(n, 256) : Math.max(n, 2 * this.strStart.length, 256);
     this.strStart = new Int32Array(cap);
     this.strEnd = new Int32Array(cap);
   }
 
-  /** Room for `n` series; resets the bucket pool. */
+  /**
+   * Room for `n` series; resets the bucket pool. Room one outsized batch needed is given back
+   * when batches are back to a quarter of it, so a single huge (or hostile) batch does not keep
+   * its scratch for good.
+   */
   reset(n: number): void {
+    if (this.bIdx.length > Math.max(KEEP_BUCKETS, 4 * this.nb)) {
+      this.bIdx = new Int32Array(Math.max(1024, this.nb));
+      this.bCnt = new Float64Array(this.bIdx.length);
+    }
     this.n = n;
     this.nb = 0;
-    if (this.count.length >= n) return;
-    const cap = Math.max(n, 2 * this.count.length, 64);
+    if (this.count.length >= n && this.count.length <= Math.max(KEEP_SERIES, 4 * n)) return;
+    const cap = this.count.length >= n ? Math.max(n, 64) : Math.max(n, 2 * this.count.length, 64);
     this.lab = new Int32Array(cap * NL);
     this.count = new Float64Array(cap);
     this.tmask = new Uint8Array(cap);
