@@ -15,6 +15,13 @@ import type { AggregatorState } from "../store/state.ts";
 import type { SelfMetrics } from "../metrics/self-metrics.ts";
 import { ERROR_BODY, sendError, toAggError } from "./error-reply.ts";
 
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The admission ticket an ingest request holds until its response or abort. */
+    ingestTicket: Ticket | null;
+  }
+}
+
 export const INGEST_PATH = "/v1/batches";
 export const MSGPACK_TYPES = ["application/msgpack", "application/vnd.msgpack", "application/x-msgpack"];
 
@@ -40,11 +47,13 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
     app.addHook("onClose", async () => probe.stop());
   }
   const admission = new Admission({ config: cfg, pressure, draining: opts.draining });
-  const tickets = new WeakMap<FastifyRequest, Ticket>();
+  // On the request itself (a decorated field, set up once): no WeakMap entry per request for
+  // the garbage collector to trace.
+  app.decorateRequest("ingestTicket", null);
   const release = (req: FastifyRequest) => {
-    const t = tickets.get(req);
+    const t = req.ingestTicket;
     if (!t) return;
-    tickets.delete(req);
+    req.ingestTicket = null;
     admission.release(t);
   };
 
@@ -57,13 +66,13 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
   });
 
   app.addContentTypeParser(MSGPACK_TYPES, (req, payload, done) => {
-    const t = tickets.get(req);
+    const t = req.ingestTicket;
     readBody(payload as IncomingMessage, cfg.body_timeout_ms, (n) => { if (t) admission.received(t, n); }, done);
   });
 
   app.post(INGEST_PATH, {
     schema: { response: { 204: { type: "null" }, "4xx": ERROR_BODY, "5xx": ERROR_BODY } },
-    onRequest: async (req) => { tickets.set(req, admission.admit(req.headers)); },
+    onRequest: async (req) => { req.ingestTicket = admission.admit(req.headers); },
     // A client that disconnects mid-body gets no response: release its ticket on abort too.
     onResponse: async (req) => release(req),
     onRequestAbort: async (req) => release(req),
