@@ -114,7 +114,10 @@ export class LabelIds {
       this.free.push(id);
       this.count--;
     }
-    this.rebuild(this.slots.length);
+    // Shrinks the table too: one batch with a huge string table must not keep it large.
+    let size = 1024;
+    while (size < 4 * this.count) size *= 2;
+    this.rebuild(Math.min(size, this.slots.length));
     this.sweepAt = Math.max(SLACK, 2 * this.count);
   }
 }
