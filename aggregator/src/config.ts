@@ -23,9 +23,9 @@ export const SCHEMA = {
   drain_period_ms: { kind: "int", default: 15000, min: 0, max: 600000, unit: "milliseconds", help: "after SIGTERM/SIGINT: ingest answers 503 and /metrics is still served for this long, then the server closes" },
   shed_event_loop_delay_ms: { kind: "int", default: 1000, min: 0, max: 60000, unit: "milliseconds (0 = off)", help: "shed ingest (429) while the event loop delay (p99, last second) exceeds this" },
   shed_heap_percent: { kind: "int", default: 85, min: 0, max: 100, unit: "percent of the V8 heap limit (0 = off)", help: "shed ingest (429) while the used heap exceeds this share of its limit" },
-  // Each label set renders ~35 KiB of /metrics text (5 histograms x 23 lines x ~300 B): 10k is
-  // ~345 MiB, ~1.3 s with gzip; 50k took 15-20 s, past Prometheus' default scrape_timeout (10 s).
-  max_series: { kind: "int", default: 10000, min: 1, max: 2_000_000, unit: "label sets", help: "stored series cap; new label sets beyond it fold into the overflow series (each costs ~35 KiB of /metrics text per scrape)" },
+  // Classic-bucket text grows with label sets x timings x buckets: the default keeps a text scrape
+  // within Prometheus' default scrape_timeout (10 s; docs/aggregator.md, Capacity).
+  max_series: { kind: "int", default: 10000, min: 1, max: 2_000_000, unit: "label sets", help: "stored series cap; new label sets beyond it fold into the overflow series (each label set is held in memory — bench/aggregator.ts measures its bytes — and scraped as 6 Prometheus series with native histograms: its request counter and 5 timing histograms; as classic-bucket text, a line per bucket plus _sum and _count per timing)" },
   // statsd_exporter's `ttl`: a label set that stopped being reported must not stay in /metrics forever.
   series_ttl_s: { kind: "int", default: 600, min: 10, max: 7 * 86400, unit: "seconds", help: "a series (label set) not updated for this long leaves /metrics, counted in meshlat_aggregator_series_expired_total (restarts from 0 if it returns)" },
   window_slot_s: { kind: "int", default: 10, min: 1, max: 60, unit: "seconds", help: "granularity of the sliding windows behind the APIs (1m/5m/15m/1h)" },

@@ -3,6 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { NONE, anyOf, lives, matcher, windowIncrease } from "../src/query/promql.ts";
+import { LABEL_NAMES } from "../src/wire/types.ts";
 
 test("anyOf matches exactly the given instances (RE2 metacharacters escaped, as PromQL reads the string)", () => {
   const m = anyOf("instance", ["10.0.0.1:9464", "a+b(c)"]);
@@ -53,8 +54,14 @@ test("lives: a change of a replica's start time is a restart at that scrape; the
   assert.equal(lives([], from).firstScrapeMs, from);
 });
 
-test("a native histogram's float function is sampled by a subquery (no range selector of its own)", () => {
-  const q = windowIncrease("meshlat_request_duration_milliseconds", [], 60, 1, 1_000_000, NONE, "", (x) => `histogram_count(${x})`);
-  assert.match(q, /last_over_time\(histogram_count\(meshlat_request_duration_milliseconds\)\[60000ms:1s\]\)/);
-  assert.match(q, /last_over_time\(histogram_count\(meshlat_request_duration_milliseconds\)\[300000ms:1s\] offset 60000ms\)/);
+test("a native histogram's float function: end − start as two instant lookups; a replica with a stale series by a subquery", () => {
+  const name = "meshlat_request_duration_milliseconds";
+  const plain = windowIncrease(name, [], 60, 1, 1_000_000, NONE, "", (x) => `histogram_count(${x})`);
+  assert.equal(plain, `sum by (${LABEL_NAMES.join(",")}) ((histogram_count(${name}) - (histogram_count(${name} offset 60000ms) or histogram_count(${name}) * 0)))`);
+  const q = windowIncrease(name, [], 60, 1, 1_000_000, { restarts: new Map(), drops: [], stale: ["10.0.0.3:9464"] }, "", (x) => `histogram_count(${x})`);
+  assert.match(q, /histogram_count\(meshlat_request_duration_milliseconds\{instance!~"10\\\\.0\\\\.0\\\\.3:9464"\}\) - /);
+  assert.match(q, /last_over_time\(histogram_count\(meshlat_request_duration_milliseconds\{instance=~"10\\\\.0\\\\.0\\\\.3:9464"\}\)\[60000ms:1s\]\)/);
+  assert.match(q, /last_over_time\(histogram_count\(meshlat_request_duration_milliseconds\{instance=~"10\\\\.0\\\\.0\\\\.3:9464"\}\)\[300000ms:1s\] offset 60000ms\)/);
+  // The float counter ignores `stale`: its last_over_time reads raw samples.
+  assert.doesNotMatch(windowIncrease("meshlat_requests_total", [], 60, 1, 1_000_000, { restarts: new Map(), drops: [], stale: ["x"] }), /instance/);
 });

@@ -66,7 +66,7 @@ after(async () => {
 
 const CLASSIC_FORM = /_duration_milliseconds_(bucket|sum|count)\b/;
 const NATIVE_FORM = /histogram_(count|sum)\(|meshlat_[a-z]+_duration_milliseconds(?![_a-z])/;
-/** Window start/drop queries and the request counter: asked whatever the timings. */
+/** Window start and edge (drop/stale) queries and the request counter: asked whatever the timings. */
 const FIXED = 3;
 
 /** Per label set: the count and, per timing, n / sum / buckets (or null when empty). */
@@ -106,3 +106,23 @@ for (const form of ["native", "classic"] as const) {
     }
   });
 }
+
+test("a 1h window from native histograms reads each series at the window's edges, not step by step over the hour", async () => {
+  const rec = await recorder(native.url);
+  try {
+    const src = new PrometheusSource(rec.url, 1);
+    const now = Date.now();
+    const hour = await src.window(now, 3_600_000, CAP);
+    assert.equal(rec.queries.length, FIXED + TIMING_NAMES.length * 4, rec.queries.join("\n"));
+    // Steps a subquery evaluates per series (range / step): at a 1 s step, 3,600 for an hour.
+    const steps = rec.queries.flatMap((q) => [...q.matchAll(/\[(\d+)ms:(\d+)s\]/g)].map((m) => Number(m[1]) / 1000 / Number(m[2])));
+    assert.deepEqual(steps, [], `no subquery when no replica restarted, dropped or lost a series:\n${rec.queries.join("\n")}`);
+    // The same answer as a window that holds all the data anyway.
+    rec.queries.length = 0;
+    const minute = await src.window(now, 60_000, CAP);
+    assert.equal(hour.entries.reduce((a, e) => a + e.count, 0), sentRequests);
+    assert.deepEqual(shape(hour.entries, TIMING_NAMES.map((_, t) => t)), shape(minute.entries, TIMING_NAMES.map((_, t) => t)));
+  } finally {
+    await rec.close();
+  }
+});

@@ -20,7 +20,7 @@ import { LABEL_NAMES, TIMING_NAMES } from "../wire/types.ts";
 import { addNative } from "./native-shape.ts";
 import { keyOf, num } from "./prom-vector.ts";
 import type { PromVector } from "./prom-vector.ts";
-import { dropsQuery, lives, selector, startTimesQuery, windowIncrease } from "./promql.ts";
+import { edgesQuery, lives, selector, startTimesQuery, windowIncrease } from "./promql.ts";
 import type { Special } from "./promql.ts";
 
 const LE_EXP = new Map<string, number>(CLASSIC_LE_EXP.map((k) => [String(2 ** k), k]));
@@ -79,13 +79,15 @@ export class PrometheusSource {
     // it exactly and cover everything scraped until now.
     const t = Math.ceil(nowMs / 1000 / step) * step;
     const w = Math.round(windowMs / 1000);
-    const [starts, dropped, present] = await Promise.all([
+    const [starts, edges, present] = await Promise.all([
       this.get<{ metric: Record<string, string>; values: [number, string][] }>(startTimesQuery(w), t, "matrix"),
-      this.query(dropsQuery(matchers, w), t),
+      this.query(edgesQuery(matchers, w), t),
       this.families(matchers, t - w, t),
     ]);
     const { restarts, firstScrapeMs } = lives(starts, t * 1000 - w * 1000);
-    const special: Special = { restarts, drops: dropped.map((r) => r.metric.instance ?? "").filter((i) => i !== "" && !restarts.has(i)) };
+    const edge = (kind: string) => edges.filter((r) => r.metric.meshlat_edge === kind).map((r) => r.metric.instance ?? "").filter((i) => i !== "" && !restarts.has(i));
+    const drops = edge("drop"), stale = edge("stale").filter((i) => !drops.includes(i));
+    const special: Special = { restarts, drops, stale };
     const inc = (metric: string, extra = "") => this.query(windowIncrease(metric, matchers, w, step, t, special, extra), t);
     // Each timing as classic buckets/sum/count (a Prometheus that scrapes text), or as native
     // histograms (one that scrapes protobuf): counts and sums through the same increases, the

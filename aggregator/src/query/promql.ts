@@ -36,6 +36,13 @@ export interface Special {
   readonly restarts: ReadonlyMap<string, readonly number[]>;
   /** Replicas with a counter drop but no restart (a label set back after series_ttl_s). */
   readonly drops: readonly string[];
+  /**
+   * Replicas (neither restarted nor dropped) with a series missing at one of the window's edges
+   * while it was there before (lost, a label set expired, a failed scrape's staleness markers):
+   * their native histograms' last values are looked up step by step. Only native histograms
+   * read it; absent: none.
+   */
+  readonly stale?: readonly string[];
 }
 
 export const NONE: Special = { restarts: new Map(), drops: [] };
@@ -50,6 +57,10 @@ export const NONE: Special = { restarts: new Map(), drops: [] };
  *   a missed scrape changes nothing. A restarted replica (`special.restarts`) has one such term
  *   per life, each over the time between its first scrapes: a restart counts even when the
  *   counters came back above their old values.
+ * - A native histogram (`of`) of a replica that is neither special nor `special.stale`: every
+ *   series there at the window's end is there at its start too unless it began inside it, so
+ *   the change is two instant lookups (end − start, or end), not a subquery step by step over
+ *   the window — the cost of a long window at fleet size.
  * - `special.drops`: the sum of the increases between steps of `stepS`, each from the last
  *   value within BRIDGE_STEPS steps before, a value with none before or below it counting whole
  *   (a label set that expired and came back started from 0). Costs window/step evaluations per
@@ -69,8 +80,17 @@ export function windowIncrease(metric: string, matchers: readonly string[], wind
     return `(${last} - (last_over_time(${range(m, from - baseFrom)}${offset(t - from)}) or ${last} * 0))`;
   };
   const special_ = [...special.restarts.keys(), ...special.drops];
+  const without = (xs: readonly string[]) => selector(metric, xs.length ? [...matchers, anyOf("instance", xs, "!~")] : matchers);
   const terms: string[] = [];
-  terms.push(change(selector(metric, special_.length ? [...matchers, anyOf("instance", special_, "!~")] : matchers), -Infinity, from, t));
+  const stale = of ? special.stale ?? [] : [];
+  if (of) {
+    const m = without([...special_, ...stale]);
+    const start = of(`${m}${offset(t - from)}`);
+    terms.push(`(${of(m)} - (${start} or ${of(m)} * 0))`);
+    if (stale.length > 0) terms.push(change(selector(metric, [...matchers, anyOf("instance", stale)]), -Infinity, from, t));
+  } else {
+    terms.push(change(without(special_), -Infinity, from, t));
+  }
   for (const [instance, lives] of special.restarts) {
     const m = selector(metric, [...matchers, matcher("instance", instance)]);
     const starts = [-Infinity, ...lives];
@@ -90,9 +110,18 @@ export function windowIncrease(metric: string, matchers: readonly string[], wind
   return `sum by (${BY}${extra}) (${terms.join(" or ")})`;
 }
 
-/** PromQL: the replicas with a request counter drop in the window or just before it. */
-export function dropsQuery(matchers: readonly string[], windowS: number): string {
-  return `count by (instance) (resets(${selector("meshlat_requests_total", matchers)}[${windowS + GAP_S}s]) > 0)`;
+/**
+ * PromQL over the float request counter (cheap: raw samples): the replicas with a counter drop in
+ * the window or just before it (label `meshlat_edge="drop"`), and those with a series missing at
+ * the window's end or start that was there in the window or just before it (`"stale"`; see
+ * Special.stale). One query for both.
+ */
+export function edgesQuery(matchers: readonly string[], windowS: number): string {
+  const c = selector("meshlat_requests_total", matchers);
+  const drops = `count by (instance) (resets(${c}[${windowS + GAP_S}s]) > 0)`;
+  const stale = `count by (instance) ((last_over_time(${c}[${windowS}s]) unless ${c}) or (last_over_time(${c}[${GAP_S}s] offset ${windowS}s) unless ${c} offset ${windowS}s))`;
+  const tag = (q: string, v: string) => `label_replace(${q}, "meshlat_edge", "${v}", "", "")`;
+  return `${tag(drops, "drop")} or ${tag(stale, "stale")}`;
 }
 
 /** PromQL: every replica's start time, scraped over the window and the GAP_S before it (a range vector). */
