@@ -7,6 +7,7 @@ import { METRIC_TYPE, PROTOBUF_CONTENT_TYPE, ZERO_THRESHOLD, decodeFamilies, enc
 import { renderTrafficProtobuf } from "../src/metrics/traffic-protobuf.ts";
 import { HELP, HISTOGRAM_FAMILIES, REQUESTS_FAMILY, REQUESTS_HELP } from "../src/metrics/traffic.ts";
 import { current } from "../src/store/exemplars.ts";
+import type { SeriesStore } from "../src/store/series-store.ts";
 import { LABEL_NAMES, TIMING_NAMES } from "../src/wire/types.ts";
 import { ExpHist, observeUs, upperMs } from "../src/store/exp-histogram.ts";
 import { descriptorOf } from "../scripts/proto-json.ts";
@@ -95,6 +96,18 @@ test("a Prometheus protobuf scrape gets native histograms for the traffic and cl
   } finally { await a.fastify.close(); }
 });
 
+/** The traffic families as protobufjs encodes fresh MetricFamily objects of the store (what the render must equal). */
+function plainEncoding(store: SeriesStore, span: { nowMs: number; spanMs: number }): Buffer {
+  const list = [...store.series.values()];
+  const label = (s: (typeof list)[number]) => LABEL_NAMES.map((name, i) => ({ name, value: s.labels[i]! }));
+  const fams = [encodeFamily({ name: REQUESTS_FAMILY, help: REQUESTS_HELP, type: METRIC_TYPE.counter, metric: list.map((s) => ({ label: label(s), counter: { value: s.count } })) })];
+  TIMING_NAMES.forEach((t, k) => {
+    const metric = list.filter((s) => s.timings[k]).map((s) => nativeHistogram(label(s), s.timings[k]!, current(s.exemplars[k]!, span.nowMs, span.spanMs)));
+    if (metric.length) fams.push(encodeFamily({ name: HISTOGRAM_FAMILIES[k]!, help: HELP[t]!, type: METRIC_TYPE.histogram, metric }));
+  });
+  return Buffer.concat(fams);
+}
+
 test("the traffic render's bytes are protobufjs' encoding of fresh MetricFamily objects, series after series (reused writer, cached labels, refilled messages)", async () => {
   const a = testApp();
   try {
@@ -108,16 +121,7 @@ test("the traffic render's bytes are protobufjs' encoding of fresh MetricFamily 
     ] }))).statusCode, 204);
     const series = [...a.state.store.series.values()];
     series[0]!.offerExemplar(0, { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", valueMs: 900, timeMs: a.clock.now - 1000 }, a.clock.now, 60_000);
-    const expected = (span: { nowMs: number; spanMs: number }) => {
-      const list = [...a.state.store.series.values()];
-      const label = (s: (typeof list)[number]) => LABEL_NAMES.map((name, i) => ({ name, value: s.labels[i]! }));
-      const fams = [encodeFamily({ name: REQUESTS_FAMILY, help: REQUESTS_HELP, type: METRIC_TYPE.counter, metric: list.map((s) => ({ label: label(s), counter: { value: s.count } })) })];
-      TIMING_NAMES.forEach((t, k) => {
-        const metric = list.filter((s) => s.timings[k]).map((s) => nativeHistogram(label(s), s.timings[k]!, current(s.exemplars[k]!, span.nowMs, span.spanMs)));
-        if (metric.length) fams.push(encodeFamily({ name: HISTOGRAM_FAMILIES[k]!, help: HELP[t]!, type: METRIC_TYPE.histogram, metric }));
-      });
-      return Buffer.concat(fams);
-    };
+    const expected = (span: { nowMs: number; spanMs: number }) => plainEncoding(a.state.store, span);
     const span = { nowMs: a.clock.now, spanMs: 60_000 };
     const first = Buffer.concat([...renderTrafficProtobuf(a.state.store, span)]);
     assert.ok(first.equals(expected(span)));
@@ -129,5 +133,40 @@ test("the traffic render's bytes are protobufjs' encoding of fresh MetricFamily 
     assert.notDeepEqual(second, first);
     const noSpan = Buffer.concat([...renderTrafficProtobuf(a.state.store)]);
     assert.ok(!noSpan.includes("4bf92f3577b34da6a3ce929d0e0e4736"), "no span, no exemplar");
+  } finally { await a.fastify.close(); }
+});
+
+test("the render re-encodes what changed since the last scrape: a merged point, an exemplar that aged out; one started before a merge shows the store as it was", async () => {
+  const a = testApp();
+  try {
+    const series = (requestMs: number) => [
+      { labels: { destination_service: "a" }, timings: { request: [requestMs, 2 * requestMs], upstream: [requestMs] } },
+      { labels: { destination_service: "b" }, timings: { request: [3] } },
+    ];
+    assert.equal((await a.post(buildBatch({ v: 2, series: series(5) }))).statusCode, 204);
+    // Enough other label sets for a scrape of several chunks, so that the merge below lands between them.
+    const filler = Array.from({ length: 1000 }, (_, i) => ({ labels: { destination_service: `filler-${i}.ns.svc.cluster.local`, source_workload: "w" }, timings: { request: [1 + i], upstream: [i / 2] } }));
+    for (let k = 0; k < 4; k++) assert.equal((await a.post(buildBatch({ v: 2, series: filler.map((f) => ({ ...f, labels: { ...f.labels, user_tier: `t${k}` } })) }))).statusCode, 204);
+    const [sa] = [...a.state.store.series.values()];
+    sa!.offerExemplar(0, { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", valueMs: 10, timeMs: a.clock.now }, a.clock.now, 60_000);
+    const render = (span: { nowMs: number; spanMs: number }) => Buffer.concat([...renderTrafficProtobuf(a.state.store, span)]);
+    const at = (ms: number) => ({ nowMs: a.clock.now + ms, spanMs: 60_000 });
+    assert.ok(render(at(0)).equals(plainEncoding(a.state.store, at(0))));
+    assert.ok(render(at(0)).includes("4bf92f3577b34da6a3ce929d0e0e4736"));
+    // Nothing merged, but the exemplar is older than the span a minute later.
+    const later = render(at(61_000));
+    assert.ok(later.equals(plainEncoding(a.state.store, at(61_000))));
+    assert.ok(!later.includes("4bf92f3577b34da6a3ce929d0e0e4736"), "an aged-out exemplar is not shown from an earlier encoding");
+    assert.ok(render(at(0)).includes("4bf92f3577b34da6a3ce929d0e0e4736"), "and shown again for a scrape within its span");
+    // A scrape in progress when a batch merges: every family shows the store before the merge.
+    const before = plainEncoding(a.state.store, at(0));
+    const gen = renderTrafficProtobuf(a.state.store, at(0));
+    const chunks = [gen.next().value as Buffer];
+    assert.ok(chunks[0]!.length < before.length, "the scrape is more than one chunk");
+    assert.equal((await a.post(buildBatch({ v: 2, series: series(40) }))).statusCode, 204);
+    for (const c of gen) chunks.push(c);
+    assert.ok(Buffer.concat(chunks).equals(before));
+    assert.ok(render(at(0)).equals(plainEncoding(a.state.store, at(0))));
+    assert.ok(!render(at(0)).equals(before), "the merge shows in the next scrape");
   } finally { await a.fastify.close(); }
 });

@@ -1,76 +1,181 @@
 // The traffic families as Prometheus protobuf (one delimited MetricFamily each): the counter,
 // and the five timings as native histograms, one Metric per series instead of 23 classic lines.
-// A scrape of 10k label sets is 60k Metric messages, so the encoding avoids per-series work that
-// does not change: every family goes through one protobufjs Writer, each series' labels are
-// encoded once (label values never change for a stored series) and copied in as bytes, and one
-// set of message objects is refilled for every series instead of building fresh ones.
+// A scrape of 10k label sets is 60k Metric messages, so it encodes only what changed: each
+// series keeps its label fields and its value fields (counter, five histograms) as protobufjs
+// encoded them, re-encoded only when the series merged a point or its exemplars changed since;
+// a scrape copies these bytes into reused chunks behind each family's length.
 import protobuf from "protobufjs";
 import { HELP, HISTOGRAM_FAMILIES, REQUESTS_FAMILY, REQUESTS_HELP } from "./traffic.ts";
 import type { ExemplarSpan } from "./traffic.ts";
 import { current } from "../store/exemplars.ts";
+import type { Exemplar } from "../store/exemplars.ts";
 import { METRIC_KEY, METRIC_TYPE, Metric, MetricFamily, fillHistogram, histogramFields } from "./protobuf.ts";
 import type { SeriesStore, StoredSeries } from "../store/series-store.ts";
 import { LABEL_NAMES, TIMING_NAMES } from "../wire/types.ts";
+import { CHUNK, recycle, takeChunk } from "./chunk-writer.ts";
+
+/** Families in render order: the request counter, then one per timing. */
+const FAMILIES = 1 + TIMING_NAMES.length;
 
 /**
- * A series' `label` fields as protobufjs encodes them at the start of a Metric message, built
- * once. A message's encoding is the concatenation of its fields' encodings, so these bytes
- * followed by the encoding of the other fields are exactly the encoding of the whole Metric.
+ * A series' encoded fields. A message's encoding is the concatenation of its fields'
+ * encodings, so `labels` followed by one value segment is exactly the encoding of that Metric.
  */
-const labelCache = new WeakMap<StoredSeries, Uint8Array>();
+interface Encoded {
+  /** The `label` fields (label values never change for a stored series). */
+  readonly labels: Uint8Array;
+  /** The series' version (StoredSeries.version) the values were encoded at; -1: never. */
+  version: number;
+  /** Per timing, the exemplar encoded with it (identity); null when none was. */
+  exemplars: (Exemplar | null)[] | null;
+  /** Value fields per family, back to back: the counter's, then each timing's (empty when absent). */
+  values: Uint8Array;
+  /** End offset in `values` of each family's segment (replaced, never changed in place). */
+  ends: readonly number[];
+}
+
+const cache = new WeakMap<StoredSeries, Encoded>();
+
+function entryOf(s: StoredSeries): Encoded {
+  let e = cache.get(s);
+  if (!e) {
+    const labels = Metric.encode({ label: LABEL_NAMES.map((name, i) => ({ name, value: s.labels[i]! })) }).finish();
+    e = { labels, version: -1, exemplars: null, values: labels.subarray(0, 0), ends: [] };
+    cache.set(s, e);
+  }
+  return e;
+}
+
+/** A series' `label` fields as protobufjs encodes them at the start of a Metric message, built once. */
 export function labelBytes(s: StoredSeries): Uint8Array {
-  let b = labelCache.get(s);
-  if (!b) {
-    b = Metric.encode({ label: LABEL_NAMES.map((name, i) => ({ name, value: s.labels[i]! })) }).finish();
-    labelCache.set(s, b);
+  return entryOf(s).labels;
+}
+
+/** Message objects and the writer one process reuses to encode every series' values. */
+const enc = protobuf.Writer.create();
+const counter = { value: 0 };
+const counterMetric = { counter };
+const histogram = histogramFields();
+const histogramMetric = { histogram };
+/** Exemplars of the series being checked, per timing. */
+const scratch: (Exemplar | null)[] = TIMING_NAMES.map(() => null);
+
+/** Brings the series' value segments up to date; returns its entry. */
+function fresh(s: StoredSeries, span: ExemplarSpan | undefined): Encoded {
+  const e = entryOf(s);
+  let any = false;
+  for (let t = 0; t < scratch.length; t++) {
+    const x = span ? current(s.exemplars[t]!, span.nowMs, span.spanMs) : null;
+    scratch[t] = x;
+    if (x) any = true;
   }
-  return b;
-}
-
-/** Starts a delimited MetricFamily with its name, help and type; the metrics follow. */
-function beginFamily(w: protobuf.Writer, name: string, help: string, type: number): void {
-  w.reset();
-  w.fork();
-  MetricFamily.encode({ name, help, type }, w);
-}
-
-/** Appends one Metric: the series' label fields, then `rest` (the value fields). */
-function appendMetric(w: protobuf.Writer, labels: Uint8Array, rest: object): void {
-  w.uint32(METRIC_KEY).fork();
-  w.raw(labels);
-  Metric.encode(rest, w);
-  w.ldelim();
-}
-
-function endFamily(w: protobuf.Writer): Buffer {
-  w.ldelim();
-  return w.finish() as Buffer;
-}
-
-/** `span`: the scrape's time and exemplar span; without it, no exemplars. */
-export function* renderTrafficProtobuf(store: SeriesStore, span?: ExemplarSpan): Generator<Buffer> {
-  const list = [...store.series.values()]; // snapshot: ingest may run between families
-  const labels = list.map(labelBytes);
-  const w = protobuf.Writer.create();
-  beginFamily(w, REQUESTS_FAMILY, REQUESTS_HELP, METRIC_TYPE.counter);
-  const counter = { value: 0 };
-  const counterMetric = { counter };
-  for (let k = 0; k < list.length; k++) {
-    counter.value = list[k]!.count;
-    appendMetric(w, labels[k]!, counterMetric);
-  }
-  yield endFamily(w);
-  const histogram = histogramFields();
-  const histogramMetric = { histogram };
+  if (e.version === s.version && sameExemplars(e.exemplars, any)) return e;
+  enc.pos = 0;
+  counter.value = s.count;
+  Metric.encode(counterMetric, enc);
+  const ends = [enc.pos];
   for (let t = 0; t < TIMING_NAMES.length; t++) {
-    let any = false;
-    for (let k = 0; k < list.length; k++) {
-      const s = list[k]!, h = s.timings[t];
-      if (!h) continue;
-      if (!any) { beginFamily(w, HISTOGRAM_FAMILIES[t]!, HELP[TIMING_NAMES[t]!]!, METRIC_TYPE.histogram); any = true; }
-      fillHistogram(histogram, h, span ? current(s.exemplars[t]!, span.nowMs, span.spanMs) : null);
-      appendMetric(w, labels[k]!, histogramMetric);
+    const h = s.timings[t];
+    if (h) {
+      fillHistogram(histogram, h, scratch[t]!);
+      Metric.encode(histogramMetric, enc);
     }
-    if (any) yield endFamily(w);
+    ends.push(enc.pos);
   }
+  e.values = enc.finish();
+  e.ends = ends;
+  e.version = s.version;
+  e.exemplars = any ? scratch.slice() : null;
+  return e;
+}
+
+/** Whether `kept` (what was encoded) holds the exemplars in `scratch`. */
+function sameExemplars(kept: (Exemplar | null)[] | null, any: boolean): boolean {
+  if (!kept) return !any;
+  for (let t = 0; t < scratch.length; t++) if (kept[t] !== scratch[t]) return false;
+  return true;
+}
+
+/** A family's name, help and type fields, encoded once. */
+const heads: Uint8Array[] = [
+  MetricFamily.encode({ name: REQUESTS_FAMILY, help: REQUESTS_HELP, type: METRIC_TYPE.counter }).finish(),
+  ...TIMING_NAMES.map((t, i) => MetricFamily.encode({ name: HISTOGRAM_FAMILIES[i]!, help: HELP[t]!, type: METRIC_TYPE.histogram }).finish()),
+];
+
+/** Bytes of `n` as a varint. */
+function varintSize(n: number): number {
+  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
+}
+const METRIC_KEY_SIZE = varintSize(METRIC_KEY);
+
+/** The segments a scrape copies, taken from the entries before its first family is written. */
+interface Snapshot {
+  readonly labels: Uint8Array[];
+  readonly values: Uint8Array[];
+  readonly ends: (readonly number[])[];
+}
+
+/** Bytes of the family's body (after its length) and how many metrics it has. */
+function familySize(f: number, snap: Snapshot): { body: number; metrics: number } {
+  let body = heads[f]!.length, metrics = 0;
+  for (let k = 0; k < snap.labels.length; k++) {
+    const ends = snap.ends[k]!;
+    const from = f === 0 ? 0 : ends[f - 1]!, to = ends[f]!;
+    if (f > 0 && from === to) continue; // no such timing in this series
+    const len = snap.labels[k]!.length + to - from;
+    body += METRIC_KEY_SIZE + varintSize(len) + len;
+    metrics++;
+  }
+  return { body, metrics };
+}
+
+/**
+ * Writes the delimited MetricFamily messages with a protobufjs Writer whose buffer is a chunk
+ * (chunk-writer.ts): each family's length, its head, then per series the `metric` field (key,
+ * length, label fields, value fields). Yields each chunk when the next piece does not fit.
+ */
+function* families(snap: Snapshot): Generator<Buffer> {
+  const w = protobuf.Writer.create();
+  const use = (b: Buffer) => { w.buf = b; w.pos = 0; w.view = null; };
+  use(takeChunk());
+  /** Makes room for `n` bytes, yielding the chunk so far when they do not fit. */
+  function* room(n: number): Generator<Buffer> {
+    if (w.pos + n <= w.buf.length) return;
+    if (w.pos > 0) yield (w.buf as Buffer).subarray(0, w.pos);
+    else recycle(w.buf);
+    use(n > CHUNK ? Buffer.allocUnsafe(n) : takeChunk());
+  }
+  for (let f = 0; f < FAMILIES; f++) {
+    const { body, metrics } = familySize(f, snap);
+    if (metrics === 0) continue;
+    const head = heads[f]!;
+    yield* room(varintSize(body) + head.length);
+    w.uint32(body).raw(head);
+    for (let k = 0; k < snap.labels.length; k++) {
+      const ends = snap.ends[k]!;
+      const from = f === 0 ? 0 : ends[f - 1]!, to = ends[f]!;
+      if (f > 0 && from === to) continue;
+      const labels = snap.labels[k]!, len = labels.length + to - from;
+      if (w.pos + METRIC_KEY_SIZE + 5 + len > w.buf.length) yield* room(METRIC_KEY_SIZE + 5 + len);
+      w.uint32(METRIC_KEY).uint32(len).raw(labels).raw(snap.values[k]!.subarray(from, to));
+    }
+  }
+  if (w.pos > 0) yield (w.buf as Buffer).subarray(0, w.pos);
+  else recycle(w.buf);
+}
+
+/**
+ * `span`: the scrape's time and exemplar span; without it, no exemplars. Every series is brought
+ * up to date first, so that all families show the store at one moment even when ingest runs
+ * while the stream is read (a later re-encode replaces an entry's values, never writes into them).
+ */
+export function* renderTrafficProtobuf(store: SeriesStore, span?: ExemplarSpan): Generator<Buffer> {
+  const snap: Snapshot = { labels: [], values: [], ends: [] };
+  for (const s of store.series.values()) {
+    const e = fresh(s, span);
+    snap.labels.push(e.labels);
+    snap.values.push(e.values);
+    snap.ends.push(e.ends);
+  }
+  yield* families(snap);
 }

@@ -2,8 +2,8 @@
 // histograms, as Accept asks; streamed, gzip when the scraper accepts it (Prometheus does).
 import type { FastifyInstance } from "fastify";
 import { Readable } from "node:stream";
-import { createGzip } from "node:zlib";
 import { renderPromClient } from "../metrics/exposition.ts";
+import { gzipChunks } from "../metrics/gzip-stream.ts";
 import { negotiate } from "../metrics/negotiate.ts";
 import { renderTraffic } from "../metrics/traffic.ts";
 import { renderTrafficProtobuf } from "../metrics/traffic-protobuf.ts";
@@ -27,11 +27,10 @@ export async function metricsRoutes(app: FastifyInstance, opts: { state: Aggrega
       yield Buffer.from(renderPromClient(selfJson, om) + (om ? "# EOF\n" : ""));
     }
     reply.header("content-type", x.contentType);
-    const stream = Readable.from(all(), { objectMode: false });
     if (x.gzip) {
       reply.header("content-encoding", "gzip");
-      return reply.send(stream.pipe(createGzip({ level: 1 })));
+      return reply.send(gzipChunks(all()));
     }
-    return reply.send(stream);
+    return reply.send(Readable.from(all(), { objectMode: false }));
   });
 }

@@ -47,10 +47,13 @@ export class StoredSeries {
   winEntry: WindowEntry | null = null;
   winSlot: object | null = null;
   winNo = -1;
+  /** Bumped by every change of count, timings or exemplars (the protobuf render re-encodes on change). */
+  version = 0;
   constructor(readonly key: string, readonly labels: readonly string[], public lastSeen: number, private readonly cap: number) {}
 
   /** Merges a series point; `from` is the v1 batch's bounds (null for v2). */
   add(w: WireSeries, from: Bounds | null): void {
+    this.version++;
     this.count += w.count;
     for (let t = 0; t < w.timings.length; t++) {
       const wt = w.timings[t];
@@ -63,12 +66,14 @@ export class StoredSeries {
 
   /** Merges series `i` of a flat batch, and its timings into the window entries `entries[0..n)` too (their count and exemplar are theirs to add). */
   addFlat(fb: FlatBatch, i: number, entries: readonly WindowEntry[], n: number): void {
+    this.version++;
     this.count += smallInt(fb.count[i]!);
     addFlatTimings(this.timings, entries, n, this.cap, fb, i);
   }
 
   /** Offers timing `t`'s exemplar of a window; kept when slower, or when the kept one is older than `spanMs`. */
   offerExemplar(t: number, e: Exemplar, nowMs: number, spanMs: number): void {
+    this.version++;
     this.exemplars[t] = slowest(this.exemplars[t]!, e, nowMs, spanMs);
   }
 }
