@@ -60,6 +60,9 @@ const histogramMetric = { histogram };
 /** Exemplars of the series being checked, per timing. */
 const scratch: (Exemplar | null)[] = TIMING_NAMES.map(() => null);
 
+/** Series (re-)encoded since the process started: the benchmarks count what a scrape encodes. */
+export let encodedSeries = 0;
+
 /** Brings the series' value segments up to date; returns its entry. */
 function fresh(s: StoredSeries, span: ExemplarSpan | undefined): Encoded {
   const e = entryOf(s);
@@ -70,6 +73,7 @@ function fresh(s: StoredSeries, span: ExemplarSpan | undefined): Encoded {
     if (x) any = true;
   }
   if (e.version === s.version && sameExemplars(e.exemplars, any)) return e;
+  encodedSeries++;
   enc.pos = 0;
   counter.value = s.count;
   Metric.encode(counterMetric, enc);
