@@ -29,14 +29,18 @@ export const HOST_CALL_TARGET = 8;        // typical request (DESIGN.md hot-path
 export const HOST_CALL_TARGET_INBOUND = 10;
 export const RATIO_TARGET = 1.3;           // meshlat / SDK no-op
 export const WASM_SIZE_TARGET = 64 * 1024;
-export const MEMORY_PER_SERIES_TARGET = 1024;
+export const MEMORY_PER_SERIES_TARGET = 1024; // bytes of linear memory a max_series slot costs (issue 13)
 /** Issue 13: the filter's own work per request not worse than before wire v2 by more than 10%. */
-export const REFERENCE_RATIO_TARGET = 1.1; // bytes of linear memory a max_series slot costs (issue 13)
+export const REFERENCE_RATIO_TARGET = 1.1;
 // Ticks rarely during hot-path runs (DESIGN.md allows 100–60000 ms); flush cost is measured
 // separately in flush.ts.
 const FLUSH_MS = 60_000;
-/** Mixes whose meshlat / SDK no-op ratio `--check` guards (see runFilter). */
-export const GUARDED_RATIOS: ReadonlySet<string> = new Set(["typical", "inbound"]);
+/**
+ * Mixes whose meshlat / SDK no-op ratio `--check` guards (see runFilter). Not the typical mix:
+ * its ratio falls in one of two clusters ~15% apart from one process to the next, which the
+ * guard's 15% tolerance cannot tell from a regression; filter.typical.ratio_vs_v1 guards it.
+ */
+export const GUARDED_RATIOS: ReadonlySet<string> = new Set(["inbound"]);
 
 export interface MixSpec {
   name: string;
@@ -288,8 +292,8 @@ export async function runFilter(opts: { quick: boolean; only?: string }): Promis
         // measured 1.11–1.20 in some processes and 1.32–1.45 in others (the host's own JS runs
         // slower there, and meshlat calls it 8 times a request), also with --predictable;
         // ratio_vs_v1 above is the one that holds still (0.97–1.02 in both kinds).
-        // The typical and inbound mixes are guarded; the others' ratios move by more than the
-        // guard's tolerance between runs on a loaded 2-core machine and are shown only.
+        // Only the inbound mix's is guarded (GUARDED_RATIOS); the others' ratios move by more
+        // than the guard's tolerance between runs on a loaded 2-core machine and are shown only.
         // Inbound measured 1.15–1.28 over seven runs of the same code at load 7–12 (median 1.19,
         // −3%/+8% around it, inside the 15% tolerance) and 3.1–3.3 when the host re-encoded the
         // downstream peer per read: the guard tells those apart.

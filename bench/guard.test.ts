@@ -70,11 +70,12 @@ test("results table for the Performance section: rows with targets and verdicts,
   assert.throws(() => spliceResults("no markers", "x"), /markers/);
 });
 
-test("guard: the committed baseline guards the typical and inbound ratios; an inbound request at 3x the no-op fails", async () => {
+test("guard: the committed baseline guards the inbound ratio and the typical mix against the filter before wire v2; an inbound request at 3x the no-op fails", async () => {
   const { readFileSync } = await import("node:fs");
   const { GUARDED_RATIOS } = await import("./filter.ts");
   const baseline = JSON.parse(readFileSync(new URL("./baseline.json", import.meta.url), "utf8")) as Results;
   for (const mix of GUARDED_RATIOS) assert.equal(baseline.metrics[`filter.${mix}.ratio_vs_noop_sdk`]?.kind, "ratio", mix);
+  assert.equal(baseline.metrics["filter.typical.ratio_vs_v1"]?.kind, "ratio");
   const inbound = baseline.metrics["filter.inbound.ratio_vs_noop_sdk"]!;
   // What the host's per-read encoding of the downstream peer cost (measured 3.1–3.3).
   const slow = run({ ...baseline.metrics, "filter.inbound.ratio_vs_noop_sdk": { ...inbound, value: 3.1 } });
