@@ -24,31 +24,45 @@ function addNativeBuckets(h: ExpHist, p: PromHistogram, sign: number): void {
 }
 
 /**
- * Native histograms into the entries: n and sum from the exact increases, the bucket shape
- * (which drives the quantiles) as end − start per series. A series whose count dropped or whose
- * replica restarted adds its end only; a gone replica's series add no shape (2.42 keeps no
- * last_over_time of a histogram), their counts and sums still count. `native[ti]`: timing ti's
- * [counts, sums, ends, starts], or undefined when not asked.
+ * Native histograms into the entries, summed per label set across replicas. A series of a replica
+ * in `uneven` (restarted, a counter drop, a series lost at an edge) has its n and sum from the
+ * exact increases (promql.ts unevenIncrease); any other series from its histograms at the window's
+ * end and start, end − start (or end, born inside the window), which is the same difference
+ * without asking Prometheus for it again. The bucket shape (which drives the quantiles) is
+ * end − start per series; a series whose count dropped or whose replica restarted (`restarted`)
+ * adds its end only; a gone replica's series add no shape (2.42 keeps no last_over_time of a
+ * histogram), their counts and sums still count. `native[ti]`: timing ti's [counts, sums, ends,
+ * starts], or undefined when not asked.
  */
-export function addNative(entries: WindowEntry[], native: (readonly PromVector[][] | undefined)[], cap: number, restarted: ReadonlySet<string>): void {
+export function addNative(entries: WindowEntry[], native: (readonly PromVector[][] | undefined)[], cap: number, restarted: ReadonlySet<string>, uneven: ReadonlySet<string>): void {
   const byKey = new Map(entries.map((e) => [LABEL_NAMES.map((_, i) => e.labels[i]).join("\u0000"), e]));
   native.forEach((queried, ti) => {
     if (!queried) return;
     const [ns, sums, ends, starts] = queried as [PromVector[], PromVector[], PromVector[], PromVector[]];
+    const start = new Map(starts.filter((s) => s.histogram).map((s) => [JSON.stringify(s.metric), s.histogram![1]]));
+    const totals = new Map<string, { n: number; sum: number }>();
+    const add = (k: string, n: number, sum: number) => {
+      const t = totals.get(k);
+      if (t) { t.n += n; t.sum += sum; } else totals.set(k, { n, sum });
+    };
+    for (const s of ns) add(keyOf(s.metric), num(s), 0);
+    for (const s of sums) add(keyOf(s.metric), 0, num(s));
+    for (const s of ends) {
+      if (!s.histogram || uneven.has(s.metric.instance ?? "")) continue;
+      const end = s.histogram[1], was = start.get(JSON.stringify(s.metric));
+      const from = was && Number(was.count) <= Number(end.count) ? was : undefined;
+      add(keyOf(s.metric), Number(end.count) - Number(from?.count ?? 0), Math.max(0, Number(end.sum) - Number(from?.sum ?? 0)));
+    }
     const hists = new Map<string, ExpHist>();
-    for (const s of ns) {
-      const k = keyOf(s.metric), e = byKey.get(k), n = num(s);
-      if (!e || n === 0 || e.timings[ti]) continue; // a classic timing of the label set wins
+    for (const [k, t] of totals) {
+      const e = byKey.get(k), n = Math.round(t.n);
+      if (!e || n <= 0 || e.timings[ti]) continue; // a classic timing of the label set wins
       const h = new ExpHist(cap);
-      h.n = Math.round(n);
+      h.n = n;
+      h.sumUs = Math.round(t.sum * 1000);
       e.timings[ti] = h;
       hists.set(k, h);
     }
-    for (const s of sums) {
-      const h = hists.get(keyOf(s.metric));
-      if (h) h.sumUs = Math.round(num(s) * 1000);
-    }
-    const start = new Map(starts.filter((s) => s.histogram).map((s) => [JSON.stringify(s.metric), s.histogram![1]]));
     for (const s of ends) {
       const h = hists.get(keyOf(s.metric));
       if (!h || !s.histogram) continue;

@@ -20,7 +20,7 @@ import { LABEL_NAMES, TIMING_NAMES } from "../wire/types.ts";
 import { addNative } from "./native-shape.ts";
 import { keyOf, num } from "./prom-vector.ts";
 import type { PromVector } from "./prom-vector.ts";
-import { edgesQuery, lives, selector, startTimesQuery, windowIncrease } from "./promql.ts";
+import { edgesQuery, lives, selector, startTimesQuery, unevenIncrease, windowIncrease } from "./promql.ts";
 import type { Special } from "./promql.ts";
 
 const LE_EXP = new Map<string, number>(CLASSIC_LE_EXP.map((k) => [String(2 ** k), k]));
@@ -90,12 +90,15 @@ export class PrometheusSource {
     const special: Special = { restarts, drops, stale };
     const inc = (metric: string, extra = "") => this.query(windowIncrease(metric, matchers, w, step, t, special, extra), t);
     // Each timing as classic buckets/sum/count (a Prometheus that scrapes text), or as native
-    // histograms (one that scrapes protobuf): counts and sums through the same increases, the
-    // bucket shape from the histograms at the window's end and start, per series
-    // (native-shape.ts). Both forms only while a Prometheus changed its scrape in the window.
+    // histograms (one that scrapes protobuf): their counts, sums and bucket shape from the
+    // histograms at the window's end and start, per series, and through the same increases for
+    // the replicas that restarted, dropped or lost a series (native-shape.ts). Both forms only while a Prometheus changed its scrape in the window.
     const classicQueries = (f: string) => Promise.all([inc(`${f}_bucket`, ",le"), inc(`${f}_sum`), inc(`${f}_count`)]);
     const nativeQueries = (f: string) => {
-      const nat = (of: (sel: string) => string) => this.query(windowIncrease(f, matchers, w, step, t, special, "", of), t);
+      const nat = (of: (sel: string) => string) => {
+        const q = unevenIncrease(f, matchers, w, step, t, special, of);
+        return q ? this.query(q, t) : Promise.resolve([]);
+      };
       return Promise.all([nat((x) => `histogram_count(${x})`), nat((x) => `histogram_sum(${x})`), this.query(selector(f, matchers), t), this.query(`${selector(f, matchers)} offset ${w}s`, t)]);
     };
     const family = (ti: number) => `meshlat_${TIMING_NAMES[ti]}_duration_milliseconds`;
@@ -109,7 +112,7 @@ export class PrometheusSource {
     ]);
     const spanMs = Math.max(MIN_SPAN_MS, Math.min(windowMs, nowMs - firstScrapeMs));
     const entries = this.toEntries(counts, classic, cap);
-    addNative(entries, native, cap, new Set([...restarts.keys(), ...special.drops]));
+    addNative(entries, native, cap, new Set([...restarts.keys(), ...drops]), new Set([...restarts.keys(), ...drops, ...stale]));
     return { entries, spanMs };
   }
 

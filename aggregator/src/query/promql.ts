@@ -60,13 +60,22 @@ export const NONE: Special = { restarts: new Map(), drops: [] };
  * - A native histogram (`of`) of a replica that is neither special nor `special.stale`: every
  *   series there at the window's end is there at its start too unless it began inside it, so
  *   the change is two instant lookups (end − start, or end), not a subquery step by step over
- *   the window — the cost of a long window at fleet size.
+ *   the window — the cost of a long window at fleet size (unevenIncrease leaves them out).
  * - `special.drops`: the sum of the increases between steps of `stepS`, each from the last
  *   value within BRIDGE_STEPS steps before, a value with none before or below it counting whole
  *   (a label set that expired and came back started from 0). Costs window/step evaluations per
  *   series of those replicas.
  */
 export function windowIncrease(metric: string, matchers: readonly string[], windowS: number, stepS: number, tS: number, special: Special, extra = "", of?: (sel: string) => string): string {
+  return increase(metric, matchers, windowS, stepS, tS, special, extra, of, true)!;
+}
+
+/** windowIncrease of a native histogram's float function `of` for the special and stale replicas only; null when there are none. */
+export function unevenIncrease(metric: string, matchers: readonly string[], windowS: number, stepS: number, tS: number, special: Special, of: (sel: string) => string): string | null {
+  return increase(metric, matchers, windowS, stepS, tS, special, "", of, false);
+}
+
+function increase(metric: string, matchers: readonly string[], windowS: number, stepS: number, tS: number, special: Special, extra: string, of: ((sel: string) => string) | undefined, plain: boolean): string | null {
   const ms = (x: number) => `${Math.max(1, Math.round(x))}ms`;
   const range = (m: string, rMs: number) => (of ? `${of(m)}[${ms(rMs)}:${stepS}s]` : `${m}[${ms(rMs)}]`);
   const at = (m: string) => (of ? of(m) : m);
@@ -86,7 +95,7 @@ export function windowIncrease(metric: string, matchers: readonly string[], wind
   if (of) {
     const m = without([...special_, ...stale]);
     const start = of(`${m}${offset(t - from)}`);
-    terms.push(`(${of(m)} - (${start} or ${of(m)} * 0))`);
+    if (plain) terms.push(`(${of(m)} - (${start} or ${of(m)} * 0))`);
     if (stale.length > 0) terms.push(change(selector(metric, [...matchers, anyOf("instance", stale)]), -Infinity, from, t));
   } else {
     terms.push(change(without(special_), -Infinity, from, t));
@@ -107,7 +116,7 @@ export function windowIncrease(metric: string, matchers: readonly string[], wind
     const prev = `last_over_time(${range(m, bridge)} offset ${stepS}s)`;
     terms.push(`sum_over_time(((((${at(m)} - ${prev}) >= 0)) or ${at(m)} + 0)[${Math.max(stepS, windowS - stepS)}s:${stepS}s])`);
   }
-  return `sum by (${BY}${extra}) (${terms.join(" or ")})`;
+  return terms.length ? `sum by (${BY}${extra}) (${terms.join(" or ")})` : null;
 }
 
 /**
