@@ -50,7 +50,8 @@ export const SCHEMA = {
   // With several replicas each holds only the workloads pinned to it: the views must sum them.
   prometheus_url: { kind: "string", default: "", pattern: /^(https?:\/\/[^\s]+)?$/, unit: "URL (empty = off)", help: "Prometheus that scrapes every replica: /api/v1/latency, /graph and /overview are answered from it (summed across replicas) instead of the local store" },
   // The step of the views' per-series sums after a counter drop (query/promql.ts).
-  prometheus_step_s: { kind: "int", default: 15, min: 1, max: 300, unit: "seconds", help: "with prometheus_url: the scrape interval of the job that scrapes the replicas (the ServiceMonitor's 15s; not below a third of it); a replica whose counters dropped without a restart (a label set back after series_ttl_s) is summed at this step" },
+  prometheus_step_s: { kind: "int", default: 15, min: 1, max: 300, unit: "seconds", help: "with prometheus_url: the scrape interval of the job that scrapes the replicas (the ServiceMonitor's 15s; not below a third of it); a replica whose counters dropped without a restart (a label set back after series_ttl_s) is summed at this step, and the native histograms of a replica that restarted or lost a series are looked up at it" },
+  prometheus_timeout_ms: { kind: "int", default: 10000, min: 100, max: 600000, unit: "milliseconds", help: "with prometheus_url: a view's Prometheus call (query or label lookup) not answered within this fails the view with 502 AGG_ERR_PROMETHEUS" },
   shutdown_timeout_ms: { kind: "int", default: 10000, min: 0, max: 600000, unit: "milliseconds", help: "grace period for in-flight requests on SIGTERM/SIGINT" },
 } as const satisfies Record<string, Field>;
 

@@ -242,3 +242,23 @@ test("an API error is not counted as a refused batch (ingest accounting stays wi
     assert.match(m, /meshlat_aggregator_batches_total\{result="rejected"\} 0\n/);
   } finally { await a.fastify.close(); }
 });
+
+test("prometheus_timeout_ms: a Prometheus that never answers fails the view with 502 AGG_ERR_PROMETHEUS after that time", { timeout: 5_000 }, async () => {
+  const { createServer } = await import("node:http");
+  const held: import("node:http").ServerResponse[] = [];
+  const hang = createServer((_req, res) => { held.push(res); });
+  await new Promise<void>((r) => hang.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${(hang.address() as import("node:net").AddressInfo).port}`;
+  const a = testApp({ prometheus_url: url, prometheus_timeout_ms: 300 });
+  try {
+    const t0 = performance.now();
+    const r = await a.get("/api/v1/graph?window=5m");
+    assert.equal(r.statusCode, 502, r.body);
+    assert.equal(r.json().code, "AGG_ERR_PROMETHEUS");
+    assert.ok(performance.now() - t0 < 3_000, "failed after prometheus_timeout_ms, not the default 10 s");
+  } finally {
+    for (const res of held) res.destroy();
+    await new Promise((r) => hang.close(r));
+    await a.fastify.close();
+  }
+});

@@ -112,7 +112,7 @@ export async function viewEntries(state: AggregatorState, prom: PrometheusSource
 }
 
 export function prometheusSource(state: AggregatorState): PrometheusSource | null {
-  return state.config.prometheus_url ? new PrometheusSource(state.config.prometheus_url, state.config.prometheus_step_s) : null;
+  return state.config.prometheus_url ? new PrometheusSource(state.config.prometheus_url, state.config.prometheus_step_s, state.config.prometheus_timeout_ms) : null;
 }
 
 export async function apiRoutes(app: FastifyInstance, opts: { state: AggregatorState }): Promise<void> {
