@@ -197,7 +197,7 @@ function viewPaths(workloads: readonly Workload[]): [string, string][] {
     ["latency 5m by user_tier (one service)", `/api/v1/latency?destination_service=${svc}&window=5m&by=user_tier`],
     ["graph 5m", "/api/v1/graph?window=5m"],
     ["overview 5m by user_tier", "/api/v1/overview?window=5m&by=user_tier"],
-    // A native histogram's count and sum are sampled at every step of the window (promql.ts): 1h is 12× the steps of 5m.
+    // 1h: 12× the steps of 5m, which only a replica that restarted, dropped or lost a series is read at (promql.ts).
     ["overview 1h by user_tier", "/api/v1/overview?window=1h&by=user_tier"],
   ];
 }

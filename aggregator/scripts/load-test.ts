@@ -144,15 +144,21 @@ async function attackers(a: Agg) {
   for (let i = 0; i < 100; i++) hold(`POST /v1/batches HTTP/1.1\r\nhost: x\r\ncontent-type: application/msgpack\r\ntransfer-encoding: chunked\r\n\r\n1\r\n`);
   const next = template(seriesOf(1).slice(0, 100));
   let ok = 0, sent = 0;
+  const others: Record<number, number> = {};
   const end = Date.now() + ATTACK_MS;
-  while (Date.now() < end) { sent++; if ((await post(a.port, next(0x700000 + sent))).status === 204) ok++; }
+  while (Date.now() < end) {
+    sent++;
+    const { status } = await post(a.port, next(0x700000 + sent));
+    if (status === 204) ok++; else others[status] = (others[status] ?? 0) + 1;
+  }
   // The slow senders' deadline runs from when the aggregator read their headers: give a
   // backlogged aggregator some grace before counting a sender as held.
   await Promise.race([slowClosed, sleep(Math.max(0, t0 + BODY_TIMEOUT_MS + CLOSE_GRACE_MS - performance.now()))]);
   clearInterval(trickle);
   const closed = [...slowClosedAfter];
   for (const s of socks) s.destroy();
-  return { sent, ok, slowClosed: closed.length, closedS: closed.length ? [Math.min(...closed) / 1000, Math.max(...closed) / 1000] : null };
+  const rest = Object.entries(others).map(([st, n]) => `${st}×${n}`).join(", ");
+  return { sent, ok, rest, slowClosed: closed.length, closedS: closed.length ? [Math.min(...closed) / 1000, Math.max(...closed) / 1000] : null };
 }
 
 async function restart(port: number) {
@@ -190,7 +196,7 @@ async function main(): Promise<void> {
     `| shed | ${f.shed} answers 429, ${f.withRetryAfter} of them with \`Retry-After\`; other statuses: ${f.other} |`,
     `| counts after the flood | ${f.exact ? "exact" : "NOT exact"}: meshlat_requests_total sums to ${f.total.toLocaleString("en")} = accepted batches × ${SERIES} (${f.expected.toLocaleString("en")}) |`,
     `| peak RSS (VmHWM) | ${f.rss.toFixed(0)} MiB (the Deployment's limit: 1 GiB) |`,
-    `| 8 slow senders (8 MiB declared, 1 byte/s) and 100 held chunked bodies, for ${ATTACK_MS / 1000} s | ${x.ok} of ${x.sent} normal batches accepted meanwhile; ${x.slowClosed} of 8 slow connections closed by \`body_timeout_ms\` (${BODY_TIMEOUT_MS / 1000} s)${x.closedS ? `, ${x.closedS[0]!.toFixed(1)}–${x.closedS[1]!.toFixed(1)} s after they connected` : ""} |`,
+    `| 8 slow senders (8 MiB declared, 1 byte/s) and 100 held chunked bodies, for ${ATTACK_MS / 1000} s | ${x.ok} of ${x.sent} normal batches (one connection, back to back) accepted meanwhile${x.rest ? ` (the others answered ${x.rest})` : ""}; ${x.slowClosed} of 8 slow connections closed by \`body_timeout_ms\` (${BODY_TIMEOUT_MS / 1000} s)${x.closedS ? `, ${x.closedS[0]!.toFixed(1)}–${x.closedS[1]!.toFixed(1)} s after they connected` : ""} |`,
     `| restart (SIGKILL, then the same 10 VMs report again with 3 dropped batches each from before) | meshlat_filter_dropped_batches_total ${r.before} before, ${r.after.join(" → ")} after: ${r.fires ? "an increase (the alert would fire)" : "no increase, no alert"} |`,
   ];
   console.log(lines.join("\n"));
