@@ -4,7 +4,7 @@ import { buildBatch, requests } from "../../test/support/batch-builder.ts";
 import { testApp } from "./helpers.ts";
 import { negotiate, preferredFormat } from "../src/metrics/negotiate.ts";
 import { METRIC_TYPE, PROTOBUF_CONTENT_TYPE, ZERO_THRESHOLD, decodeFamilies, encodeFamily, nativeFields, nativeHistogram } from "../src/metrics/protobuf.ts";
-import { renderTrafficProtobuf } from "../src/metrics/traffic-protobuf.ts";
+import { SLICE, renderTrafficProtobuf } from "../src/metrics/traffic-protobuf.ts";
 import { HELP, HISTOGRAM_FAMILIES, REQUESTS_FAMILY, REQUESTS_HELP } from "../src/metrics/traffic.ts";
 import { current } from "../src/store/exemplars.ts";
 import type { SeriesStore } from "../src/store/series-store.ts";
@@ -158,15 +158,49 @@ test("the render re-encodes what changed since the last scrape: a merged point, 
     assert.ok(later.equals(plainEncoding(a.state.store, at(61_000))));
     assert.ok(!later.includes("4bf92f3577b34da6a3ce929d0e0e4736"), "an aged-out exemplar is not shown from an earlier encoding");
     assert.ok(render(at(0)).includes("4bf92f3577b34da6a3ce929d0e0e4736"), "and shown again for a scrape within its span");
-    // A scrape in progress when a batch merges: every family shows the store before the merge.
+    // A scrape whose first bytes are out when a batch merges: every family shows the store before the merge.
     const before = plainEncoding(a.state.store, at(0));
     const gen = renderTrafficProtobuf(a.state.store, at(0));
-    const chunks = [gen.next().value as Buffer];
+    let first = gen.next().value as Buffer;
+    while (first.length === 0) first = gen.next().value as Buffer; // the first pass's breaths
+    const chunks = [first];
     assert.ok(chunks[0]!.length < before.length, "the scrape is more than one chunk");
     assert.equal((await a.post(buildBatch({ v: 2, series: series(40) }))).statusCode, 204);
     for (const c of gen) chunks.push(c);
     assert.ok(Buffer.concat(chunks).equals(before));
     assert.ok(render(at(0)).equals(plainEncoding(a.state.store, at(0))));
     assert.ok(!render(at(0)).equals(before), "the merge shows in the next scrape");
+  } finally { await a.fastify.close(); }
+});
+
+test("the first pass breathes every SLICE series; a batch merged in a breath shows in the series not yet encoded, each series the same moment in every family", async () => {
+  const a = testApp({ max_series_per_namespace: 10_000 });
+  try {
+    const n = 2 * SLICE + 5;
+    const mk = (k: number, ms: number) => ({ labels: { destination_service: `s-${k}.ns.svc.cluster.local`, source_workload: "w" }, timings: { request: [ms] } });
+    for (let from = 0; from < n; from += 1000) {
+      const part = Array.from({ length: Math.min(1000, n - from) }, (_, j) => mk(from + j, 1));
+      assert.equal((await a.post(buildBatch({ v: 2, series: part }))).statusCode, 204);
+    }
+    assert.equal(a.state.store.series.size, n);
+    const span = { nowMs: a.clock.now, spanMs: 60_000 };
+    const gen = renderTrafficProtobuf(a.state.store, span);
+    const chunks: Buffer[] = [];
+    let breaths = 0;
+    let r = gen.next();
+    assert.equal((r.value as Buffer).length, 0, "the first yield is a breath, before any byte");
+    breaths++;
+    // In the breath: the first series (encoded already) and the last (not yet) get a second request.
+    assert.equal((await a.post(buildBatch({ v: 2, series: [mk(0, 2), mk(n - 1, 2)] }))).statusCode, 204);
+    for (r = gen.next(); !r.done; r = gen.next()) { if (r.value.length === 0) breaths++; else chunks.push(r.value); }
+    assert.equal(breaths, Math.floor((n - 1) / SLICE));
+    const fams = decodeFamilies(Buffer.concat(chunks)) as { name: string; metric: { label: { name: string; value: string }[]; counter?: { value: number }; histogram?: { sampleCount: number | string } }[] }[];
+    const svc = (m: { label: { name: string; value: string }[] }) => m.label.find((l) => l.name === "destination_service")!.value;
+    const counts = new Map(fams.find((f) => f.name === REQUESTS_FAMILY)!.metric.map((m) => [svc(m), m.counter!.value]));
+    const samples = new Map(fams.find((f) => f.name === HISTOGRAM_FAMILIES[0])!.metric.map((m) => [svc(m), Number(m.histogram!.sampleCount)]));
+    assert.equal(counts.size, n);
+    for (const [k, c] of counts) assert.equal(samples.get(k), c, `${k}: its counter and request histogram show the same moment`);
+    assert.equal(counts.get("s-0.ns.svc.cluster.local"), 1, "encoded before the breath: as it was");
+    assert.equal(counts.get(`s-${n - 1}.ns.svc.cluster.local`), 2, "encoded after the breath: with the merge");
   } finally { await a.fastify.close(); }
 });

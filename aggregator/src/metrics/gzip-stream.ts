@@ -6,6 +6,7 @@
 import { createGzip } from "node:zlib";
 import type { Gzip } from "node:zlib";
 import { recycle } from "./chunk-writer.ts";
+import { breathe } from "./breath.ts";
 
 /** gzip level: 1 compresses a scrape several times over at a fraction of the default's CPU. */
 export const GZIP_LEVEL = 1;
@@ -23,6 +24,7 @@ async function pump(chunks: Iterator<Buffer>, gz: Gzip): Promise<void> {
       if (gz.destroyed) return;
       const { value, done } = chunks.next();
       if (done) break;
+      if (value.length === 0) { await breathe(); continue; } // BREATH (breath.ts)
       const ok = gz.write(value, (err) => { if (!err) recycle(value); });
       // Waiting for 'drain' also keeps the chunks in flight to the one in zlib, and lets the
       // event loop run between chunks.

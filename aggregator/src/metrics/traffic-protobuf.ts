@@ -13,6 +13,7 @@ import { METRIC_KEY, METRIC_TYPE, Metric, MetricFamily, fillHistogram, histogram
 import type { SeriesStore, StoredSeries } from "../store/series-store.ts";
 import { LABEL_NAMES, TIMING_NAMES } from "../wire/types.ts";
 import { CHUNK, recycle, takeChunk } from "./chunk-writer.ts";
+import { BREATH } from "./breath.ts";
 
 /** Families in render order: the request counter, then one per timing. */
 const FAMILIES = 1 + TIMING_NAMES.length;
@@ -168,18 +169,27 @@ function* families(snap: Snapshot): Generator<Buffer> {
   else recycle(w.buf);
 }
 
+/** Series brought up to date between two BREATHs of a scrape's first pass. */
+export const SLICE = 2000;
+
 /**
- * `span`: the scrape's time and exemplar span; without it, no exemplars. Every series is brought
- * up to date first, so that all families show the store at one moment even when ingest runs
- * while the stream is read (a later re-encode replaces an entry's values, never writes into them).
+ * `span`: the scrape's time and exemplar span; without it, no exemplars. Every series of the
+ * store as the scrape starts is brought up to date before the first byte, so that each series
+ * shows one moment in all families even when ingest runs while the stream is read (a later
+ * re-encode replaces an entry's values, never writes into them). That pass yields BREATH every
+ * SLICE series: when every series changed it is the render's whole encoding work, which must
+ * not hold the event loop in one piece (ingest merged in a breath shows in the series not yet
+ * encoded).
  */
 export function* renderTrafficProtobuf(store: SeriesStore, span?: ExemplarSpan): Generator<Buffer> {
-  const snap: Snapshot = { labels: [], values: [], ends: [] };
-  for (const s of store.series.values()) {
-    const e = fresh(s, span);
-    snap.labels.push(e.labels);
-    snap.values.push(e.values);
-    snap.ends.push(e.ends);
+  const list = [...store.series.values()];
+  const snap: Snapshot = { labels: new Array(list.length), values: new Array(list.length), ends: new Array(list.length) };
+  for (let k = 0; k < list.length; k++) {
+    if (k > 0 && k % SLICE === 0) yield BREATH;
+    const e = fresh(list[k]!, span);
+    snap.labels[k] = e.labels;
+    snap.values[k] = e.values;
+    snap.ends[k] = e.ends;
   }
   yield* families(snap);
 }

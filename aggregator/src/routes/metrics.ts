@@ -3,6 +3,7 @@
 import type { FastifyInstance } from "fastify";
 import { Readable } from "node:stream";
 import { renderPromClient } from "../metrics/exposition.ts";
+import { breathing } from "../metrics/breath.ts";
 import { gzipChunks } from "../metrics/gzip-stream.ts";
 import { negotiate } from "../metrics/negotiate.ts";
 import { renderTraffic } from "../metrics/traffic.ts";
@@ -31,6 +32,6 @@ export async function metricsRoutes(app: FastifyInstance, opts: { state: Aggrega
       reply.header("content-encoding", "gzip");
       return reply.send(gzipChunks(all()));
     }
-    return reply.send(Readable.from(all(), { objectMode: false }));
+    return reply.send(Readable.from(breathing(all()), { objectMode: false }));
   });
 }
