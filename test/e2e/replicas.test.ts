@@ -115,7 +115,9 @@ describe("three replicas behind the ring hash, views from Prometheus", { timeout
     promThree = await Prometheus.start([{ job: "meshlat", targets: three.map((r) => `127.0.0.1:${r.port}`) }]);
     viewOne = await replica(promOne.url);
     viewThree = await replica(promThree.url);
-    const ring = new HashRing(three, (r) => String(r.port));
+    // Hosts keyed by stable names, not their ephemeral ports: where the workloads land must not
+    // change from run to run (Envoy keys a host by its address, which a Deployment's pods keep).
+    const ring = new HashRing(three, (r) => `replica-${three.indexOf(r)}`);
     for (const b of batches(seededRandom(5))) {
       const authority = `${b.workload}.${b.ns}.${FQDN}`;
       await post(one.port, b.body);
@@ -224,7 +226,10 @@ describe("a replica restarted, another gone for good, data younger than the wind
       for (const r of live) sum += await ownRequests(r);
       await prom3.waitFor("sum(meshlat_requests_total)", (v) => v === sum, 20_000);
     };
-    await send(batches(seededRandom(7)), new HashRing(three, (r) => String(r.port)));
+    // Stable host keys (not the ephemeral ports): the same workloads land on the same replicas in
+    // every run, so the two chosen below both hold label sets; a replica back on its address keeps its key.
+    const names = new Map(three.map((r, i) => [r, `replica-${i}`]));
+    await send(batches(seededRandom(7)), new HashRing(three, (r) => names.get(r)!));
 
     // The two replicas holding the most label sets: one restarts on its address (its counters
     // start again from 0 under the same instance), the other goes away for good.
@@ -234,10 +239,11 @@ describe("a replica restarted, another gone for good, data younger than the wind
     await gone!.fastify.close();
     await prom3.waitFor("sum(up)", (v) => v === 1);
     const back = await replica("", restarted!.port);
+    names.set(back, names.get(restarted!)!);
     live = [...three.filter((r) => r !== restarted && r !== gone), back];
     await prom3.waitFor("sum(up)", (v) => v === 2);
     // The gone replica's workloads move to the next replica on the ring (docs/scale.md).
-    await send(batches(seededRandom(8), 100), new HashRing(live, (r) => String(r.port)));
+    await send(batches(seededRandom(8), 100), new HashRing(live, (r) => names.get(r)!));
   });
   after(async () => {
     await promRef?.stop();
