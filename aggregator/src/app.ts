@@ -60,7 +60,10 @@ export function build(config: Config, opts: BuildOptions = {}): App {
   fastify.addHook("preClose", async () => { closing = true; });
   // Responses finished during shutdown close their keep-alive connection; otherwise close()
   // would wait for the client (a filter, Prometheus) to hang up.
-  fastify.addHook("onSend", async (_req, reply) => { if (closing) reply.header("connection", "close"); });
+  fastify.addHook("onSend", (_req, reply, payload, done) => {
+    if (closing) reply.header("connection", "close");
+    done(null, payload);
+  });
 
   fastify.register(ingestRoutes, { state, metrics, lagging: opts.lagging, draining: () => draining });
   fastify.register(metricsRoutes, { state, metrics });

@@ -1,5 +1,5 @@
 // POST /v1/batches: admission (headers) → body (bounded in time) → decode → validate (fully) →
-// dedupe → merge. Body size is bounded by admission (content-length within body_limit_bytes;
+// dedupe → merge, the last four with the other batches of the event loop's turn (merge-turn.ts). Body size is bounded by admission (content-length within body_limit_bytes;
 // Node reads exactly that many bytes).
 import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
 import type { IncomingMessage } from "node:http";
@@ -9,6 +9,7 @@ import type { Ticket } from "../ingest/admission.ts";
 import { readBody } from "../ingest/body.ts";
 import { callerIdentity } from "../ingest/identity.ts";
 import { startLoadProbe } from "../ingest/load-probe.ts";
+import { MergeTurn } from "../ingest/merge-turn.ts";
 import { readBatch } from "../wire/read-batch.ts";
 import type { WireLimits } from "../wire/types.ts";
 import type { AggregatorState } from "../store/state.ts";
@@ -70,28 +71,42 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
     readBody(payload as IncomingMessage, cfg.body_timeout_ms, (n) => { if (t) admission.received(t, n); }, done);
   });
 
+  // Read, check and merge, with the other batches of this turn of the event loop (merge-turn.ts).
+  // Everything here is synchronous: validation completes before anything is merged.
+  const turn = new MergeTurn((req: FastifyRequest) => {
+    const t0 = performance.now();
+    const batch = readBatch(req.body as Uint8Array, limits);
+    if (cfg.caller_identity === "namespace") {
+      const id = callerIdentity(req.headers["x-forwarded-client-cert"], cfg.caller_identity_trusted_by);
+      if (typeof id === "string") throw new AggError("AGG_ERR_FORBIDDEN", id);
+      if (id.namespace !== batch.proxy.namespace) throw new AggError("AGG_ERR_FORBIDDEN", `caller ${id.uri} (namespace ${id.namespace}) may not report for namespace ${JSON.stringify(batch.proxy.namespace)}`, "/proxy/namespace");
+    }
+    const result = state.ingest(batch);
+    metrics.batch(result);
+    const ms = performance.now() - t0;
+    admission.worked(ms);
+    metrics.ingestSeconds(ms / 1000);
+  });
+
   app.post(INGEST_PATH, {
     schema: { response: { 204: { type: "null" }, "4xx": ERROR_BODY, "5xx": ERROR_BODY } },
-    onRequest: async (req) => { req.ingestTicket = admission.admit(req.headers); },
+    // Callback hooks, not async ones: no promise per hook per batch.
+    onRequest: (req, _reply, done) => {
+      try {
+        req.ingestTicket = admission.admit(req.headers);
+      } catch (e) {
+        done(e as AggError);
+        return;
+      }
+      done();
+    },
     // A client that disconnects mid-body gets no response: release its ticket on abort too.
-    onResponse: async (req) => release(req),
-    onRequestAbort: async (req) => release(req),
+    onResponse: (req, _reply, done) => { release(req); done(); },
+    onRequestAbort: (req, done) => { release(req); done(); },
     handler: async (req, reply) => {
-      const t0 = performance.now();
       const body = req.body;
       if (!(body instanceof Uint8Array) || body.length === 0) throw new AggError("AGG_ERR_DECODE", "empty body");
-      // Everything below is synchronous: validation completes before anything is merged.
-      const batch = readBatch(body, limits);
-      if (cfg.caller_identity === "namespace") {
-        const id = callerIdentity(req.headers["x-forwarded-client-cert"], cfg.caller_identity_trusted_by);
-        if (typeof id === "string") throw new AggError("AGG_ERR_FORBIDDEN", id);
-        if (id.namespace !== batch.proxy.namespace) throw new AggError("AGG_ERR_FORBIDDEN", `caller ${id.uri} (namespace ${id.namespace}) may not report for namespace ${JSON.stringify(batch.proxy.namespace)}`, "/proxy/namespace");
-      }
-      const result = state.ingest(batch);
-      metrics.batch(result);
-      const ms = performance.now() - t0;
-      admission.worked(ms);
-      metrics.ingestSeconds(ms / 1000);
+      await turn.submit(req);
       return reply.code(204).send();
     },
   });

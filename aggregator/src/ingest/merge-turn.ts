@@ -1,0 +1,52 @@
+// Runs the ingest work (read, check, merge) of the requests whose bodies completed in one turn
+// of the event loop together, back to back, in one setImmediate. Between two requests the HTTP
+// work (sockets, parser, fastify) evicts the reader's and the store's code and data from the CPU
+// caches; a turn's batches read and merged in a row find them warm. Each request is answered
+// once its own work is done — 204 still means merged, an error still means nothing merged — and
+// it waits at most for the work of its own turn. What waits is bounded by the admission
+// (max_concurrent_ingest, max_inflight_bytes: its tickets are held until the answer).
+
+export class MergeTurn<T> {
+  private readonly items: T[] = [];
+  private readonly resolves: (() => void)[] = [];
+  private readonly rejects: ((e: unknown) => void)[] = [];
+  private scheduled = false;
+  private readonly run = (): void => this.drain();
+
+  constructor(private readonly work: (item: T) => void) {}
+
+  /** Runs the work on `item` with the rest of this turn's; resolves when done, rejects with what it threw. */
+  submit(item: T): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => {
+      this.resolves.push(resolve);
+      this.rejects.push(reject);
+    });
+    this.items.push(item);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.run);
+    }
+    return done;
+  }
+
+  private drain(): void {
+    this.scheduled = false;
+    const n = this.items.length;
+    for (let i = 0; i < n; i++) {
+      try {
+        this.work(this.items[i]!);
+        this.resolves[i]!();
+      } catch (e) {
+        this.rejects[i]!(e);
+      }
+    }
+    // Answers settle in microtasks after this returns; whatever came meanwhile waits its turn.
+    this.items.splice(0, n);
+    this.resolves.splice(0, n);
+    this.rejects.splice(0, n);
+    if (this.items.length > 0 && !this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.run);
+    }
+  }
+}

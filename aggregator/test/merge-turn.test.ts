@@ -1,0 +1,38 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { MergeTurn } from "../src/ingest/merge-turn.ts";
+import { buildBatch, requests } from "../../test/support/batch-builder.ts";
+import { parseExposition, sample, testApp } from "./helpers.ts";
+
+test("the work submitted in one turn runs later, together and in order; each answer follows its own work", async () => {
+  const log: string[] = [];
+  const turn = new MergeTurn((x: string) => { log.push(`work ${x}`); });
+  const answers = ["a", "b", "c"].map((x) => turn.submit(x).then(() => log.push(`answer ${x}`)));
+  assert.deepEqual(log, [], "nothing runs while the turn's requests are still coming");
+  await Promise.all(answers);
+  assert.deepEqual(log, ["work a", "work b", "work c", "answer a", "answer b", "answer c"]);
+  await turn.submit("d");
+  assert.deepEqual(log.slice(6), ["work d"], "a later turn runs on its own");
+});
+
+test("work that throws rejects its own answer only; the rest of the turn still runs", async () => {
+  const ran: number[] = [];
+  const turn = new MergeTurn((x: number) => { if (x === 2) throw new Error("bad batch"); ran.push(x); });
+  const r = await Promise.allSettled([1, 2, 3].map((x) => turn.submit(x)));
+  assert.deepEqual(r.map((s) => s.status), ["fulfilled", "rejected", "fulfilled"]);
+  assert.equal((r[1] as PromiseRejectedResult).reason.message, "bad batch");
+  assert.deepEqual(ran, [1, 3]);
+});
+
+test("batches posted at once: each 204 means merged, a bad one among them is refused alone", async () => {
+  const a = testApp();
+  try {
+    const good = (seq: number) => a.post(buildBatch({ vm: "00000000000000d1", seq, series: [requests(2, { requestMs: 3 })] }));
+    const bad = a.post(Buffer.from([0xc1]));
+    const rs = await Promise.all([good(1), bad, good(2), good(3)]);
+    assert.deepEqual(rs.map((r) => r.statusCode), [204, 400, 204, 204]);
+    const p = parseExposition(await a.scrape());
+    assert.equal(sample(p, "meshlat_aggregator_batches_total", { result: "accepted" }), 3);
+    assert.equal(sample(p, "meshlat_aggregator_batch_errors_total", { reason: "schema" }), 1);
+  } finally { await a.fastify.close(); }
+});
