@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { MergeTurn } from "../src/ingest/merge-turn.ts";
+import { MergeTurn, SLICE_MS } from "../src/ingest/merge-turn.ts";
 import { buildBatch, requests } from "../../test/support/batch-builder.ts";
 import { parseExposition, sample, testApp } from "./helpers.ts";
 
@@ -35,4 +35,21 @@ test("batches posted at once: each 204 means merged, a bad one among them is ref
     assert.equal(sample(p, "meshlat_aggregator_batches_total", { result: "accepted" }), 3);
     assert.equal(sample(p, "meshlat_aggregator_batch_errors_total", { reason: "schema" }), 1);
   } finally { await a.fastify.close(); }
+});
+
+test("a turn's work yields to the event loop every SLICE_MS: other callbacks run between its slices", async () => {
+  const ran: number[] = [];
+  let seenBetween = -1;
+  const turn = new MergeTurn((x: number) => {
+    // Queued during the first slice: it runs once that slice has given the loop back.
+    if (x === 0) setImmediate(() => { seenBetween = ran.length; });
+    const end = performance.now() + 2;
+    while (performance.now() < end);
+    ran.push(x);
+  });
+  const n = 3 * Math.ceil(SLICE_MS / 2) + 3;
+  await Promise.all(Array.from({ length: n }, (_, k) => turn.submit(k)));
+  assert.ok(seenBetween > 0 && seenBetween < n, `${seenBetween} of ${n} ran before the other callback`);
+  assert.ok(seenBetween <= Math.ceil(SLICE_MS / 2) + 1, `a slice ran ${seenBetween} items of 2 ms`);
+  assert.deepEqual(ran, Array.from({ length: n }, (_, k) => k), "in order, each once");
 });
