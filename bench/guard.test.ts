@@ -70,6 +70,33 @@ test("results table for the Performance section: rows with targets and verdicts,
   assert.throws(() => spliceResults("no markers", "x"), /markers/);
 });
 
+test("report: an info measure's missed target reads informational, a guarded one's FAIL; the check is unchanged", async () => {
+  const { formatTable, targetVerdict } = await import("./lib/report.ts");
+  const { resultsMarkdown } = await import("./lib/summary.ts");
+  const sdk = (v: number) => metric("info", v, "x", "meshlat / SDK no-op", { target: { op: "<=", value: 1.3 } });
+  const ingest = (v: number) => metric("info", v, "points/CPU-s", "ingest", { better: "higher", target: { op: ">=", value: 500000 } });
+  const cases: { name: string; m: Metric; want: string }[] = [
+    { name: "info above a <= target", m: sdk(1.35), want: "info: above 1.3" },
+    { name: "info below a >= target", m: ingest(307541), want: "info: below 500000" },
+    { name: "info within its target passes", m: sdk(1.2), want: "PASS" },
+    { name: "guarded ratio over its target fails", m: ratio(1.35), want: "FAIL" },
+    { name: "count over its target fails", m: calls(9), want: "FAIL" },
+    { name: "no target, no verdict", m: info(5), want: "" },
+  ];
+  for (const c of cases) assert.equal(targetVerdict(c.m), c.want, c.name);
+  const res = run({ "filter.typical.ratio_vs_noop_sdk": sdk(1.35), "filter.typical.host_calls_per_request": calls(9) });
+  const table = formatTable(res);
+  assert.match(table, /filter\.typical\.ratio_vs_noop_sdk .*<= 1\.3 +info: above 1\.3/);
+  assert.doesNotMatch(table.split("\n").find((l) => l.startsWith("filter.typical.ratio_vs_noop_sdk"))!, /FAIL/);
+  assert.match(table, /filter\.typical\.host_calls_per_request .*<= 8 +FAIL/);
+  const md = resultsMarkdown(res);
+  assert.match(md, /\| typical request: meshlat \/ SDK no-op \(paired rounds\) \| 1\.35 x \| <= 1\.3 \| info: above 1\.3 \|/);
+  // Guard semantics unchanged: the miss is listed, the check passes.
+  const r = check(res, res);
+  assert.equal(r.ok, true);
+  assert.deepEqual(r.findings.filter((f) => f.status === "target-missed").map((f) => f.id).sort(), ["filter.typical.host_calls_per_request", "filter.typical.ratio_vs_noop_sdk"]);
+});
+
 test("guard: the committed baseline guards the inbound ratio and the typical mix against the filter before wire v2; an inbound request at 3x the no-op fails", async () => {
   const { readFileSync } = await import("node:fs");
   const { GUARDED_RATIOS } = await import("./filter.ts");

@@ -153,7 +153,7 @@ async function main(argv: string[]): Promise<number> {
     const bad = verdict.findings.filter((f) => f.status === "regressed" || f.status === "missing");
     const missed = verdict.findings.filter((f) => f.status === "target-missed");
     const fresh = verdict.findings.filter((f) => f.status === "new");
-    for (const f of missed) console.log(`TARGET MISSED: ${f.message}`);
+    for (const f of missed) console.log(`TARGET MISSED${res.metrics[f.id]?.kind === "info" ? " (info, unguarded)" : ""}: ${f.message}`);
     for (const f of bad) console.log(`GUARD ${f.status.toUpperCase()}: ${f.message}`);
     if (fresh.length) console.log(`${fresh.length} metric(s) not in the baseline: ${fresh.map((f) => f.id).join(", ")}`);
     console.log(verdict.ok ? `guard: OK against ${BASELINE}` : `guard: FAILED against ${BASELINE}`);

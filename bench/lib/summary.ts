@@ -1,7 +1,7 @@
 // The "Latest results" table of the README's Performance section, generated from a run so
 // that the prose never drifts from the numbers.
 import { fmt } from "./guard.ts";
-import { meetsTarget } from "./results.ts";
+import { targetVerdict } from "./report.ts";
 import type { Results, RunInfo } from "./results.ts";
 
 const ROWS: readonly (readonly [string, string])[] = [
@@ -88,8 +88,8 @@ export function resultsMarkdown(res: Results): string {
     const m = res.metrics[id];
     if (!m) continue;
     const spread = m.spread ? ` (${fmt(m.spread.q1)}–${fmt(m.spread.q3)})` : "";
-    const pass = meetsTarget(m);
-    lines.push(`| ${name} | ${fmt(m.value)} ${m.unit}${spread} | ${m.target ? `${m.target.op} ${fmt(m.target.value)}` : ""} | ${pass === undefined ? "" : pass ? "PASS" : "**FAIL**"} |`);
+    const verdict = targetVerdict(m);
+    lines.push(`| ${name} | ${fmt(m.value)} ${m.unit}${spread} | ${m.target ? `${m.target.op} ${fmt(m.target.value)}` : ""} | ${verdict === "FAIL" ? "**FAIL**" : verdict} |`);
   }
   return lines.join("\n");
 }
