@@ -5,11 +5,12 @@
 //   { cmd: "eld-start" }       -> {}            starts an event-loop delay histogram
 //   { cmd: "eld-stop" }        -> { maxMs, p99Ms } blocking seen since eld-start
 //   { cmd: "cpu" }             -> { cpuUs } process CPU time (user + system) so far
+//   { cmd: "gc" }              -> { count, ms, majorCount, majorMs } garbage collections so far
 //   { cmd: "stop" }            -> closes the server and exits
 // and first sends { port } once listening on 127.0.0.1 with an ephemeral port.
 // It also serves POST /bench/noop: the same body read (ingest/body.ts) and 204 as the ingest
 // route, without decode, validation or merge — the HTTP floor an ingest figure is compared with.
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import { monitorEventLoopDelay, PerformanceObserver, constants as perf } from "node:perf_hooks";
 import type { IntervalHistogram } from "node:perf_hooks";
 import type { AddressInfo } from "node:net";
 import { build } from "../../aggregator/src/app.ts";
@@ -31,7 +32,7 @@ async function noopRoute(app: FastifyInstance, timeoutMs: number): Promise<void>
   });
 }
 
-type Msg = { cmd: "heap" | "eld-start" | "eld-stop" | "cpu" | "stop" };
+type Msg = { cmd: "heap" | "eld-start" | "eld-stop" | "cpu" | "gc" | "stop" };
 
 async function main(): Promise<void> {
   const overrides = JSON.parse(process.env.MESHLAT_BENCH_CONFIG ?? "{}");
@@ -42,6 +43,14 @@ async function main(): Promise<void> {
   const addr = app.server.address() as AddressInfo;
   let eld: IntervalHistogram | undefined;
   const gc = (globalThis as { gc?: () => void }).gc;
+  // Collections so far, so that a timed round can say whether a major GC landed in it.
+  const gcs = { count: 0, ms: 0, majorCount: 0, majorMs: 0 };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gcs.count++; gcs.ms += e.duration;
+      if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === perf.NODE_PERFORMANCE_GC_MAJOR) { gcs.majorCount++; gcs.majorMs += e.duration; }
+    }
+  }).observe({ entryTypes: ["gc"] });
   process.on("message", (m: Msg) => {
     switch (m.cmd) {
       case "heap":
@@ -63,6 +72,9 @@ async function main(): Promise<void> {
         process.send!({ cpuUs: u.user + u.system });
         break;
       }
+      case "gc":
+        process.send!({ ...gcs });
+        break;
       case "stop":
         void app.close().then(() => process.exit(0));
     }
