@@ -61,7 +61,7 @@ export function seriesAt(i: number): SeriesInput {
 }
 
 /** A batch of series [from, from+n) with a placeholder VM id that `withVm` patches in place. */
-export function template(from: number, n: number): { bytes: Uint8Array; vmAt: number } {
+function template(from: number, n: number): { bytes: Uint8Array; vmAt: number } {
   const bytes = encodeBatch(batchValue({ v: 2, vm: VM_PLACEHOLDER, seq: 1, series: Array.from({ length: n }, (_, k) => seriesAt(from + k)) }));
   const vmAt = Buffer.from(bytes).indexOf(VM_PLACEHOLDER, 0, "latin1");
   if (vmAt < 0) throw new Error("bench: VM id not found in the encoded batch");
@@ -70,7 +70,7 @@ export function template(from: number, n: number): { bytes: Uint8Array; vmAt: nu
 
 let vmCounter = 0;
 /** A fresh copy with a never-used VM id, so the aggregator merges it instead of dropping a duplicate. */
-export function withVm(t: { bytes: Uint8Array; vmAt: number }): Uint8Array {
+function withVm(t: { bytes: Uint8Array; vmAt: number }): Uint8Array {
   const b = Buffer.from(t.bytes);
   b.write((++vmCounter).toString(16).padStart(16, "0"), t.vmAt, "latin1");
   return b;
@@ -142,7 +142,7 @@ function cpuNs(): number {
   return (u.user + u.system) * 1000;
 }
 
-export class Child {
+class Child {
   private constructor(readonly proc: ChildProcess, readonly port: number) {}
   static async start(config: Record<string, unknown>): Promise<Child> {
     const proc = fork(new URL("./lib/aggregator-child.ts", import.meta.url).pathname, [], {
@@ -214,16 +214,16 @@ async function steadyIngest(child: Child, quick: boolean): Promise<{ metrics: Re
     return { sent: ok, wallS: r.elapsedMs / 1000, cpuS: (c1 - c0) / 1e6, gcMs: +(g1.ms - g0.ms).toFixed(1), majorGcs: g1.majorCount - g0.majorCount };
   };
   await child.ask("heap"); // full GCs: the scrapes' garbage is not billed to ingest
-  // Untimed warm-up: the first seconds after the fill and the scrapes cost 2–3× the steady
-  // CPU per batch (measured: ~600 µs in the first 1.5 s, 200–300 µs from ~4 s on), and the
-  // old median of five 1.5 s rounds counted the first of them. Half-second ingest rounds until
-  // their cost stops falling (median of the last three no more than 10% below the three
-  // before), then the no-op route, which settles within its first half-second.
+  // Untimed warm-up: the first seconds after the fill and the scrapes cost 2–3× the steady CPU
+  // per batch (JIT; measured ~600 µs in the first 1.5 s, 200–300 µs from ~4 s on), and a timed
+  // round among them pulls the median up. Half-second ingest rounds until their cost stops
+  // falling (median of the last three no more than 10% below the three before; 7–11 rounds
+  // here), then the no-op route, which settles within its first half-second.
   const warm = await warmUp(async () => { const r = await timed("/v1/batches", quick ? 250 : 500); return (r.cpuS / r.sent) * 1e6; },
     quick ? { minRounds: 2, maxRounds: 4, window: 1, tolerance: 0.1 } : { minRounds: 6, maxRounds: 16, window: 3, tolerance: 0.1 });
   const floorWarm = await timed(NOOP_PATH, quick ? 250 : 1000);
-  // Ten shorter pairs rather than five long ones, the order alternating so that what a round
-  // leaves behind (its garbage, a pending merge) falls on ingest and floor rounds alike.
+  // Ten short pairs (more samples for the median in the same time), the order alternating so
+  // that what a round leaves behind (its garbage, a pending merge) falls on both sides alike.
   // No forced GC between pairs: after one (--expose-gc's full GC) the next rounds cost 1.5–2.5×
   // (measured: floor 107–118 µs/batch instead of 36–46), a warm-up again in every pair.
   const pairs = await alternatingPairs(quick ? 2 : 10, () => timed("/v1/batches", quick ? 300 : 600), () => timed(NOOP_PATH, quick ? 200 : 400));
