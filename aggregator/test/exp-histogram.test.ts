@@ -1,10 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import {
   CLASSIC_LE_EXP, CLASSIC_LE_MS, ExpHist, MAX_SCALE, MIN_CAP, downIndex, indexOfMs, observeUs, upperMs,
 } from "../src/store/exp-histogram.ts";
 import { seededRandom } from "../../test/support/rand.ts";
+import { FILTER, FilterWindow, NARROW_MAX } from "./filter-window.ts";
 
 const rnd = seededRandom(7);
 const gauss = () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
@@ -15,32 +15,6 @@ const DISTRIBUTIONS: Record<string, () => number> = {
   bimodal: () => clampUs(rnd() < 0.8 ? Math.exp(Math.log(2000) + 0.3 * gauss()) : Math.exp(Math.log(200000) + 0.3 * gauss())),
   uniform: () => clampUs(1000 + rnd() * 99000),
 };
-/** The filter's window shape, from its source (filter/assembly/exphist.ts), so this model follows it. */
-const EXPHIST_SRC = readFileSync(new URL("../../filter/assembly/exphist.ts", import.meta.url), "utf8");
-const filterConst = (name: string) => Number(new RegExp(`export const ${name}: i32 = (\\d+);`).exec(EXPHIST_SRC)![1]);
-const FILTER = { buckets: filterConst("BUCKETS"), wideBuckets: filterConst("WIDE_BUCKETS"), firstScale: filterConst("FIRST_SCALE") };
-/** A narrow timing's counts are u16: a count past this turns the window wide. */
-const NARROW_MAX = 0xffff;
-
-/**
- * One timing's window as the filter records it: from FIRST_SCALE down as the values' range
- * demands within BUCKETS buckets; once a count would pass 65,535, WIDE_BUCKETS buckets (u32
- * counts in the same bytes) for the rest of the window, coarser again if the range needs it.
- */
-class FilterWindow {
-  h = new ExpHist(FILTER.buckets, FILTER.firstScale);
-  wide = false;
-  observe(us: number): void {
-    observeUs(this.h, us);
-    if (this.wide || us === 0) return;
-    if (this.h.counts[indexOfMs(us / 1000, this.h.scale) - this.h.offset]! > NARROW_MAX) {
-      const w = new ExpHist(FILTER.wideBuckets, this.h.scale);
-      w.merge(this.h);
-      this.h = w;
-      this.wide = true;
-    }
-  }
-}
 
 function exactQuantile(sorted: readonly number[], q: number): number {
   return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!;
