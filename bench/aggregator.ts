@@ -25,14 +25,17 @@ import { prng, requestCase } from "./lib/traffic.ts";
 export const INGEST_TARGET = 500_000;   // series-points per aggregator CPU-second over HTTP (issue #14)
 export const BLOCK_TARGET_MS = 100;     // event-loop blocking of one /metrics render at 10k series
 /**
- * Memory per label set that sent one point, settled (bench/lib/memory-child.ts). A native
- * histogram holds its occupied range densely: the bench's values spread 10× per timing, ~27
- * buckets at scale 3 (the filter's 44-bucket cap), 8 B each in V8 (no pointer compression in
- * Node), plus ~140 B of objects per histogram; 5 timings, in the store and in one window entry
- * (the fine slot's, which the 1-minute and 5-minute rings share until it changes):
- * 2 × 5 × (27 × 8 + 140) ≈ 3.6 KB, and ~1.2 KB for the series itself (labels, key, entries,
- * maps). The old 1.9 KB counted the V8 heap only, while the classic buckets' Float64Arrays kept
- * their counts outside it; a label set active in many slots holds one entry per slot and ring.
+ * Memory per label set that sent one point and was scraped once, settled (bench/lib/memory-child.ts).
+ * A native histogram holds its occupied range densely: the bench's values spread 10× per timing,
+ * ~27 buckets at scale 3 (where the filter's 86-bucket windows keep them), 8 B each in V8 (no
+ * pointer compression in Node), plus ~140 B of objects per histogram; 5 timings, in the store and
+ * in one window entry (the fine slot's, which the 1-minute and 5-minute rings share until it
+ * changes): 2 × 5 × (27 × 8 + 140) ≈ 3.6 KB, and ~1.2 KB for the series itself (labels, key,
+ * entries, maps). A scraped aggregator also keeps what the protobuf render encoded per series
+ * (metrics/traffic-protobuf.ts): ~560 B of label and value fields and ~480 B of objects around
+ * them; the fields are slices of Node's pooled 8 KiB Buffer slabs, which hold ~1.5 KB per series
+ * because the label encoding's throwaway writer buffers sit between them. A label set active in
+ * many slots holds one entry per slot and ring.
  */
 export const MEMORY_TARGET_BYTES = 6_000;
 export const NATIVE_CPU_TARGET_MS = 150; // aggregator CPU of one protobuf /metrics scrape at 10k label sets
@@ -175,15 +178,17 @@ async function memory(quick: boolean): Promise<{ metrics: Record<string, Metric>
   const proc = fork(new URL("./lib/memory-child.ts", import.meta.url).pathname, [], {
     execArgv: ["--expose-gc", "--import", "tsx"], env: { ...process.env, MESHLAT_BENCH_SERIES: String(n) }, stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
-  const [m] = (await Promise.race([once(proc, "message"), once(proc, "exit").then(() => [null])])) as [{ fresh: number; settled: number; windowEntries: number } | null];
+  const [m] = (await Promise.race([once(proc, "message"), once(proc, "exit").then(() => [null])])) as [{ fresh: number; unscraped: number; scraped: number; windowEntries: number } | null];
   if (!m) throw new Error("bench: memory child exited without a result");
   return {
     metrics: {
-      "aggregator.memory_per_series_bytes": metric("ratio", m.settled, "B/series",
-        `memory per label set that sent one point (V8 heap + array buffers, after full GC, ${n} label sets): the store's series and its entries in the three window rings once its slot is folded`,
+      "aggregator.memory_per_series_bytes": metric("ratio", m.scraped, "B/series",
+        `memory per label set that sent one point and was scraped (V8 heap + array buffers, after full GC, ${n} label sets): the store's series, its entries in the three window rings once its slot is folded, and the encodings a protobuf /metrics render keeps`,
         { target: { op: "<=", value: MEMORY_TARGET_BYTES } }),
+      "aggregator.memory_per_series_unscraped_bytes": metric("info", m.unscraped, "B/series",
+        "the same before any scrape (the store's series and its window entries)"),
       "aggregator.memory_per_series_fresh_bytes": metric("info", m.fresh, "B/series",
-        "the same before its window slot is folded (the store's series and the fine slot's entry)"),
+        "the same before any scrape and before its window slot is folded (the store's series and the fine slot's entry)"),
     },
     details: { series: n, ...m },
   };

@@ -1,12 +1,15 @@
 // Memory per stored label set, measured in a process of its own (started with --expose-gc) on
 // the aggregator's store with an injected clock, so the figure does not depend on when slots
 // roll over: n label sets each receive one point, then a batch in the next window slot folds
-// their slot into the coarse rings. Counts V8's heap and the typed arrays' backing stores
-// (process.memoryUsage().arrayBuffers: bucket counts live there). Sends the parent
-// { fresh, settled, windowEntries } in bytes per label set.
+// their slot into the coarse rings, then one protobuf /metrics render (the route's own render
+// function) leaves each series' encoded fields cached, as every scrape after the first keeps
+// them. Counts V8's heap and the typed arrays' backing stores (process.memoryUsage().arrayBuffers:
+// bucket counts and encodings live there). Sends the parent { fresh, unscraped, scraped,
+// windowEntries } in bytes per label set.
 import { AggregatorState } from "../../aggregator/src/store/state.ts";
 import { makeConfig } from "../../aggregator/src/config.ts";
 import { readBatch } from "../../aggregator/src/wire/read-batch.ts";
+import { renderTrafficProtobuf } from "../../aggregator/src/metrics/traffic-protobuf.ts";
 import { BENCH_LIMITS } from "./bench-limits.ts";
 import { batchValue, encodeBatch } from "../../test/support/batch-builder.ts";
 import { seriesAt } from "../aggregator.ts";
@@ -30,4 +33,9 @@ const m1 = used();
 now += config.window_slot_s * 1000; // the next slot: its first batch folds the previous one
 state.ingest(readBatch(batch(0xffff, 0, 1), limits));
 const m2 = used();
-process.send!({ fresh: (m1 - m0) / n, settled: (m2 - m0) / n, windowEntries: state.windows.size, series: state.store.size });
+// The chunks are dropped, not recycled: the render's free list is per process, not per series.
+let bytes = 0;
+for (const chunk of renderTrafficProtobuf(state.store, { nowMs: now, spanMs: config.exemplar_span_s * 1000 })) bytes += chunk.length;
+if (bytes === 0) throw new Error("memory-child: empty render");
+const m3 = used();
+process.send!({ fresh: (m1 - m0) / n, unscraped: (m2 - m0) / n, scraped: (m3 - m0) / n, windowEntries: state.windows.size, series: state.store.size });
