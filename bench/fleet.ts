@@ -350,42 +350,51 @@ const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString("en-US"
 
 const runName = (res: FleetResult) => `P=${res.opts.proxies} W=${res.opts.workers} R=${res.opts.replicas} ${res.opts.balance}`;
 
-export function fleetTable(results: FleetResult[]): string {
-  const lines = [
-    "| run | replica | series-points | points/CPU-s (ingest + scrapes) | p99 ingest ms | 429s | label sets | series in Prometheus | per label set | scrape s (max) | scrape body bytes | scrape gzip bytes | peak RSS MiB | Prometheus = sent |",
-    "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
-  ];
-  for (const res of results) {
-    for (const r of res.opts.replicas > 1 ? [...res.rows, res.total] : res.rows) {
-      const exact = r.replica === "total" || res.opts.replicas === 1 ? (res.countsExact ? `yes (${fmt(res.promRequests)})` : `NO: ${fmt(res.promRequests)} of ${fmt(res.sentRequests)}`) : "";
-      lines.push(`| ${runName(res)} | ${r.replica} | ${fmt(r.points)} | ${fmt(r.points / r.cpuS)} | ${fmt(r.p99Ms, 1)} | ${fmt(r.r429)} | ${fmt(r.labelSets)} | ${fmt(r.series)} | ${fmt(r.series / r.labelSets, 1)} | ${fmt(r.scrapeS, 2)} | ${fmt(r.scrapeBodyBytes)} | ${fmt(r.scrapeGzipBytes)} | ${fmt(r.rssMiB)} | ${exact} |`);
-    }
-  }
-  return lines.join("\n");
+/** A column of a markdown table: its header and its alignment row cell ("---" left, "--:" right). */
+type Column = readonly [header: string, align: "---" | "--:"];
+
+function markdownTable(columns: readonly Column[], rows: readonly (readonly string[])[]): string {
+  return [
+    `| ${columns.map(([header]) => header).join(" | ")} |`,
+    `|${columns.map(([, align]) => align).join("|")}|`,
+    ...rows.map((cells) => `| ${cells.join(" | ")} |`),
+  ].join("\n");
 }
+
+const FLEET_COLUMNS: readonly Column[] = [
+  ["run", "---"], ["replica", "---"], ["series-points", "--:"], ["points/CPU-s (ingest + scrapes)", "--:"], ["p99 ingest ms", "--:"],
+  ["429s", "--:"], ["label sets", "--:"], ["series in Prometheus", "--:"], ["per label set", "--:"], ["scrape s (max)", "--:"],
+  ["scrape body bytes", "--:"], ["scrape gzip bytes", "--:"], ["peak RSS MiB", "--:"], ["Prometheus = sent", "---"],
+];
+
+export function fleetTable(results: FleetResult[]): string {
+  return markdownTable(FLEET_COLUMNS, results.flatMap((res) => (res.opts.replicas > 1 ? [...res.rows, res.total] : res.rows).map((r) => {
+    const exact = r.replica === "total" || res.opts.replicas === 1 ? (res.countsExact ? `yes (${fmt(res.promRequests)})` : `NO: ${fmt(res.promRequests)} of ${fmt(res.sentRequests)}`) : "";
+    return [runName(res), r.replica, fmt(r.points), fmt(r.points / r.cpuS), fmt(r.p99Ms, 1), fmt(r.r429), fmt(r.labelSets), fmt(r.series),
+      fmt(r.series / r.labelSets, 1), fmt(r.scrapeS, 2), fmt(r.scrapeBodyBytes), fmt(r.scrapeGzipBytes), fmt(r.rssMiB), exact];
+  })));
+}
+
+const LOAD_COLUMNS: readonly Column[] = [
+  ["run", "---"], ["nominal series-points/s (P × W × label sets per window)", "--:"], ["offered (flushed) /s", "--:"], ["accepted /s", "--:"],
+  ["simulator CPU (cores)", "--:"], ["run s (with setup and waits)", "--:"],
+];
 
 /** The load each run offered and achieved: the simulator shares the cores with what it measures. */
 export function loadTable(results: FleetResult[]): string {
-  const lines = [
-    "| run | nominal series-points/s (P × W × label sets per window) | offered (flushed) /s | accepted /s | simulator CPU (cores) | run s (with setup and waits) |",
-    "|---|--:|--:|--:|--:|--:|",
-  ];
-  for (const res of results) {
-    lines.push(`| ${runName(res)} | ${fmt(res.nominalPointsPerS)} | ${fmt(res.offeredPointsPerS)} | ${fmt(res.achievedPointsPerS)} | ${fmt(res.simulatorCores, 2)} | ${fmt(res.elapsedS)} |`);
-  }
-  return lines.join("\n");
+  return markdownTable(LOAD_COLUMNS, results.map((res) =>
+    [runName(res), fmt(res.nominalPointsPerS), fmt(res.offeredPointsPerS), fmt(res.achievedPointsPerS), fmt(res.simulatorCores, 2), fmt(res.elapsedS)]));
 }
+
+const VIEW_COLUMNS: readonly Column[] = [
+  ["run", "---"], ["view (from Prometheus)", "---"], ["wall ms", "--:"], ["PromQL queries", "--:"],
+  ["Prometheus engine ms (sum over queries)", "--:"], ["Prometheus CPU ms", "--:"], ["response bytes", "--:"],
+];
 
 /** The views answered from Prometheus after the run (bench/lib/view-cost.ts). */
 export function viewTable(results: FleetResult[]): string {
-  const lines = [
-    "| run | view (from Prometheus) | wall ms | PromQL queries | Prometheus engine ms (sum over queries) | Prometheus CPU ms | response bytes |",
-    "|---|---|--:|--:|--:|--:|--:|",
-  ];
-  for (const res of results) {
-    for (const v of res.views) lines.push(`| ${runName(res)} | ${v.view} | ${fmt(v.wallMs)} | ${fmt(v.queries)} | ${fmt(v.promMs)} | ${fmt(v.promCpuMs)} | ${v.error ? `failed: ${v.error.replaceAll("|", "/")}` : fmt(v.bytes)} |`);
-  }
-  return lines.join("\n");
+  return markdownTable(VIEW_COLUMNS, results.flatMap((res) => res.views.map((v) =>
+    [runName(res), v.view, fmt(v.wallMs), fmt(v.queries), fmt(v.promMs), fmt(v.promCpuMs), v.error ? `failed: ${v.error.replaceAll("|", "/")}` : fmt(v.bytes)])));
 }
 
 /** HPA's CPU target (wasmplugin/src/aggregator.ts): replicas are sized to run at this share of a core. */
@@ -401,13 +410,11 @@ export function capacityText(one: FleetResult): string {
     `**Capacity per core:** ${fmt(perCore)} series-points per aggregator CPU-second, ingest and ${one.opts.scrapeIntervalS ?? SCRAPE_INTERVAL_S} s scrapes of ${fmt(r.labelSets)} label sets included (one replica, the run above: CPU per point; it accepted ${fmt(one.achievedPointsPerS)} of a nominal ${fmt(one.nominalPointsPerS)} series-points/s, its VMs waiting for each answer as the filter does).`,
     `A mesh of N sidecars with W workers, ${LABEL_SETS_PER_WINDOW} label sets per VM window and 1 s flushes sends N × W × ${LABEL_SETS_PER_WINDOW} series-points per second; a replica (one Node thread) at the HPA's ${HPA_TARGET * 100} % CPU target takes ${fmt(perCore * HPA_TARGET)} of them:`,
     "",
-    "| sidecars (W=2) | series-points/s | replicas for CPU |",
-    "|--:|--:|--:|",
+    markdownTable([["sidecars (W=2)", "--:"], ["series-points/s", "--:"], ["replicas for CPU", "--:"]], [100, 500, 2000, 10000].map((n) => {
+      const pts = n * 2 * LABEL_SETS_PER_WINDOW;
+      return [fmt(n), fmt(pts), fmt(Math.max(1, Math.ceil(pts / (perCore * HPA_TARGET))))];
+    })),
   ];
-  for (const n of [100, 500, 2000, 10000]) {
-    const pts = n * 2 * LABEL_SETS_PER_WINDOW;
-    lines.push(`| ${fmt(n)} | ${fmt(pts)} | ${fmt(Math.max(1, Math.ceil(pts / (perCore * HPA_TARGET))))} |`);
-  }
   lines.push("", "Label sets bound a replica too: keep each below `MESHLAT_MAX_SERIES` (4000 in the Deployment); with the ring hash they divide among the replicas.");
   return lines.join("\n");
 }
