@@ -209,9 +209,6 @@ async function steadyIngest(child: Child, quick: boolean): Promise<{ metrics: Re
     const g0 = await child.ask<Gc>("gc");
     const c0 = (await child.ask<{ cpuUs: number }>("cpu")).cpuUs;
     const r = await load(child.port, () => withVm(templates[i++ % templates.length]), { concurrency: 16, durationMs: ms, path });
-    // The last answered batches may still be merging after their 204 (the route merges in a
-    // drain after answering): idle time costs no CPU, and the round is billed its own work.
-    await new Promise((res) => setTimeout(res, 20));
     const c1 = (await child.ask<{ cpuUs: number }>("cpu")).cpuUs;
     const g1 = await child.ask<Gc>("gc");
     const ok = r.byStatus[204] ?? 0;
@@ -228,7 +225,7 @@ async function steadyIngest(child: Child, quick: boolean): Promise<{ metrics: Re
     quick ? { minRounds: 2, maxRounds: 4, window: 1, tolerance: 0.1 } : { minRounds: 6, maxRounds: 16, window: 3, tolerance: 0.1 });
   const floorWarm = await timed(NOOP_PATH, quick ? 250 : 1000);
   // Ten short pairs (more samples for the median in the same time), the order alternating so
-  // that what a round leaves behind (its garbage, a pending merge) falls on both sides alike.
+  // that what a round leaves behind (its garbage) falls on both sides alike.
   // No forced GC between pairs: after one (--expose-gc's full GC) the next rounds cost 1.5–2.5×
   // (measured: floor 107–118 µs/batch instead of 36–46), a warm-up again in every pair.
   const pairs = await alternatingPairs(quick ? 2 : 10, () => timed("/v1/batches", quick ? 300 : 600), () => timed(NOOP_PATH, quick ? 200 : 400));
