@@ -40,7 +40,12 @@ const cache = new WeakMap<StoredSeries, Encoded>();
 function entryOf(s: StoredSeries): Encoded {
   let e = cache.get(s);
   if (!e) {
-    const labels = Metric.encode({ label: LABEL_NAMES.map((name, i) => ({ name, value: s.labels[i]! })) }).finish();
+    // With the shared writer: a fresh one takes throwaway 128-512 B buffers from Node's 8 KiB
+    // Buffer pool between the kept encodings, and every slab stays alive while any slice of it
+    // does (measured: 1.5 KB of slab per series for 0.56 KB of labels; bench memory_per_series).
+    enc.pos = 0;
+    Metric.encode({ label: LABEL_NAMES.map((name, i) => ({ name, value: s.labels[i]! })) }, enc);
+    const labels = enc.finish();
     e = { labels, version: -1, exemplars: null, values: labels.subarray(0, 0), ends: [] };
     cache.set(s, e);
   }
