@@ -203,7 +203,7 @@ async function memory(quick: boolean): Promise<{ metrics: Record<string, Metric>
   const proc = fork(new URL("./lib/memory-child.ts", import.meta.url).pathname, [], {
     execArgv: ["--expose-gc", "--import", "tsx"], env: { ...process.env, MESHLAT_BENCH_SERIES: String(n) }, stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
-  const [m] = (await Promise.race([once(proc, "message"), once(proc, "exit").then(() => [null])])) as [{ fresh: number; unscraped: number; scraped: number; windowEntries: number } | null];
+  const [m] = (await Promise.race([once(proc, "message"), once(proc, "exit").then(() => [null])])) as [{ fresh: number; unscraped: number; scraped: number; windowEntries: number; activeKept: number; activeProm: number } | null];
   if (!m) throw new Error("bench: memory child exited without a result");
   return {
     metrics: {
@@ -214,6 +214,10 @@ async function memory(quick: boolean): Promise<{ metrics: Record<string, Metric>
         "the same before any scrape (the store's series and its window entries)"),
       "aggregator.memory_per_series_fresh_bytes": metric("info", m.fresh, "B/series",
         "the same before any scrape and before its window slot is folded (the store's series and the fine slot's entry)"),
+      "aggregator.memory_per_active_series_bytes": metric("info", m.activeKept, "B/series",
+        "memory per label set that sent a point in every window slot for an hour (1,000 label sets, before any scrape): its ~36 entries in the full window rings, which the APIs read without prometheus_url"),
+      "aggregator.memory_per_active_series_prometheus_bytes": metric("info", m.activeProm, "B/series",
+        "the same with prometheus_url set (as the manifests set it): the views come from Prometheus and no window is kept"),
     },
     details: { series: n, ...m },
   };
@@ -224,10 +228,10 @@ async function memory(quick: boolean): Promise<{ metrics: Record<string, Metric>
  * growth), from a fleet of 4,000 VMs each sending its next seq (fromFleet), 16 concurrent
  * keep-alive connections of a lean client (lib/raw-load.ts: ~23 µs of client CPU per request
  * against node:http's ~56, measured, so the sender competes less with the aggregator for this
- * machine's two cores). Each timed round is
- * paired with one posting the same bodies to the child's no-op route (same body read, same
- * 204, nothing decoded): the HTTP floor of this machine at this moment, which the guarded
- * ratio divides by, so that load from elsewhere moves both sides.
+ * machine's two cores). Each timed round is paired with one posting the same bodies to the
+ * child's no-op route (same body read, same 204, nothing decoded): the HTTP floor of this
+ * machine at this moment, which the guarded ratio divides by, so that load from elsewhere moves
+ * both sides.
  */
 async function steadyIngest(child: Child, quick: boolean): Promise<{ metrics: Record<string, Metric>; details: unknown }> {
   const templates = Array.from({ length: 10 }, (_, k) => template(k * 100, 100));

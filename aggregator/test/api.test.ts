@@ -262,3 +262,18 @@ test("prometheus_timeout_ms: a Prometheus that never answers fails the view with
     await a.fastify.close();
   }
 });
+
+test("with prometheus_url the local windows are not kept (the views come from Prometheus): ingest merges into the store only", async () => {
+  for (const [url, kept] of [["", true], ["http://127.0.0.1:9", false]] as const) {
+    const a = testApp({ prometheus_url: url });
+    try {
+      for (let k = 0; k < 3; k++) {
+        assert.equal((await a.post(buildBatch({ seq: k + 1, window: windowAt(a.clock.now), series: [requests(4, { requestMs: 5 })] }))).statusCode, 204);
+        a.clock.now += 10_000;
+      }
+      assert.equal(a.state.store.points, 3);
+      assert.equal(a.state.windows.size > 0, kept, url || "no prometheus_url");
+      assert.match(await a.scrape(), kept ? /^meshlat_aggregator_window_entries [1-9]/m : /^meshlat_aggregator_window_entries 0$/m);
+    } finally { await a.fastify.close(); }
+  }
+});

@@ -84,3 +84,13 @@ test("every window reads exactly the deltas of the slots it covers: in-order, la
     }
   }
 });
+
+test("an unkept ring (the views come from Prometheus) holds nothing: no entries, no key horizon", () => {
+  const kept = new WindowRing(10_000, CAP), unkept = new WindowRing(10_000, CAP, false);
+  for (let k = 0; k < 50; k++) for (const r of [kept, unkept]) r.add(T0 + k * 10_000, series(k % 5), point(2, 3), null);
+  assert.ok(kept.size > 0);
+  assert.equal(unkept.size, 0);
+  assert.deepEqual([...unkept.entries(T0 + 500_000, WINDOWS_MS["1h"]!)], []);
+  assert.ok(kept.horizonMs > 0);
+  assert.equal(unkept.horizonMs, 0, "no window entry names a key: label ids need not outlive their series");
+});

@@ -3,9 +3,10 @@
 // roll over: n label sets each receive one point, then a batch in the next window slot folds
 // their slot into the coarse rings, then two protobuf /metrics renders (the route's own render
 // function), every series changed in between, leave each series' encoded fields cached as
-// every scrape keeps them. Counts V8's heap and the typed arrays' backing stores (process.memoryUsage().arrayBuffers:
-// bucket counts and encodings live there). Sends the parent { fresh, unscraped, scraped,
-// windowEntries } in bytes per label set.
+// every scrape keeps them; then label sets active in every slot for an hour, with the windows
+// kept and without them (prometheus_url). Counts V8's heap and the typed arrays' backing stores
+// (process.memoryUsage().arrayBuffers: bucket counts and encodings live there). Sends the parent
+// { fresh, unscraped, scraped, activeKept, activeProm } in bytes per label set, and windowEntries.
 import { AggregatorState } from "../../aggregator/src/store/state.ts";
 import { makeConfig } from "../../aggregator/src/config.ts";
 import { readBatch } from "../../aggregator/src/wire/read-batch.ts";
@@ -46,4 +47,27 @@ scrape();
 for (const s of state.store.series.values()) s.version++;
 scrape();
 const m3 = used();
-process.send!({ fresh: (m1 - m0) / n, unscraped: (m2 - m0) / n, scraped: (m3 - m0) / n, windowEntries: state.windows.size, series: state.store.size });
+
+/**
+ * Memory per label set that sent a point in every window slot for an hour — the rings full, as
+ * a busy fleet's label sets keep them — with the windows kept (no prometheus_url), or not
+ * (prometheus_url set: the views come from Prometheus), before any scrape.
+ */
+function activeHour(prometheusUrl: string, count: number): number {
+  const cfg = makeConfig({ max_series: count + 10, max_vms: 1_000_000, max_batch_series: count, prometheus_url: prometheusUrl, ...BENCH_LIMITS });
+  let t = now + 86_400_000;
+  const base = used();
+  const st = new AggregatorState(cfg, () => t);
+  const lim = { ...limits, maxSeries: count };
+  const series = Array.from({ length: count }, (_, k) => seriesAt(k));
+  for (let r = 0, rounds = 3_600 / cfg.window_slot_s + 1; r <= rounds; r++) {
+    st.ingest(readBatch(encodeBatch(batchValue({ v: 2, vm: "00000000000000ac", seq: r + 1, window: [t - 1000, t], series })), lim));
+    t += cfg.window_slot_s * 1000;
+  }
+  return (used() - base) / count;
+}
+const ACTIVE = 1000;
+const activeKept = activeHour("", ACTIVE);
+const activeProm = activeHour("http://prometheus.invalid:9090", ACTIVE);
+
+process.send!({ fresh: (m1 - m0) / n, unscraped: (m2 - m0) / n, scraped: (m3 - m0) / n, windowEntries: state.windows.size, series: state.store.size, activeKept, activeProm });

@@ -35,6 +35,8 @@ const ROWS: readonly (readonly [string, string])[] = [
   ["aggregator.metrics_render.50k.block_ms", "/metrics at 50k label sets: longest event-loop block"],
   ["aggregator.memory_per_series_bytes", "aggregator memory per label set, scraped (store + window rings + the protobuf render's kept encodings)"],
   ["aggregator.memory_per_series_unscraped_bytes", "… the same before any scrape (store + window rings)"],
+  ["aggregator.memory_per_active_series_bytes", "aggregator memory per label set active in every window slot for an hour (full window rings)"],
+  ["aggregator.memory_per_active_series_prometheus_bytes", "… the same with prometheus_url set, as the manifests set it (no windows kept)"],
   ["histograms.series_per_label_set.native", "Prometheus series per label set, native histograms (protobuf)"],
   ["histograms.series_per_label_set.classic", "… classic buckets (text / OpenMetrics)"],
   ["aggregator.metrics_render_native.10k.cpu_ms", "/metrics at 10k label sets, native (protobuf): aggregator CPU per scrape"],

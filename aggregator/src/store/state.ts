@@ -28,7 +28,8 @@ export class AggregatorState {
 
   constructor(readonly config: Config, readonly now: Clock) {
     const idleTimeoutMs = config.series_ttl_s * 1000;
-    this.windows = new WindowRing(config.window_slot_s * 1000, config.histogram_buckets);
+    // With prometheus_url the views are answered from Prometheus: the local windows would only cost.
+    this.windows = new WindowRing(config.window_slot_s * 1000, config.histogram_buckets, config.prometheus_url === "");
     this.store = new SeriesStore({
       maxSeries: config.max_series, idleTimeoutMs, histogramBuckets: config.histogram_buckets, exemplarSpanMs: config.exemplar_span_s * 1000,
       keyRetainMs: this.windows.horizonMs,

@@ -209,6 +209,10 @@ class Ring {
  * a coarse query reads it directly. A late batch (for a fine slot older than the head, already
  * folded) merges into every ring at once. Folding needs every coarse slot to be whole fine
  * slots (60 s a multiple of `slotMs`); otherwise every batch merges into every ring.
+ *
+ * Kept only when the views read them: with `prometheus_url` the views come from Prometheus and
+ * an unkept ring holds nothing (`keep` false) — a label set active in every slot holds ~36
+ * entries here, ~70 KB after an hour (measured, bench/lib/memory-child.ts), 13x its series.
  */
 export class WindowRing {
   private readonly rings: Ring[];
@@ -219,7 +223,7 @@ export class WindowRing {
   private head = -Infinity;
   /** Scratch of entriesFor(). */
   readonly hit: WindowEntry[] = [];
-  constructor(readonly slotMs: number, cap: number) {
+  constructor(readonly slotMs: number, cap: number, readonly keep = true) {
     // window_slot_s is at most 60, so the minute ring is never finer than the configured slots.
     this.rings = [...(slotMs < 60_000 ? [new Ring(slotMs, 60_000, cap)] : []), new Ring(60_000, 900_000, cap), new Ring(300_000, 3_600_000, cap)];
     this.fine = this.rings[0]!;
@@ -229,6 +233,7 @@ export class WindowRing {
 
   /** The longest a key may name an entry here (label-ids.ts keeps a key's ids that long). */
   get horizonMs(): number {
+    if (!this.keep) return 0;
     return Math.max(...this.rings.map((r) => r.horizonMs));
   }
 
@@ -243,6 +248,7 @@ export class WindowRing {
    * Valid until the next call.
    */
   entriesFor(t: number, s: StoredSeries): number {
+    if (!this.keep) return 0;
     const hit = this.hit;
     let k = 0;
     if (!this.folds) {
