@@ -29,6 +29,7 @@ import { HashRing } from "../test/sidecar/ring-hash.ts";
 import { batchValue, encodeBatch } from "../test/support/batch-builder.ts";
 import type { Labels, SeriesInput } from "../test/support/batch-builder.ts";
 import { poll, sleep } from "../test/support/poll.ts";
+import { freePort } from "../test/support/net.ts";
 import { prng } from "./lib/traffic.ts";
 import { HISTOGRAM_FAMILIES } from "../aggregator/src/metrics/traffic.ts";
 import { measureView } from "./lib/view-cost.ts";
@@ -211,12 +212,15 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   let viewer: AggregatorProcess | undefined;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   try {
+    // Prometheus first, so the replicas run as the Deployment runs them: with prometheus_url set
+    // (the views come from Prometheus, and no replica keeps sliding windows of its own).
+    const ports = await Promise.all(Array.from({ length: o.replicas }, () => freePort()));
+    prom = await Prometheus.start([{ job: "meshlat", targets: ports.map((p) => `127.0.0.1:${p}`) }],
+      { intervalS, features: ["native-histograms", "extra-scrape-metrics"] });
     for (let r = 0; r < o.replicas; r++) {
-      const proc = await AggregatorProcess.start({ args: ["--max-series", "20000"] });
+      const proc = await AggregatorProcess.start({ port: ports[r], args: ["--max-series", "20000", "--prometheus-url", prom.url, "--prometheus-step-s", String(intervalS)] });
       replicas.push({ proc, name: `r${r}`, lat: [], points: 0, rejected429: 0, failed: 0, cpu0: 0 });
     }
-    prom = await Prometheus.start([{ job: "meshlat", targets: replicas.map((r) => `127.0.0.1:${r.proc.port}`) }],
-      { intervalS, features: ["native-histograms", "extra-scrape-metrics"] });
     // Answers the views from Prometheus, as any replica with prometheus_url does; it takes no batches.
     if (o.views !== false) viewer = await AggregatorProcess.start({ args: ["--prometheus-url", prom.url, "--prometheus-step-s", String(intervalS)] });
     const ring = new HashRing(replicas, (r) => r.proc.url);

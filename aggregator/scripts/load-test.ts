@@ -1,6 +1,7 @@
 // Reliability load test (127.0.0.1 only, bounded in time, ~1 minute): the aggregator as the
-// Deployment runs it (MESHLAT_MAX_SERIES=4000, a 640 MB heap) under a flood of 2,000-series
-// batches on 64 connections, with slow and chunked attackers, and across a restart. Writes its
+// Deployment runs it (MESHLAT_MAX_SERIES=4000, a 640 MB heap, prometheus_url set) under a flood
+// of 2,000-series batches on 64 connections, with slow and chunked attackers, and across a
+// restart. Writes its
 // figures into README.md's "Reliability" section (between the reliability markers).
 //   node --import tsx aggregator/scripts/load-test.ts [--no-readme]
 import { fork, spawn } from "node:child_process";
@@ -31,7 +32,10 @@ async function start(port: number): Promise<Agg> {
   const child = spawn(process.execPath, ["--max-old-space-size=640", "--import", "tsx", "--import", "./aggregator/scripts/loop-delay.ts", "aggregator/src/main.ts",
     "--host", "127.0.0.1", "--port", String(port), "--log-level", "warn", "--drain-period-ms", "0",
     // No sidecar in front of it here to vouch for callers: explicitly off, as in the demo.
-    "--caller-identity", "off"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit", "ipc"], env: { ...process.env, MESHLAT_MAX_SERIES: "4000" } });
+    "--caller-identity", "off",
+    // Set as in the Deployment, so no sliding windows are kept; no view is asked here, so
+    // nothing listens there.
+    "--prometheus-url", "http://127.0.0.1:9"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit", "ipc"], env: { ...process.env, MESHLAT_MAX_SERIES: "4000" } });
   killOnExit(child);
   await poll(() => get(port, "/readyz").then((r) => r.status, () => 0), (s) => s === 200, { timeoutMs: 30_000, intervalMs: 50, what: "aggregator ready" });
   return { child, port };
@@ -186,7 +190,7 @@ async function main(): Promise<void> {
   const r = await restart(port);
   agent.destroy();
   const lines = [
-    `Measured by \`node --import tsx aggregator/scripts/load-test.ts\` on 127.0.0.1 (${new Date().toISOString().slice(0, 16)}Z), the aggregator run as the Deployment runs it (\`MESHLAT_MAX_SERIES=4000\`, \`--max-old-space-size=640\`, other options at their defaults):`,
+    `Measured by \`node --import tsx aggregator/scripts/load-test.ts\` on 127.0.0.1 (${new Date().toISOString().slice(0, 16)}Z), the aggregator run as the Deployment runs it (\`MESHLAT_MAX_SERIES=4000\`, \`--max-old-space-size=640\`, \`prometheus_url\` set, so no sliding windows; other options at their defaults):`,
     "",
     "| what | figure |",
     "|---|---|",
