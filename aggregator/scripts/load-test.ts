@@ -1,8 +1,8 @@
 // Reliability load test (127.0.0.1 only, bounded in time, ~1 minute): the aggregator as the
 // Deployment runs it (MESHLAT_MAX_SERIES=4000, a 640 MB heap, prometheus_url set) under a flood
 // of 2,000-series batches on 64 connections, with slow and chunked attackers, and across a
-// restart. Writes its
-// figures into README.md's "Reliability" section (between the reliability markers).
+// restart. Writes its figures into README.md's "Reliability" section (between the reliability
+// markers).
 //   node --import tsx aggregator/scripts/load-test.ts [--no-readme]
 import { fork, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
