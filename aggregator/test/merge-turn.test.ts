@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import net from "node:net";
 import { MergeTurn, SLICE_MS } from "../src/ingest/merge-turn.ts";
 import { buildBatch, requests } from "../../test/support/batch-builder.ts";
 import { parseExposition, sample, testApp } from "./helpers.ts";
@@ -52,4 +53,27 @@ test("a turn's work yields to the event loop every SLICE_MS: other callbacks run
   assert.ok(seenBetween > 0 && seenBetween < n, `${seenBetween} of ${n} ran before the other callback`);
   assert.ok(seenBetween <= Math.ceil(SLICE_MS / 2) + 1, `a slice ran ${seenBetween} items of 2 ms`);
   assert.deepEqual(ran, Array.from({ length: n }, (_, k) => k), "in order, each once");
+});
+
+test("bodies complete in one turn do not count against max_concurrent_ingest while they wait for their merge (a burst of senders is absorbed, not refused)", async () => {
+  const a = testApp({ max_concurrent_ingest: 2 });
+  await a.fastify.listen({ host: "127.0.0.1", port: 0 });
+  const { port } = a.fastify.server.address() as { port: number };
+  const socks: net.Socket[] = [];
+  try {
+    // Eight senders whose whole requests arrive together, as a fleet's flushes do.
+    const bodies = Array.from({ length: 8 }, (_, k) => Buffer.from(buildBatch({ vm: "00000000000000d2", seq: k + 1, series: [requests(1, { requestMs: 3 })] })));
+    for (let k = 0; k < bodies.length; k++) {
+      const s = net.connect(port, "127.0.0.1");
+      await new Promise((r) => s.once("connect", r));
+      socks.push(s);
+    }
+    const answers = socks.map((s) => new Promise<string>((resolve) => { let got = ""; s.on("data", (d: Buffer) => { got += d.toString("latin1"); if (got.includes("\r\n\r\n")) resolve(got.slice(9, 12)); }); }));
+    socks.forEach((s, k) => s.write(Buffer.concat([Buffer.from(`POST /v1/batches HTTP/1.1\r\nhost: x\r\ncontent-type: application/msgpack\r\ncontent-length: ${bodies[k]!.length}\r\n\r\n`), bodies[k]!])));
+    assert.deepEqual(await Promise.all(answers), Array(8).fill("204"));
+    assert.equal(sample(parseExposition(await a.scrape()), "meshlat_aggregator_batches_total", { result: "accepted" }), 8);
+  } finally {
+    for (const s of socks) s.destroy();
+    await a.fastify.close();
+  }
 });

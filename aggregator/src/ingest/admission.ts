@@ -15,8 +15,12 @@ export interface AdmissionOptions {
   readonly clock?: () => number;
 }
 
-/** A ticket held by an admitted request until its response or abort: the body bytes it has received. */
-export interface Ticket { bytes: number }
+/**
+ * A ticket held by an admitted request until its response or abort: the body bytes it has
+ * received, and whether it still counts against max_concurrent_ingest (until its body is
+ * complete: then its work waits for the event loop's turn, its bytes still counted).
+ */
+export interface Ticket { bytes: number; receiving: boolean }
 
 /** Ingest handler time is summed over the last second in slots of this size. */
 const SLOT_MS = 100;
@@ -90,11 +94,23 @@ export class Admission {
     const why = this.opts.pressure();
     if (why) throw new AggError("AGG_ERR_SHED", why, "", retry);
     this.inflightBatches++;
-    return { bytes: 0 };
+    return { bytes: 0, receiving: true };
+  }
+
+  /**
+   * The request's body is complete and its work queued for this turn (merge-turn.ts): it no
+   * longer counts as a batch in flight — the bodies that complete in one turn of the event loop
+   * are merged together, and counting them would refuse a burst of senders that the turn
+   * absorbs — while its bytes count until release().
+   */
+  bodyDone(t: Ticket): void {
+    if (!t.receiving) return;
+    t.receiving = false;
+    this.inflightBatches--;
   }
 
   release(t: Ticket): void {
     this.inflightBytes -= t.bytes;
-    this.inflightBatches--;
+    this.bodyDone(t);
   }
 }

@@ -106,6 +106,7 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestOptions): P
     handler: async (req, reply) => {
       const body = req.body;
       if (!(body instanceof Uint8Array) || body.length === 0) throw new AggError("AGG_ERR_DECODE", "empty body");
+      if (req.ingestTicket) admission.bodyDone(req.ingestTicket);
       await turn.submit(req);
       return reply.code(204).send();
     },
