@@ -24,6 +24,12 @@ export interface Ticket { bytes: number; receiving: boolean }
 
 /** Ingest handler time is summed over the last second in slots of this size. */
 const SLOT_MS = 100;
+/**
+ * Received batches that may wait for their merge, per max_concurrent_ingest slot: a fleet's
+ * flushes arrive in bursts that one turn absorbs, while a flood of large batches must not queue
+ * seconds of merging behind /healthz and /metrics.
+ */
+const WAITING_PER_SLOT = 4;
 const SLOTS = 10;
 
 // The body of a refused request is never read: its connection closes after the answer instead
@@ -33,6 +39,8 @@ const unread = { closeConnection: true } as const;
 export class Admission {
   private inflightBytes = 0;
   private inflightBatches = 0;
+  /** Admitted requests whose body is complete and whose work waits for its turn (bodyDone). */
+  private waiting = 0;
   /** Handler milliseconds per SLOT_MS slot (ring), and the slot number each holds. */
   private readonly busy = new Float64Array(SLOTS);
   private readonly busySlot = new Float64Array(SLOTS).fill(-1);
@@ -83,6 +91,7 @@ export class Admission {
     // below one body a 429 for it would be retried forever.
     if (this.inflightBatches > 0) {
       if (this.inflightBatches >= cfg.max_concurrent_ingest) throw new AggError("AGG_ERR_SHED", `${this.inflightBatches} batches in flight, max_concurrent_ingest=${cfg.max_concurrent_ingest}`, "", retry);
+      if (this.waiting >= WAITING_PER_SLOT * cfg.max_concurrent_ingest) throw new AggError("AGG_ERR_SHED", `${this.waiting} received batches waiting for their merge, ${WAITING_PER_SLOT} × max_concurrent_ingest=${cfg.max_concurrent_ingest}`, "", retry);
       if (this.inflightBytes > cfg.max_inflight_bytes) throw new AggError("AGG_ERR_SHED", `ingest bytes received and not yet merged exceed max_inflight_bytes=${cfg.max_inflight_bytes}`, "", retry);
     }
     // Requests queue in front of the event loop where no hook sees them, and each is handled
@@ -101,16 +110,19 @@ export class Admission {
    * The request's body is complete and its work queued for this turn (merge-turn.ts): it no
    * longer counts as a batch in flight — the bodies that complete in one turn of the event loop
    * are merged together, and counting them would refuse a burst of senders that the turn
-   * absorbs — while its bytes count until release().
+   * absorbs — but as one waiting (at most WAITING_PER_SLOT × max_concurrent_ingest), and its
+   * bytes count until release().
    */
   bodyDone(t: Ticket): void {
     if (!t.receiving) return;
     t.receiving = false;
     this.inflightBatches--;
+    this.waiting++;
   }
 
   release(t: Ticket): void {
     this.inflightBytes -= t.bytes;
-    this.bodyDone(t);
+    if (t.receiving) this.inflightBatches--;
+    else this.waiting--;
   }
 }
