@@ -77,3 +77,31 @@ test("bodies complete in one turn do not count against max_concurrent_ingest whi
     await a.fastify.close();
   }
 });
+
+test("received batches waiting for their merge are bounded (4 x max_concurrent_ingest): past it, 429 with Retry-After", async () => {
+  const a = testApp({ max_concurrent_ingest: 1, shed_retry_after_s: 2 });
+  await a.fastify.listen({ host: "127.0.0.1", port: 0 });
+  const { port } = a.fastify.server.address() as { port: number };
+  const socks: net.Socket[] = [];
+  try {
+    const bodies = Array.from({ length: 24 }, (_, k) => Buffer.from(buildBatch({ vm: "00000000000000d3", seq: k + 1, series: [requests(1, { requestMs: 3 })] })));
+    for (let k = 0; k < bodies.length; k++) {
+      const s = net.connect(port, "127.0.0.1");
+      await new Promise((r) => s.once("connect", r));
+      socks.push(s);
+    }
+    // A whole answer: a 204's head, or an error's head and its JSON body.
+    const whole = (g: string) => g.includes("\r\n\r\n") && (g.startsWith("HTTP/1.1 204") || g.endsWith("}"));
+    const answers = socks.map((s) => new Promise<string>((resolve) => { let got = ""; s.on("data", (d: Buffer) => { got += d.toString("latin1"); if (whole(got)) resolve(got); }); }));
+    socks.forEach((s, k) => s.write(Buffer.concat([Buffer.from(`POST /v1/batches HTTP/1.1\r\nhost: x\r\ncontent-type: application/msgpack\r\ncontent-length: ${bodies[k]!.length}\r\n\r\n`), bodies[k]!])));
+    const got = await Promise.all(answers);
+    const shed = got.filter((g) => g.startsWith("HTTP/1.1 429"));
+    assert.ok(got.filter((g) => g.startsWith("HTTP/1.1 204")).length >= 4, "a turn's worth accepted");
+    assert.ok(shed.length > 0, "the rest refused");
+    assert.match(shed[0]!, /retry-after: 2/i);
+    assert.match(shed[0]!, /waiting for their merge/);
+  } finally {
+    for (const s of socks) s.destroy();
+    await a.fastify.close();
+  }
+});

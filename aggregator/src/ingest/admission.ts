@@ -89,7 +89,7 @@ export class Admission {
     const retry = { retryAfterS: cfg.shed_retry_after_s, ...unread };
     // A lone request is always admitted (it is within body_limit_bytes): with the limits set
     // below one body a 429 for it would be retried forever.
-    if (this.inflightBatches > 0) {
+    if (this.inflightBatches > 0 || this.waiting > 0) {
       if (this.inflightBatches >= cfg.max_concurrent_ingest) throw new AggError("AGG_ERR_SHED", `${this.inflightBatches} batches in flight, max_concurrent_ingest=${cfg.max_concurrent_ingest}`, "", retry);
       if (this.waiting >= WAITING_PER_SLOT * cfg.max_concurrent_ingest) throw new AggError("AGG_ERR_SHED", `${this.waiting} received batches waiting for their merge, ${WAITING_PER_SLOT} × max_concurrent_ingest=${cfg.max_concurrent_ingest}`, "", retry);
       if (this.inflightBytes > cfg.max_inflight_bytes) throw new AggError("AGG_ERR_SHED", `ingest bytes received and not yet merged exceed max_inflight_bytes=${cfg.max_inflight_bytes}`, "", retry);
