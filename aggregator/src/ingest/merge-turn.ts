@@ -3,10 +3,10 @@
 // work (sockets, parser, fastify) evicts the reader's and the store's code and data from the CPU
 // caches; a turn's batches read and merged in a row find them warm. Each request is answered
 // once its own work is done — 204 still means merged, an error still means nothing merged — and
-// it waits at most for the work of its own turn. What waits is bounded by the admission
-// (max_concurrent_ingest, max_inflight_bytes: its tickets are held until the answer), and a
-// turn's work yields to the event loop every SLICE_MS, so a turn of large batches does not hold
-// /healthz and /metrics for all of them at once.
+// it waits at most for the work of its own turn. What waits is bounded by the admission (at
+// most 4 × max_concurrent_ingest batches waiting, their bytes within max_inflight_bytes until
+// the answer: ingest/admission.ts), and a turn's work yields to the event loop every SLICE_MS,
+// so a turn of large batches does not hold /healthz and /metrics for all of them at once.
 
 /** Longest run of work before the rest waits for the next turn (a 100-series batch takes ~0.1-0.2 ms). */
 export const SLICE_MS = 5;

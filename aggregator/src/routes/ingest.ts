@@ -1,5 +1,6 @@
 // POST /v1/batches: admission (headers) → body (bounded in time) → decode → validate (fully) →
-// dedupe → merge, the last four with the other batches of the event loop's turn (merge-turn.ts). Body size is bounded by admission (content-length within body_limit_bytes;
+// dedupe → merge, the last four with the other batches of the event loop's turn (merge-turn.ts).
+// Body size is bounded by admission (content-length within body_limit_bytes;
 // Node reads exactly that many bytes).
 import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
 import type { IncomingMessage } from "node:http";
