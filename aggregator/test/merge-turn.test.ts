@@ -55,53 +55,57 @@ test("a turn's work yields to the event loop every SLICE_MS: other callbacks run
   assert.deepEqual(ran, Array.from({ length: n }, (_, k) => k), "in order, each once");
 });
 
-test("bodies complete in one turn do not count against max_concurrent_ingest while they wait for their merge (a burst of senders is absorbed, not refused)", async () => {
-  const a = testApp({ max_concurrent_ingest: 2 });
-  await a.fastify.listen({ host: "127.0.0.1", port: 0 });
-  const { port } = a.fastify.server.address() as { port: number };
+/**
+ * Posts every body on a connection of its own, the whole requests written together (as a fleet's
+ * flushes arrive), to an app listening on `port`; resolves with each whole answer (head, and an
+ * error's JSON body).
+ */
+async function postTogether(port: number, bodies: readonly Uint8Array[]): Promise<string[]> {
   const socks: net.Socket[] = [];
   try {
-    // Eight senders whose whole requests arrive together, as a fleet's flushes do.
-    const bodies = Array.from({ length: 8 }, (_, k) => Buffer.from(buildBatch({ vm: "00000000000000d2", seq: k + 1, series: [requests(1, { requestMs: 3 })] })));
     for (let k = 0; k < bodies.length; k++) {
       const s = net.connect(port, "127.0.0.1");
       await new Promise((r) => s.once("connect", r));
       socks.push(s);
     }
-    const answers = socks.map((s) => new Promise<string>((resolve) => { let got = ""; s.on("data", (d: Buffer) => { got += d.toString("latin1"); if (got.includes("\r\n\r\n")) resolve(got.slice(9, 12)); }); }));
+    const whole = (g: string) => g.includes("\r\n\r\n") && (g.startsWith("HTTP/1.1 204") || g.endsWith("}"));
+    const answers = socks.map((s) => new Promise<string>((resolve) => { let got = ""; s.on("data", (d: Buffer) => { got += d.toString("latin1"); if (whole(got)) resolve(got); }); }));
     socks.forEach((s, k) => s.write(Buffer.concat([Buffer.from(`POST /v1/batches HTTP/1.1\r\nhost: x\r\ncontent-type: application/msgpack\r\ncontent-length: ${bodies[k]!.length}\r\n\r\n`), bodies[k]!])));
-    assert.deepEqual(await Promise.all(answers), Array(8).fill("204"));
-    assert.equal(sample(parseExposition(await a.scrape()), "meshlat_aggregator_batches_total", { result: "accepted" }), 8);
+    return await Promise.all(answers);
   } finally {
     for (const s of socks) s.destroy();
+  }
+}
+
+async function listening(overrides: Parameters<typeof testApp>[0]): Promise<{ a: ReturnType<typeof testApp>; port: number }> {
+  const a = testApp(overrides);
+  await a.fastify.listen({ host: "127.0.0.1", port: 0 });
+  return { a, port: (a.fastify.server.address() as { port: number }).port };
+}
+
+test("bodies complete in one turn do not count against max_concurrent_ingest while they wait for their merge (a burst of senders is absorbed, not refused)", async () => {
+  const { a, port } = await listening({ max_concurrent_ingest: 2 });
+  try {
+    // Eight senders whose whole requests arrive together, as a fleet's flushes do.
+    const bodies = Array.from({ length: 8 }, (_, k) => buildBatch({ vm: "00000000000000d2", seq: k + 1, series: [requests(1, { requestMs: 3 })] }));
+    assert.deepEqual((await postTogether(port, bodies)).map((g) => g.slice(9, 12)), Array(8).fill("204"));
+    assert.equal(sample(parseExposition(await a.scrape()), "meshlat_aggregator_batches_total", { result: "accepted" }), 8);
+  } finally {
     await a.fastify.close();
   }
 });
 
 test("received batches waiting for their merge are bounded (4 x max_concurrent_ingest): past it, 429 with Retry-After", async () => {
-  const a = testApp({ max_concurrent_ingest: 1, shed_retry_after_s: 2 });
-  await a.fastify.listen({ host: "127.0.0.1", port: 0 });
-  const { port } = a.fastify.server.address() as { port: number };
-  const socks: net.Socket[] = [];
+  const { a, port } = await listening({ max_concurrent_ingest: 1, shed_retry_after_s: 2 });
   try {
-    const bodies = Array.from({ length: 24 }, (_, k) => Buffer.from(buildBatch({ vm: "00000000000000d3", seq: k + 1, series: [requests(1, { requestMs: 3 })] })));
-    for (let k = 0; k < bodies.length; k++) {
-      const s = net.connect(port, "127.0.0.1");
-      await new Promise((r) => s.once("connect", r));
-      socks.push(s);
-    }
-    // A whole answer: a 204's head, or an error's head and its JSON body.
-    const whole = (g: string) => g.includes("\r\n\r\n") && (g.startsWith("HTTP/1.1 204") || g.endsWith("}"));
-    const answers = socks.map((s) => new Promise<string>((resolve) => { let got = ""; s.on("data", (d: Buffer) => { got += d.toString("latin1"); if (whole(got)) resolve(got); }); }));
-    socks.forEach((s, k) => s.write(Buffer.concat([Buffer.from(`POST /v1/batches HTTP/1.1\r\nhost: x\r\ncontent-type: application/msgpack\r\ncontent-length: ${bodies[k]!.length}\r\n\r\n`), bodies[k]!])));
-    const got = await Promise.all(answers);
+    const bodies = Array.from({ length: 24 }, (_, k) => buildBatch({ vm: "00000000000000d3", seq: k + 1, series: [requests(1, { requestMs: 3 })] }));
+    const got = await postTogether(port, bodies);
     const shed = got.filter((g) => g.startsWith("HTTP/1.1 429"));
     assert.ok(got.filter((g) => g.startsWith("HTTP/1.1 204")).length >= 4, "a turn's worth accepted");
     assert.ok(shed.length > 0, "the rest refused");
     assert.match(shed[0]!, /retry-after: 2/i);
     assert.match(shed[0]!, /waiting for their merge/);
   } finally {
-    for (const s of socks) s.destroy();
     await a.fastify.close();
   }
 });
